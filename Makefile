@@ -1,0 +1,65 @@
+# contactlake — every task a developer or CI runs. `make help` lists them.
+# The environment is created on first use from pinned versions (requirements/constraints.txt).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := .venv-tools
+STAMP := $(VENV)/.installed
+TOOLS_STAMP := $(TOOLS)/.installed
+PYTEST_WORKERS ?= 2
+export PYTHONDONTWRITEBYTECODE := 1
+export MPLBACKEND := Agg
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test check lint typecheck cfn-lint bench serve package deploy clean
+
+help: ## list the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[dev]"
+	@touch $@
+
+$(TOOLS_STAMP): requirements/tools-constraints.txt
+	@test -d $(TOOLS) || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	$(TOOLS)/bin/python -m pip install --quiet -c requirements/tools-constraints.txt checkov
+	@touch $@
+
+setup: $(STAMP) ## create the virtual environment (automatic for the other tasks)
+
+demo: $(STAMP) ## run the whole pipeline on the shipped sample data (local lake in ./lake)
+	$(BIN)/contactlake demo
+
+test: $(STAMP) $(TOOLS_STAMP) ## run the full test suite
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check shared functions tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy shared/contactlake functions bench
+
+cfn-lint: $(STAMP)
+	$(BIN)/cfn-lint template.yaml
+
+check: lint typecheck cfn-lint test ## the one gate: ruff, mypy, cfn-lint and the tests
+
+bench: $(STAMP) ## measure ingest and KPI speed/memory against baselines (a few minutes)
+	$(BIN)/python -m bench
+
+serve: $(STAMP) ## serve the REST API on http://127.0.0.1:8000 over the local lake
+	$(BIN)/contactlake serve
+
+package: $(STAMP) ## build the Lambda artifacts offline into build/ and report their sizes
+	bash infra/package.sh
+
+deploy: package ## deploy to AWS with SAM (needs credentials; ENV=dev|prod)
+	bash infra/deploy.sh $(or $(ENV),dev)
+
+clean: ## remove the local lake, build outputs and caches (keeps the environments)
+	rm -rf lake build .pytest_cache .mypy_cache .ruff_cache

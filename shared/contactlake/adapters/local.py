@@ -1,0 +1,245 @@
+"""The local side: a folder as the lake, DuckDB running the Athena SQL, e-mails as ``.eml`` files.
+
+Everything here is real (files are written, SQL is executed), only the transport differs from AWS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import smtplib
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+import pyarrow as pa
+
+from contactlake import sqlfiles
+from contactlake.config import Settings
+from contactlake.lake import LakeTable, all_tables
+from contactlake.ports import Area, ObjectInfo, ObjectNotFound, Ports, QueryError, SqlParam
+
+__all__ = [
+    "DuckDBEngine",
+    "LocalCatalog",
+    "LocalEventLog",
+    "LocalObjectStore",
+    "OutboxMailer",
+    "SmtpMailer",
+    "build_local_ports",
+]
+
+
+class LocalObjectStore:
+    """``<root>/<area>/<key>``; writes go to a temporary name first so readers never see half a file."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, area: Area, key: str) -> Path:
+        path = (self.root / area / key).resolve()
+        base = (self.root / area).resolve()
+        if base not in path.parents and path != base:
+            raise ValueError(f"key {key!r} escapes the {area} area")
+        return path
+
+    def put(self, area: Area, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        path = self.path(area, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+    def get(self, area: Area, key: str) -> bytes:
+        try:
+            return self.path(area, key).read_bytes()
+        except FileNotFoundError:
+            raise ObjectNotFound(f"{area}/{key} does not exist") from None
+
+    def open(self, area: Area, key: str) -> BinaryIO:
+        try:
+            return self.path(area, key).open("rb")
+        except FileNotFoundError:
+            raise ObjectNotFound(f"{area}/{key} does not exist") from None
+
+    def head(self, area: Area, key: str) -> ObjectInfo:
+        """Like S3's HEAD: the ETag is the MD5 of the content, so identity matches a single-part upload."""
+        info = self._info(area, key)
+        digest = hashlib.md5(usedforsecurity=False)
+        with self.path(area, key).open("rb") as handle:
+            for chunk in iter(lambda: handle.read(4 * 1024 * 1024), b""):
+                digest.update(chunk)
+        return ObjectInfo(area, key, info.size, info.version, digest.hexdigest(), info.last_modified)
+
+    def _info(self, area: Area, key: str) -> ObjectInfo:
+        try:
+            stat = self.path(area, key).stat()
+        except FileNotFoundError:
+            raise ObjectNotFound(f"{area}/{key} does not exist") from None
+        return ObjectInfo(
+            area,
+            key,
+            stat.st_size,
+            version=f"{stat.st_mtime_ns}-{stat.st_size}",
+            last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+        )
+
+    def exists(self, area: Area, key: str) -> bool:
+        return self.path(area, key).is_file()
+
+    def list(self, area: Area, prefix: str) -> Iterator[ObjectInfo]:
+        base = self.root / area
+        if not base.is_dir():
+            return
+        start = base / prefix
+        folder = start if start.is_dir() else start.parent
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                key = path.relative_to(base).as_posix()
+                if key.startswith(prefix):
+                    yield self._info(area, key)
+
+    def delete(self, area: Area, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.path(area, key).unlink(missing_ok=True)
+
+    def presigned_url(
+        self, area: Area, key: str, expires_seconds: int = 3600, method: str = "GET"
+    ) -> str:
+        return self.path(area, key).as_uri()
+
+
+class DuckDBEngine:
+    """Executes the Athena-dialect SQL on DuckDB, over views of the lake's Parquet files.
+
+    Each query gets a fresh in-memory connection with one view per lake table, so files written by
+    another process are always seen and nothing is cached between calls.
+    """
+
+    def __init__(self, store: LocalObjectStore, threads: int | None = None) -> None:
+        self.store = store
+        self.threads = threads
+
+    def _view_sql(self, table: LakeTable) -> str:
+        folder = self.store.root / table.area / table.prefix
+        depth = "/".join("*" for _ in table.partitions)
+        pattern = f"{folder.as_posix()}/{depth}/*.parquet"
+        if not any(folder.glob(f"{depth}/*.parquet")):
+            return self._empty_view(table)
+        types = ", ".join(f"'{name}': {sql_type}" for name, sql_type in table.partitions)
+        escaped = pattern.replace("'", "''")
+        return (
+            f"CREATE OR REPLACE VIEW {table.name} AS SELECT * FROM read_parquet('{escaped}', "
+            f"hive_partitioning = true, union_by_name = true, hive_types = {{{types}}})"
+        )
+
+    @staticmethod
+    def _empty_view(table: LakeTable) -> str:
+        columns = [f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in table.schema]
+        columns += [f"CAST(NULL AS {sql_type}) AS {name}" for name, sql_type in table.partitions]
+        return f"CREATE OR REPLACE VIEW {table.name} AS SELECT {', '.join(columns)} WHERE false"
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(":memory:")
+        con.execute("SET TimeZone = 'UTC'")
+        if self.threads:
+            con.execute(f"SET threads = {int(self.threads)}")
+        for table in all_tables().values():
+            con.execute(self._view_sql(table))
+        return con
+
+    def query(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table:
+        text, bound = sqlfiles.for_duckdb(sql, params or {})
+        con = self.connect()
+        try:
+            return con.sql(text, params=bound).to_arrow_table()
+        except duckdb.Error as error:
+            raise QueryError(f"query failed on DuckDB: {error}") from error
+        finally:
+            con.close()
+
+
+def _duck_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMP"
+    if pa.types.is_int64(arrow_type):
+        return "BIGINT"
+    if pa.types.is_integer(arrow_type):
+        return "INTEGER"
+    if pa.types.is_floating(arrow_type):
+        return "DOUBLE"
+    if pa.types.is_boolean(arrow_type):
+        return "BOOLEAN"
+    if pa.types.is_date(arrow_type):
+        return "DATE"
+    return "VARCHAR"
+
+
+class OutboxMailer:
+    """Writes each message as ``<outbox>/<timestamp>-<id>.eml``; open them in any mail client."""
+
+    def __init__(self, outbox: Path) -> None:
+        self.outbox = outbox
+
+    def send(self, message: EmailMessage) -> str:
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        data = message.as_bytes()
+        message_id = hashlib.sha256(data).hexdigest()[:16]
+        subject = "".join(c if c.isalnum() else "-" for c in str(message.get("Subject", "")))[:60]
+        path = self.outbox / f"{subject.strip('-').lower()}-{message_id}.eml"
+        path.write_bytes(data)
+        return str(path)
+
+
+class SmtpMailer:
+    """Sends through an SMTP server (a local relay, or a test server)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+
+    def send(self, message: EmailMessage) -> str:
+        with smtplib.SMTP(self.host, self.port, timeout=30) as smtp:
+            smtp.send_message(message)
+        return f"smtp://{self.host}:{self.port}/{message.get('Message-ID', '')}"
+
+
+class LocalCatalog:
+    """DuckDB discovers partitions by globbing, so there is nothing to register locally."""
+
+    def add_partitions(self, table: str, partitions: Sequence[Mapping[str, str]]) -> None:
+        return None
+
+
+class LocalEventLog:
+    """Appends events as JSON lines to ``<home>/events.jsonl`` (the local stand-in for EventBridge)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def publish(self, detail_type: str, detail: Mapping[str, object]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"detail-type": detail_type, "time": datetime.now(UTC).isoformat(), "detail": detail}
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, default=str) + "\n")
+
+
+def build_local_ports(settings: Settings) -> Ports:
+    home = settings.home
+    store = LocalObjectStore(home)
+    mailer: OutboxMailer | SmtpMailer = (
+        SmtpMailer(settings.smtp_host, settings.smtp_port) if settings.smtp_host else OutboxMailer(home / "outbox")
+    )
+    return Ports(
+        store=store,
+        engine=DuckDBEngine(store),
+        mailer=mailer,
+        catalog=LocalCatalog(),
+        events=LocalEventLog(home / "events.jsonl"),
+    )

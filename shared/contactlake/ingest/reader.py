@@ -1,0 +1,124 @@
+"""Opening an upload as a stream: gzip (also multi-member) with a cap against bombs, and text encodings.
+
+Nothing here reads the whole file into memory: adapters pull bounded blocks from the returned stream.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import zlib
+from typing import BinaryIO
+
+from contactlake.ingest.model import IngestError
+
+__all__ = ["MAX_DECOMPRESSED_BYTES", "DecompressionCap", "open_decoded", "sniff_encoding"]
+
+#: A nightly export is at most a few GB; anything that inflates past this is treated as a bomb.
+MAX_DECOMPRESSED_BYTES = 20 * 1024**3
+#: …and so is an inflation ratio no real CSV/JSON reaches (real exports compress 5-20x).
+MAX_RATIO = 200
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class DecompressionCap(io.RawIOBase):
+    """Wraps a gzip stream; fails with a clear error when it inflates past the cap or is truncated."""
+
+    def __init__(self, inner: BinaryIO, compressed_size: int | None, limit: int = MAX_DECOMPRESSED_BYTES):
+        self.inner = gzip.GzipFile(fileobj=inner, mode="rb")
+        self.total = 0
+        cap = limit if not compressed_size else min(limit, max(compressed_size * MAX_RATIO, 64 * 1024**2))
+        self.limit = cap
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            chunk = self.inner.read(len(buffer))
+        except EOFError as error:
+            raise IngestError("file.gzip_truncated", f"the gzip stream ends early: {error}") from None
+        except (gzip.BadGzipFile, zlib.error) as error:
+            raise IngestError("file.gzip_corrupt", f"the gzip stream is corrupt: {error}") from None
+        self.total += len(chunk)
+        if self.total > self.limit:
+            raise IngestError(
+                "file.decompression_limit",
+                f"the file inflates past {self.limit:,} bytes; split the export or raise the limit",
+            )
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def _maybe_gunzip(raw: BinaryIO, key: str, size: int | None) -> BinaryIO:
+    head = _peek(raw, 2)
+    if head == _GZIP_MAGIC:
+        return io.BufferedReader(DecompressionCap(raw, size), buffer_size=1024 * 1024)
+    if key.endswith(".gz"):
+        raise IngestError("file.not_gzip", f"{key} ends in .gz but is not gzip data; upload it uncompressed")
+    return raw
+
+
+def _peek(stream: BinaryIO, size: int) -> bytes:
+    peek = getattr(stream, "peek", None)
+    if peek is not None:
+        return bytes(peek(size)[:size])
+    raise TypeError("stream must support peek(); wrap it in io.BufferedReader")
+
+
+def sniff_encoding(head: bytes, declared: str = "auto") -> str:
+    """BOMs win; then the declared encoding; 'auto' means UTF-8 if the head decodes, else cp1252."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if declared != "auto":
+        return declared
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # A multi-byte character cut at the end of the sample is not evidence of another encoding.
+        if error.start < len(head) - 4:
+            return "cp1252"
+    return "utf-8"
+
+
+class _Transcoder(io.RawIOBase):
+    """Re-encodes a text stream to UTF-8 on the fly (Latin-1, UTF-16…), in bounded chunks."""
+
+    def __init__(self, inner: BinaryIO, encoding: str) -> None:
+        self.reader = codecs.getreader(encoding)(inner, errors="strict")
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self.pending:
+            try:
+                text = self.reader.read(1024 * 1024)
+            except UnicodeDecodeError as error:
+                raise IngestError("file.encoding", f"bytes are not valid in the file's encoding: {error}") from None
+            if not text:
+                return 0
+            self.pending = text.encode("utf-8")
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
+def open_decoded(raw: BinaryIO, key: str, size: int | None, encoding: str = "auto") -> tuple[BinaryIO, str]:
+    """A UTF-8 byte stream of the upload (gunzipped, BOM dropped, transcoded) and the encoding found."""
+    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+    stream = _maybe_gunzip(buffered, key, size)
+    head = _peek(stream, 65536)
+    found = sniff_encoding(head, encoding)
+    if found in ("utf-8", "utf8"):
+        return stream, found
+    if found == "utf-8-sig":
+        stream.read(3)
+        return stream, found
+    return io.BufferedReader(_Transcoder(stream, found), buffer_size=1024 * 1024), found

@@ -1,0 +1,103 @@
+"""Layout of the lake: where each table's files live, and how their keys are named.
+
+The same keys are used in the local folder (``<home>/<area>/<key>``) and in S3 (``s3://<area bucket>/<key>``),
+so a local lake can be synced to S3 as it is and Athena reads what DuckDB reads.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from contactlake import schema
+from contactlake.ports import Area
+
+__all__ = [
+    "LAKE_TABLES",
+    "LakeTable",
+    "all_tables",
+    "manifest_key",
+    "parquet_bytes",
+    "partition_prefix",
+    "register_table",
+]
+
+
+@dataclass(frozen=True)
+class LakeTable:
+    """A table the query engines can see: its area, key prefix, file schema and partition columns."""
+
+    name: str
+    area: Area
+    prefix: str
+    schema: pa.Schema
+    partitions: tuple[tuple[str, str], ...]  # (column, SQL type), in path order
+
+    @property
+    def partition_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.partitions)
+
+
+_CENTRE_DATE = (("centre_id", "VARCHAR"), ("contact_date", "DATE"))
+
+LAKE_TABLES: dict[str, LakeTable] = {
+    "contacts": LakeTable("contacts", "lake", "curated/contacts", schema.CONTACTS, _CENTRE_DATE),
+    "pathway_steps": LakeTable(
+        "pathway_steps", "lake", "curated/pathway_steps", schema.PATHWAY_STEPS, _CENTRE_DATE
+    ),
+    "agent_activity": LakeTable(
+        "agent_activity",
+        "lake",
+        "curated/agent_activity",
+        schema.AGENT_ACTIVITY,
+        (("centre_id", "VARCHAR"), ("activity_date", "DATE")),
+    ),
+    "quarantine": LakeTable(
+        "quarantine", "quarantine", "rows", schema.QUARANTINE, (("centre_id", "VARCHAR"), ("ingest_date", "DATE"))
+    ),
+    "ingest_log": LakeTable(
+        "ingest_log",
+        "lake",
+        "curated/ingest_log",
+        schema.INGEST_LOG,
+        (("centre_id", "VARCHAR"), ("ingest_date", "DATE")),
+    ),
+}
+
+
+def register_table(table: LakeTable) -> None:
+    """Add a table (aggregates register themselves from :mod:`contactlake.analyse`)."""
+    LAKE_TABLES[table.name] = table
+
+
+def all_tables() -> dict[str, LakeTable]:
+    """Every table, including the aggregates :mod:`contactlake.analyse.aggregates` defines."""
+    from contactlake.analyse import aggregates  # noqa: F401  (registers the aggregate tables)
+
+    return LAKE_TABLES
+
+
+def partition_prefix(table: LakeTable, values: dict[str, str | date]) -> str:
+    parts = [f"{name}={values[name]}" for name in table.partition_names]
+    return "/".join([table.prefix, *parts])
+
+
+def manifest_key(upload_id: str) -> str:
+    return f"manifests/{upload_id}.json"
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """Serialise with zstd; deterministic for the same input, so re-processing writes identical bytes."""
+    sink = io.BytesIO()
+    pq.write_table(
+        table,
+        sink,
+        compression="zstd",
+        write_statistics=True,
+        # created_by carries the library version only; no timestamps are written, so the bytes repeat.
+    )
+    return sink.getvalue()

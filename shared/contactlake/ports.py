@@ -1,0 +1,98 @@
+"""The ports the domain talks through; :mod:`contactlake.adapters` has a local and an AWS side of each.
+
+The domain functions take these as arguments, so the same code runs on a folder + DuckDB + an outbox
+folder on a laptop, and on S3 + Athena + SES in Lambda, and unit tests need no network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from typing import BinaryIO, Literal, Protocol
+
+import pyarrow as pa
+
+__all__ = [
+    "AREAS",
+    "Area",
+    "Catalog",
+    "EventPublisher",
+    "Mailer",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "ObjectStore",
+    "Ports",
+    "QueryEngine",
+    "QueryError",
+    "SqlParam",
+]
+
+#: Storage areas. Locally each is a sub-folder of the lake folder; on AWS each is its own bucket
+#: (``lake`` holds curated tables, aggregates, staging and manifests).
+Area = Literal["raw", "lake", "quarantine", "reports"]
+AREAS: tuple[Area, ...] = ("raw", "lake", "quarantine", "reports")
+
+SqlParam = str | int | float | bool | None | datetime
+
+
+class ObjectNotFound(FileNotFoundError):
+    """The object is not there (deleted, never written, or a stale event)."""
+
+
+class QueryError(RuntimeError):
+    """A query failed, was cancelled, or was throttled past its retries; the message says which."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    area: str
+    key: str
+    size: int
+    version: str | None = None
+    etag: str | None = None
+    last_modified: datetime | None = None
+
+
+class ObjectStore(Protocol):
+    def put(self, area: Area, key: str, data: bytes, content_type: str = ...) -> None: ...
+    def get(self, area: Area, key: str) -> bytes: ...
+    def open(self, area: Area, key: str) -> BinaryIO: ...
+    def head(self, area: Area, key: str) -> ObjectInfo: ...
+    def exists(self, area: Area, key: str) -> bool: ...
+    def list(self, area: Area, prefix: str) -> Iterator[ObjectInfo]: ...
+    def delete(self, area: Area, keys: Sequence[str]) -> None: ...
+    def presigned_url(self, area: Area, key: str, expires_seconds: int = ..., method: str = ...) -> str: ...
+
+
+class QueryEngine(Protocol):
+    """Runs Athena-dialect SQL with bound parameters and returns an Arrow table."""
+
+    def query(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table: ...
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> str: ...
+
+
+class Catalog(Protocol):
+    """Makes new partitions visible to the query engine (Glue locally is a no-op: DuckDB globs)."""
+
+    def add_partitions(self, table: str, partitions: Sequence[Mapping[str, str]]) -> None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, detail_type: str, detail: Mapping[str, object]) -> None: ...
+
+
+@dataclass
+class Ports:
+    """Everything the domain needs from the outside world, bundled for the handlers and the CLI."""
+
+    store: ObjectStore
+    engine: QueryEngine
+    mailer: Mailer
+    catalog: Catalog
+    events: EventPublisher
+    sent: list[str] = field(default_factory=list)

@@ -1,0 +1,75 @@
+"""SQL is written once, in Athena's (Trino) dialect, one ``.sql`` file per result under ``sql/``.
+
+Values are bound as named parameters (``:centre_id``); identifiers never come from input. This module
+loads the files and turns one statement into what each engine needs: DuckDB gets a transpiled statement
+with ``$name`` parameters, Athena gets the Trino text with positional ``?`` and the values in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+
+import sqlglot
+from sqlglot import exp
+
+from contactlake.ports import SqlParam
+
+__all__ = ["for_athena", "for_duckdb", "load_sql", "parameter_names", "sql_names"]
+
+
+def sql_names() -> list[str]:
+    """Names of every shipped SQL file (without ``.sql``)."""
+    folder = resources.files("contactlake") / "sql"
+    return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".sql"))
+
+
+@cache
+def load_sql(name: str) -> str:
+    if name not in sql_names():
+        raise KeyError(f"no SQL file named {name!r}; known: {', '.join(sql_names())}")
+    return (resources.files("contactlake") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+@cache
+def _parse(sql: str) -> exp.Expression:
+    parsed = sqlglot.parse_one(sql, read="trino")
+    if parsed is None:
+        raise ValueError("empty SQL statement")
+    return parsed
+
+
+def parameter_names(sql: str) -> list[str]:
+    """Named parameters in order of appearance (a name may repeat)."""
+    return [p.name for p in _parse(sql).find_all(exp.Placeholder, bfs=False) if p.name]
+
+
+def _check(sql: str, params: Mapping[str, SqlParam]) -> None:
+    missing = sorted(set(parameter_names(sql)) - set(params))
+    if missing:
+        raise ValueError(f"SQL parameters not bound: {', '.join(missing)}")
+
+
+@cache
+def _duckdb_text(sql: str) -> str:
+    return _parse(sql).sql(dialect="duckdb")
+
+
+def for_duckdb(sql: str, params: Mapping[str, SqlParam]) -> tuple[str, dict[str, SqlParam]]:
+    """The statement in DuckDB's dialect and the parameters it uses (DuckDB rejects unused ones)."""
+    _check(sql, params)
+    used = set(parameter_names(sql))
+    return _duckdb_text(sql), {k: v for k, v in params.items() if k in used}
+
+
+def for_athena(sql: str, params: Mapping[str, SqlParam]) -> tuple[str, list[SqlParam]]:
+    """The Trino statement with positional ``?`` placeholders and the values in placeholder order."""
+    _check(sql, params)
+    tree = _parse(sql).copy()
+    ordered: list[SqlParam] = []
+    for node in list(tree.find_all(exp.Placeholder, bfs=False)):
+        if node.name:
+            ordered.append(params[node.name])
+            node.replace(exp.Placeholder())
+    return tree.sql(dialect="trino"), ordered

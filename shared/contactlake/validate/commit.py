@@ -1,0 +1,402 @@
+"""The validate stage: checks that need state (duplicates), then stores an upload in the lake, exactly once.
+
+Guarantees (docs/adr/0004-idempotent-uploads.md):
+
+* **Nothing lost**: every record read is stored, quarantined (with rule and raw text) or excluded (with
+  a rule), and the manifest proves ``rows_read == stored + quarantined + excluded``.
+* **Idempotent**: file names derive from the upload id (a hash of centre, source, day and content), so a
+  duplicate event, a retry after a crash, or a re-upload of the same bytes rewrites the same names with
+  the same bytes; once an upload's manifest exists, re-processing it is a no-op.
+* **Replacement**: a corrected re-export of the same centre/source/day replaces the earlier upload's
+  files completely; an older version arriving late is recorded as superseded and stores nothing.
+* The manifest is written last: it is the commit record.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from contactlake import schema
+from contactlake.ingest.model import ParsedBatch, Reject, Upload
+from contactlake.lake import LAKE_TABLES, manifest_key, parquet_bytes, partition_prefix
+from contactlake.ports import ObjectNotFound, Ports
+
+__all__ = [
+    "Manifest",
+    "ProgressCallback",
+    "commit_upload",
+    "load_manifest",
+    "quarantine_file",
+    "quarantine_rows_key",
+    "write_ingest_log",
+]
+
+ProgressCallback = Callable[[int], None]
+_STORED_STATES = ("stored", "superseded", "rejected")
+
+
+@dataclass
+class Manifest:
+    """The per-upload record of what was read and where every row went."""
+
+    upload_id: str
+    centre_id: str
+    source: str
+    adapter: str
+    source_key: str
+    source_version: str | None
+    fingerprint: str
+    dataset_key: str
+    status: str = "stored"
+    message: str = ""
+    rows_read: int = 0
+    rows_stored: int = 0
+    rows_quarantined: int = 0
+    rows_excluded: int = 0
+    quarantined_by_rule: dict[str, int] = field(default_factory=dict)
+    excluded_by_rule: dict[str, int] = field(default_factory=dict)
+    pathway_steps_stored: int = 0
+    agent_activity_stored: int = 0
+    partitions: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    quarantine_files: list[str] = field(default_factory=list)
+    replaced_upload_id: str | None = None
+    source_last_modified: str | None = None
+    started_utc: str = ""
+    finished_utc: str = ""
+    duration_ms: int = 0
+    schema_version: int = schema.SCHEMA_VERSION
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_stored + self.rows_quarantined + self.rows_excluded
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), indent=2, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Manifest:
+        return cls(**json.loads(data))
+
+
+def load_manifest(ports: Ports, upload_id: str) -> Manifest | None:
+    try:
+        return Manifest.from_json(ports.store.get("lake", manifest_key(upload_id)))
+    except ObjectNotFound:
+        return None
+
+
+def _current_key(dataset_key: str) -> str:
+    return f"manifests/current/{dataset_key}.json"
+
+
+def _ingest_date(upload: Upload) -> date:
+    """Quarantine and log partitions use the upload's own date, so re-processing later writes the same keys."""
+    return (upload.last_modified or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC).date()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _ExistingIds:
+    """Contact ids already stored for this centre and source by *other* datasets, per partition date."""
+
+    def __init__(self, ports: Ports, upload: Upload, ignore_uploads: set[str]) -> None:
+        self.ports, self.upload, self.ignore = ports, upload, ignore_uploads
+        self.cache: dict[date, pa.Array] = {}
+
+    def ids_for(self, day: date) -> pa.Array:
+        if day not in self.cache:
+            table = LAKE_TABLES["contacts"]
+            prefix = partition_prefix(table, {"centre_id": self.upload.centre_id, "contact_date": day}) + "/"
+            arrays = []
+            for info in self.ports.store.list("lake", prefix):
+                upload_id = info.key.rsplit("/", 1)[-1].rsplit("-", 1)[0]
+                if upload_id in self.ignore or not info.key.endswith(".parquet"):
+                    continue
+                data = pq.read_table(pa.BufferReader(self.ports.store.get("lake", info.key)),
+                                     columns=["contact_id", "source_system"])
+                same_source = pc.equal(data.column("source_system"), self.upload.adapter)
+                arrays.append(data.column("contact_id").filter(same_source).combine_chunks())
+            self.cache[day] = pa.concat_arrays(arrays) if arrays else pa.array([], pa.string())
+        return self.cache[day]
+
+
+def _first_occurrence(ids: pa.Array) -> pa.Array:
+    """True for the first row of each id within a batch (the first occurrence wins)."""
+    positions = pa.array(range(len(ids)), pa.int64())
+    firsts = pa.table({"id": ids, "i": positions}).group_by("id", use_threads=False).aggregate([("i", "min")])
+    return pc.is_in(positions, firsts.column("i_min"))
+
+
+def _raw_json(table: pa.Table) -> list[str]:
+    """Validate-stage rejects keep the canonical row as JSON (the adapter's text is no longer at hand)."""
+    return [json.dumps(row, default=str, sort_keys=True) for row in table.drop(["customer_key"]).to_pylist()]
+
+
+class _Committer:
+    def __init__(self, ports: Ports, upload: Upload, manifest: Manifest, replaced: str | None) -> None:
+        self.ports, self.upload, self.manifest = ports, upload, manifest
+        self.seen: list[pa.Array] = []
+        self.existing = _ExistingIds(ports, upload, {upload.upload_id, *([replaced] if replaced else [])})
+        self.rejects: list[Reject] = []
+        self.partitions: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+        self.batch_index = 0
+        self.quarantined: Counter[str] = Counter()
+        self.excluded: Counter[str] = Counter()
+
+    def _dedupe(self, contacts: pa.Table) -> pa.Table:
+        ids = contacts.column("contact_id").combine_chunks()
+        keep = pc.invert(pc.is_in(ids, pc.unique(pa.concat_arrays(self.seen)))) if self.seen else None
+        if len(pc.unique(ids)) != len(ids):
+            first = _first_occurrence(ids)
+            keep = first if keep is None else pc.and_(keep, first)
+        if keep is not None and not pc.all(keep).as_py():
+            dropped = contacts.filter(pc.invert(keep))
+            for line, raw in zip(dropped.column("source_line").to_pylist(), _raw_json(dropped), strict=True):
+                self.rejects.append(Reject(line, raw, "duplicate.contact_id_in_file",
+                                           "contact_id appears earlier in this upload; the first one is kept"))
+            contacts = contacts.filter(keep)
+        self.seen.append(contacts.column("contact_id").combine_chunks())
+        days = pc.cast(contacts.column("initiated_local"), pa.date32())
+        clash = pa.array([False] * contacts.num_rows)
+        for day in pc.unique(days).to_pylist():
+            existing = self.existing.ids_for(day)
+            if len(existing):
+                on_day = pc.equal(days, pa.scalar(day, pa.date32()))
+                clash = pc.or_(clash, pc.and_(on_day, pc.is_in(contacts.column("contact_id"), existing)))
+        if pc.any(clash).as_py():
+            dropped = contacts.filter(clash)
+            for line, raw in zip(dropped.column("source_line").to_pylist(), _raw_json(dropped), strict=True):
+                self.rejects.append(Reject(line, raw, "duplicate.contact_id_across_uploads",
+                                           "contact_id is already stored from another upload of this centre "
+                                           "and source; contact ids must be unique per source system"))
+            contacts = contacts.filter(pc.invert(clash))
+        return contacts
+
+    def _write_partitioned(self, table_name: str, table: pa.Table, date_values: pa.Array) -> int:
+        spec = LAKE_TABLES[table_name]
+        date_column = spec.partition_names[1]
+        written = 0
+        for day in sorted(pc.unique(date_values).to_pylist()):
+            part = table.filter(pc.equal(date_values, pa.scalar(day, pa.date32())))
+            prefix = partition_prefix(spec, {"centre_id": self.upload.centre_id, date_column: day})
+            key = f"{prefix}/{self.upload.upload_id}-{self.batch_index:05d}.parquet"
+            meta = {**(spec.schema.metadata or {}), b"contactlake.upload_id": self.upload.upload_id.encode()}
+            self.ports.store.put("lake", key, parquet_bytes(part.replace_schema_metadata(meta)))
+            self.manifest.files.append(key)
+            self.partitions[table_name].add((self.upload.centre_id, str(day)))
+            written += part.num_rows
+        return written
+
+    def add(self, batch: ParsedBatch) -> None:
+        self.manifest.rows_read += batch.rows_read
+        self.rejects.extend(batch.rejects)
+        self.excluded.update(batch.excluded)
+        if batch.contacts is not None and batch.contacts.num_rows:
+            contacts = self._dedupe(batch.contacts)
+            days = pc.cast(contacts.column("initiated_local"), pa.date32())
+            self.manifest.rows_stored += self._write_partitioned("contacts", contacts, days)
+            if batch.pathway_steps is not None and batch.pathway_steps.num_rows:
+                steps = batch.pathway_steps
+                kept = pc.is_in(steps.column("contact_id"), contacts.column("contact_id"))
+                steps = steps.filter(kept)
+                day_of = dict(zip(contacts.column("contact_id").to_pylist(), days.to_pylist(), strict=True))
+                step_days = pa.array([day_of[c] for c in steps.column("contact_id").to_pylist()], pa.date32())
+                self.manifest.pathway_steps_stored += self._write_partitioned("pathway_steps", steps, step_days)
+        if batch.agent_activity is not None and batch.agent_activity.num_rows:
+            activity = batch.agent_activity
+            days = pc.cast(activity.column("started_local"), pa.date32())
+            stored = self._write_partitioned("agent_activity", activity, days)
+            self.manifest.agent_activity_stored += stored
+            self.manifest.rows_stored += stored
+        self.batch_index += 1
+
+    def finish(self) -> None:
+        stamp = _now().replace(tzinfo=None)
+        day = _ingest_date(self.upload)
+        for reject in self.rejects:
+            self.quarantined[reject.rule_id] += 1
+        if self.rejects:
+            table = pa.Table.from_pydict(
+                {
+                    "upload_id": [self.upload.upload_id] * len(self.rejects),
+                    "source_key": [self.upload.key] * len(self.rejects),
+                    "source_line": [r.line for r in self.rejects],
+                    "raw_text": [r.raw_text for r in self.rejects],
+                    "rule_id": [r.rule_id for r in self.rejects],
+                    "message": [r.message for r in self.rejects],
+                    "quarantined_utc": [stamp] * len(self.rejects),
+                },
+                schema=schema.QUARANTINE,
+            )
+            self.manifest.quarantine_files.append(
+                quarantine_rows_key(self.upload.centre_id, day, self.upload.upload_id)
+            )
+            self.ports.store.put("quarantine", self.manifest.quarantine_files[-1], parquet_bytes(table))
+            self.partitions["quarantine"].add((self.upload.centre_id, str(day)))
+        self.manifest.rows_quarantined = len(self.rejects)
+        self.manifest.rows_excluded = sum(self.excluded.values())
+        self.manifest.quarantined_by_rule = dict(sorted(self.quarantined.items()))
+        self.manifest.excluded_by_rule = dict(sorted(self.excluded.items()))
+        self.manifest.partitions = sorted(
+            f"{name}/centre_id={c}/{d}" for name, parts in self.partitions.items() for c, d in parts
+        )
+
+
+def quarantine_rows_key(centre_id: str, day: date, upload_id: str) -> str:
+    spec = LAKE_TABLES["quarantine"]
+    return f"{partition_prefix(spec, {'centre_id': centre_id, 'ingest_date': day})}/{upload_id}.parquet"
+
+
+def quarantine_file(ports: Ports, upload: Upload, rule_id: str, message: str, line: int | None = None) -> Manifest:
+    """An upload that cannot be read at all: one quarantine row for the whole file, nothing stored."""
+    manifest = _new_manifest(upload)
+    manifest.status = "rejected"
+    manifest.message = f"{rule_id}: {message}"
+    committer = _Committer(ports, upload, manifest, None)
+    committer.rejects.append(Reject(line, f"s3 object {upload.key} (whole file)", rule_id, message))
+    committer.finish()
+    _write_log_and_manifest(ports, upload, manifest, committer, time.perf_counter())
+    return manifest
+
+
+def _new_manifest(upload: Upload) -> Manifest:
+    return Manifest(
+        upload_id=upload.upload_id,
+        centre_id=upload.centre_id,
+        source=upload.source,
+        adapter=upload.adapter,
+        source_key=upload.key,
+        source_version=upload.version,
+        fingerprint=upload.fingerprint,
+        dataset_key=upload.dataset_key,
+        source_last_modified=upload.last_modified.isoformat() if upload.last_modified else None,
+        started_utc=_now().isoformat(),
+    )
+
+
+def _write_log_and_manifest(ports: Ports, upload: Upload, manifest: Manifest, committer: _Committer,
+                            started: float) -> None:
+    manifest.finished_utc = _now().isoformat()
+    manifest.duration_ms = int((time.perf_counter() - started) * 1000)
+    write_ingest_log(ports, upload.centre_id, _ingest_date(upload), manifest)
+    committer.partitions["ingest_log"].add((upload.centre_id, str(_ingest_date(upload))))
+    for table_name, parts in committer.partitions.items():
+        spec = LAKE_TABLES[table_name]
+        ports.catalog.add_partitions(
+            table_name, [dict(zip(spec.partition_names, values, strict=True)) for values in sorted(parts)]
+        )
+    ports.store.put("lake", manifest_key(upload.upload_id), manifest.to_json(), "application/json")
+
+
+def write_ingest_log(ports: Ports, centre_id: str, day: date, manifest: Manifest) -> None:
+    spec = LAKE_TABLES["ingest_log"]
+    row: dict[str, Any] = {
+        "upload_id": manifest.upload_id,
+        "source_system": manifest.adapter,
+        "source_key": manifest.source_key,
+        "source_version": manifest.source_version,
+        "checksum_sha256": manifest.fingerprint,
+        "dataset_key": manifest.dataset_key,
+        "status": manifest.status,
+        "rows_read": manifest.rows_read,
+        "rows_stored": manifest.rows_stored,
+        "rows_quarantined": manifest.rows_quarantined,
+        "rows_excluded": manifest.rows_excluded,
+        "quarantined_by_rule": json.dumps(manifest.quarantined_by_rule, sort_keys=True),
+        "excluded_by_rule": json.dumps(manifest.excluded_by_rule, sort_keys=True),
+        "files_written": len(manifest.files),
+        "started_utc": datetime.fromisoformat(manifest.started_utc).replace(tzinfo=None),
+        "finished_utc": datetime.fromisoformat(manifest.finished_utc).replace(tzinfo=None),
+        "schema_version": manifest.schema_version,
+    }
+    table = pa.Table.from_pylist([row], schema=schema.INGEST_LOG)
+    key = f"{partition_prefix(spec, {'centre_id': centre_id, 'ingest_date': day})}/{manifest.upload_id}.parquet"
+    ports.store.put("lake", key, parquet_bytes(table))
+
+
+def _replace_previous(ports: Ports, previous: Manifest) -> None:
+    """Remove an earlier upload of the same dataset, now replaced; its manifest keeps the history."""
+    ports.store.delete("lake", previous.files)
+    previous.status = "replaced"
+    previous.files = []
+    write_ingest_log(ports, previous.centre_id, datetime.fromisoformat(
+        previous.source_last_modified or "1970-01-01T00:00:00+00:00").astimezone(UTC).date(), previous)
+    ports.store.put("lake", manifest_key(previous.upload_id), previous.to_json(), "application/json")
+
+
+def commit_upload(
+    ports: Ports,
+    upload: Upload,
+    batches: Iterable[ParsedBatch],
+    progress: ProgressCallback | None = None,
+) -> Manifest:
+    """Store one upload's batches in the lake and return its manifest (see the module's guarantees)."""
+    started = time.perf_counter()
+    done = load_manifest(ports, upload.upload_id)
+    if done is not None and done.status in _STORED_STATES:
+        return done
+    manifest = _new_manifest(upload)
+    previous: Manifest | None = None
+    try:
+        pointer = json.loads(ports.store.get("lake", _current_key(upload.dataset_key)))
+        previous = load_manifest(ports, pointer["upload_id"])
+    except ObjectNotFound:
+        previous = None
+    if previous is not None and previous.upload_id != upload.upload_id:
+        theirs = previous.source_last_modified or ""
+        ours = manifest.source_last_modified or ""
+        if theirs > ours:
+            manifest.status = "superseded"
+            manifest.message = f"a newer export of {upload.dataset_key} ({previous.upload_id}) is already stored"
+            committer = _Committer(ports, upload, manifest, None)
+            _write_log_and_manifest(ports, upload, manifest, committer, started)
+            return manifest
+    replaced = previous.upload_id if previous is not None and previous.upload_id != upload.upload_id else None
+    committer = _Committer(ports, upload, manifest, replaced)
+    try:
+        for batch in batches:
+            committer.add(batch)
+            if progress is not None:
+                progress(batch.rows_read)
+    except Exception:
+        # The file turned out unreadable part-way (truncated gzip, broken quote…): take back what this
+        # attempt wrote so the lake holds all of an upload or none of it.
+        ports.store.delete("lake", manifest.files)
+        raise
+    committer.finish()
+    if not manifest.reconciles:
+        raise AssertionError(f"upload {upload.upload_id} does not reconcile: {manifest}")
+    if replaced is not None and previous is not None:
+        _replace_previous(ports, previous)
+        manifest.replaced_upload_id = replaced
+    _write_log_and_manifest(ports, upload, manifest, committer, started)
+    ports.store.put(
+        "lake", _current_key(upload.dataset_key), json.dumps({"upload_id": upload.upload_id}).encode()
+    )
+    ports.events.publish(
+        "UploadValidated",
+        {
+            "upload_id": upload.upload_id,
+            "centre_id": upload.centre_id,
+            "source": upload.source,
+            "rows_stored": manifest.rows_stored,
+            "rows_quarantined": manifest.rows_quarantined,
+            "partitions": manifest.partitions,
+        },
+    )
+    return manifest
+
+

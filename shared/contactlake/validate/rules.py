@@ -1,0 +1,86 @@
+"""Named validation rules over canonical contacts, vectorised.
+
+Each rule has an id (``family.name``) that appears in quarantine, manifests and the data-quality report,
+and a message that says what is wrong and what the centre should change. docs/validation.md lists them.
+Adapters apply these while the source text is still at hand, so every rejected row keeps its raw text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from contactlake import schema
+from contactlake.ingest.canonical import RowChecks
+
+__all__ = ["DURATION_TOLERANCE_SECONDS", "EARLIEST_VALID", "FUTURE_SLACK", "check_contacts"]
+
+#: Real ACD clocks skew: a duration may disagree with its timestamps by this much before it is an error.
+DURATION_TOLERANCE_SECONDS = 2.0
+#: Nothing before this is a real contact (it catches epoch-0 and 1900 defaults).
+EARLIEST_VALID = datetime(2000, 1, 1)
+#: Exports may run slightly ahead of UTC midnight; anything later than this is a clock or parsing fault.
+FUTURE_SLACK = timedelta(days=1)
+
+_DURATIONS = ("ivr_seconds", "queue_seconds", "talk_seconds", "hold_seconds", "acw_seconds")
+_COUNTS = ("transfer_count", "escalation_count", "hold_count")
+
+
+def _seconds_between(later: pa.ChunkedArray, earlier: pa.ChunkedArray) -> pa.Array:
+    return pc.divide(pc.cast(pc.subtract(later, earlier), pa.int64()), 1000.0)
+
+
+def _domain(table: pa.Table, checks: RowChecks, column: str, allowed: tuple[str, ...]) -> None:
+    values = table.column(column)
+    bad = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(allowed))))
+    checks.fail(bad, f"{column}.invalid", f"{column} must be one of {', '.join(allowed)}")
+
+
+def check_contacts(table: pa.Table, checks: RowChecks, now: datetime | None = None) -> None:
+    """Mark rows of ``table`` (canonical contacts) that break a rule; ``checks`` keeps the first failure."""
+    now = (now or datetime.now(UTC)).replace(tzinfo=None)
+    initiated = table.column("initiated_utc")
+    checks.fail(pc.less(initiated, pa.scalar(EARLIEST_VALID, pa.timestamp("ms"))), "time.too_old",
+                "initiated is before 2000-01-01 (a zero or default date); export the real start time")
+    checks.fail(pc.greater(initiated, pa.scalar(now + FUTURE_SLACK, pa.timestamp("ms"))), "time.future",
+                "initiated is more than a day in the future; check the export's clock and time zone")
+    for column in _DURATIONS:
+        checks.fail(pc.less(table.column(column), 0), "duration.negative", f"{column} is negative")
+    for column in _COUNTS:
+        checks.fail(pc.less(table.column(column), 0), "count.negative", f"{column} is negative")
+    ends = {
+        "disconnected_utc": "disconnected",
+        "answered_utc": "answered",
+        "enqueued_utc": "enqueued",
+        "ivr_entered_utc": "ivr_entered",
+    }
+    for column, label in ends.items():
+        before = pc.less(_seconds_between(table.column(column), initiated), -DURATION_TOLERANCE_SECONDS)
+        checks.fail(before, "time.end_before_start", f"{label} is before initiated")
+    answered, enqueued = table.column("answered_utc"), table.column("enqueued_utc")
+    disconnected = table.column("disconnected_utc")
+    checks.fail(pc.less(_seconds_between(disconnected, answered), -DURATION_TOLERANCE_SECONDS),
+                "time.end_before_start", "disconnected is before answered")
+    checks.fail(pc.less(_seconds_between(answered, enqueued), -DURATION_TOLERANCE_SECONDS),
+                "time.end_before_start", "answered is before enqueued")
+    waited = _seconds_between(answered, enqueued)
+    mismatch = pc.greater(pc.abs(pc.subtract(table.column("queue_seconds"), waited)), DURATION_TOLERANCE_SECONDS)
+    checks.fail(mismatch, "time.duration_mismatch",
+                "queue_seconds disagrees with answered - enqueued by more than "
+                f"{DURATION_TOLERANCE_SECONDS:g} s; fix the export's durations or timestamps")
+    handled = pc.add(pc.fill_null(table.column("talk_seconds"), 0), pc.fill_null(table.column("hold_seconds"), 0))
+    connected = _seconds_between(disconnected, answered)
+    too_long = pc.greater(pc.subtract(handled, connected), DURATION_TOLERANCE_SECONDS)
+    checks.fail(too_long, "time.duration_mismatch",
+                "talk + hold is longer than answered → disconnected; fix the export's durations or timestamps")
+    _domain(table, checks, "outcome", schema.OUTCOMES)
+    _domain(table, checks, "channel", schema.CHANNELS)
+    _domain(table, checks, "direction", schema.DIRECTIONS)
+    outcome = table.column("outcome")
+    no_answer = pc.and_(pc.is_null(answered), pc.is_null(table.column("talk_seconds")))
+    checks.fail(pc.and_(pc.equal(outcome, "answered"), no_answer), "outcome.inconsistent",
+                "outcome is answered but there is no answer time or talk time")
+    checks.fail(pc.and_(pc.equal(outcome, "abandoned"), pc.is_valid(answered)), "outcome.inconsistent",
+                "outcome is abandoned but the contact has an answer time")
