@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "SL_VARIANTS",
+    "ApiCaller",
     "AppConfig",
     "CentreConfig",
     "ConfigError",
@@ -138,10 +139,28 @@ class Stakeholder:
 
 
 @dataclass(frozen=True)
+class ApiCaller:
+    """Who may call the REST API, and for which centres ("*" = all).
+
+    ``principal`` is an IAM ARN matched against the request's caller (IAM authorisation, the default);
+    ``api_key_sha256`` is the SHA-256 of an API key for the optional API-key mode and local serving.
+    """
+
+    name: str
+    centres: tuple[str, ...]
+    principal: str | None = None
+    api_key_sha256: str | None = None
+
+    def may_read(self, centre_id: str) -> bool:
+        return "*" in self.centres or centre_id in self.centres
+
+
+@dataclass(frozen=True)
 class AppConfig:
     centres: dict[str, CentreConfig]
     stakeholders: tuple[Stakeholder, ...] = ()
     source_path: str = "<memory>"
+    api_callers: tuple[ApiCaller, ...] = ()
 
     def centre(self, centre_id: str) -> CentreConfig:
         """The allow-list check: an unknown centre id never reaches a path or a query."""
@@ -187,8 +206,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if mode not in ("local", "aws"):
         raise ConfigError(f"CONTACTLAKE_MODE={mode!r}: use 'local' (default) or 'aws'")
     key = env.get("CONTACTLAKE_PII_KEY")
-    if mode == "aws" and not key:
-        raise ConfigError("CONTACTLAKE_PII_KEY must be set in AWS mode (the pseudonymisation key)")
     return Settings(
         mode=mode,  # type: ignore[arg-type]
         home=Path(env.get("CONTACTLAKE_HOME", "lake")),
@@ -290,7 +307,25 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
                 queues=_tuple(body.get("queues")),
             )
         )
-    return AppConfig(centres=centres, stakeholders=tuple(stakeholders), source_path=source_path)
+    callers = []
+    for name, body in raw.get("api", {}).get("callers", {}).items():
+        members = _tuple(body.get("centres"))
+        for cid in members:
+            if cid != "*" and cid not in centres:
+                raise ConfigError(f"[api.callers.{name}] names unknown centre {cid!r}")
+        if not body.get("principal") and not body.get("api_key_sha256"):
+            raise ConfigError(f"[api.callers.{name}] needs a principal (IAM ARN) or an api_key_sha256")
+        callers.append(
+            ApiCaller(
+                name=name,
+                centres=members,
+                principal=body.get("principal"),
+                api_key_sha256=body.get("api_key_sha256"),
+            )
+        )
+    return AppConfig(
+        centres=centres, stakeholders=tuple(stakeholders), source_path=source_path, api_callers=tuple(callers)
+    )
 
 
 @cache

@@ -1,0 +1,190 @@
+"""The AWS side: S3 buckets per area, Glue partitions, EventBridge, Athena and SES.
+
+A typed facade over boto3 clients; clients are created once per Lambda container with botocore's
+standard retry mode (exponential backoff with jitter on throttling and 5xx).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from contactlake.config import Settings
+from contactlake.ports import Area, ObjectInfo, ObjectNotFound, Ports
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_glue import GlueClient
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["EventBridgePublisher", "GlueCatalog", "S3ObjectStore", "boto_config", "build_aws_ports"]
+
+
+def boto_config() -> Any:
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=60)
+
+
+class S3ObjectStore:
+    """Each area is a bucket (raw, lake, quarantine, reports); keys are the same as in a local lake."""
+
+    def __init__(self, client: S3Client, buckets: Mapping[str, str]) -> None:
+        self.client = client
+        self.buckets = dict(buckets)
+
+    def bucket(self, area: Area) -> str:
+        name = self.buckets.get(area)
+        if not name:
+            raise ValueError(f"no bucket configured for the {area} area (set CONTACTLAKE_{area.upper()}_BUCKET)")
+        return name
+
+    def put(self, area: Area, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        self.client.put_object(Bucket=self.bucket(area), Key=key, Body=data, ContentType=content_type)
+
+    def get(self, area: Area, key: str) -> bytes:
+        with self.open(area, key) as body:
+            return body.read()
+
+    def open(self, area: Area, key: str) -> BinaryIO:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket(area), Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+                raise ObjectNotFound(f"s3://{self.bucket(area)}/{key} does not exist") from None
+            raise
+        import io
+
+        return io.BufferedReader(response["Body"], buffer_size=1024 * 1024)  # type: ignore[arg-type]
+
+    def head(self, area: Area, key: str) -> ObjectInfo:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.head_object(Bucket=self.bucket(area), Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise ObjectNotFound(f"s3://{self.bucket(area)}/{key} does not exist") from None
+            raise
+        return ObjectInfo(
+            area,
+            key,
+            int(response["ContentLength"]),
+            version=response.get("VersionId"),
+            etag=str(response.get("ETag", "")).strip('"') or None,
+            last_modified=response.get("LastModified"),
+        )
+
+    def exists(self, area: Area, key: str) -> bool:
+        try:
+            self.head(area, key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def list(self, area: Area, prefix: str) -> Iterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket(area), Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield ObjectInfo(
+                    area,
+                    item["Key"],
+                    int(item["Size"]),
+                    etag=str(item.get("ETag", "")).strip('"') or None,
+                    last_modified=item.get("LastModified"),
+                )
+
+    def delete(self, area: Area, keys: Sequence[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            if chunk:
+                self.client.delete_objects(
+                    Bucket=self.bucket(area), Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
+                )
+
+    def presigned_url(self, area: Area, key: str, expires_seconds: int = 3600, method: str = "GET") -> str:
+        operation = {"GET": "get_object", "PUT": "put_object"}[method]
+        return str(
+            self.client.generate_presigned_url(
+                operation, Params={"Bucket": self.bucket(area), "Key": key}, ExpiresIn=expires_seconds
+            )
+        )
+
+
+class GlueCatalog:
+    """Registers new partitions in Glue, idempotently and in batches of 100 (BatchCreatePartition's cap)."""
+
+    def __init__(self, client: GlueClient, database: str, buckets: Mapping[str, str]) -> None:
+        self.client, self.database, self.buckets = client, database, dict(buckets)
+
+    def add_partitions(self, table: str, partitions: Sequence[Mapping[str, str]]) -> None:
+        if not partitions:
+            return
+        from contactlake.lake import all_tables
+
+        spec = all_tables()[table]
+        descriptor = self.client.get_table(DatabaseName=self.database, Name=table)["Table"]["StorageDescriptor"]
+        bucket = self.buckets[spec.area]
+        inputs = []
+        for values in partitions:
+            ordered = [str(values[name]) for name in spec.partition_names]
+            location = "/".join(
+                [f"s3://{bucket}/{spec.prefix}", *(f"{n}={v}" for n, v in zip(spec.partition_names, ordered, strict=True))]
+            )
+            inputs.append({"Values": ordered, "StorageDescriptor": {**descriptor, "Location": location + "/"}})
+        for start in range(0, len(inputs), 100):
+            response = self.client.batch_create_partition(
+                DatabaseName=self.database, TableName=table, PartitionInputList=inputs[start : start + 100]
+            )
+            failures = [
+                e for e in response.get("Errors", []) if e.get("ErrorDetail", {}).get("ErrorCode") != "AlreadyExistsException"
+            ]
+            if failures:
+                raise RuntimeError(f"Glue refused partitions of {table}: {failures[:3]}")
+
+
+class EventBridgePublisher:
+    def __init__(self, client: EventBridgeClient, bus: str) -> None:
+        self.client, self.bus = client, bus
+
+    def publish(self, detail_type: str, detail: Mapping[str, object]) -> None:
+        response = self.client.put_events(
+            Entries=[
+                {
+                    "Source": "contactlake",
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(detail, default=str),
+                    "EventBusName": self.bus,
+                }
+            ]
+        )
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"EventBridge did not accept the {detail_type} event: {response['Entries']}")
+
+
+def build_aws_ports(settings: Settings) -> Ports:
+    import boto3
+
+    from contactlake.adapters.athena import AthenaEngine
+    from contactlake.adapters.ses import SesMailer
+
+    config = boto_config()
+    session = boto3.session.Session(region_name=settings.region)
+    s3 = session.client("s3", config=config)
+    buckets = {
+        "raw": settings.raw_bucket,
+        "lake": settings.lake_bucket,
+        "quarantine": settings.quarantine_bucket,
+        "reports": settings.reports_bucket,
+    }
+    store = S3ObjectStore(s3, buckets)
+    return Ports(
+        store=store,
+        engine=AthenaEngine.from_settings(session.client("athena", config=config), settings),
+        mailer=SesMailer.from_settings(session.client("sesv2", config=config), store, settings),
+        catalog=GlueCatalog(session.client("glue", config=config), settings.glue_database, buckets),
+        events=EventBridgePublisher(session.client("events", config=config), settings.event_bus),
+    )
