@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -43,7 +42,8 @@ def load_handler(function: str) -> ModuleType:
     path = REPO / "functions" / function / "app.py"
     name = f"contactlake_function_{function}"
     spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -51,7 +51,7 @@ def load_handler(function: str) -> ModuleType:
 
 
 @pytest.fixture
-def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials so nothing can reach a real account, even by mistake."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -62,4 +62,3 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_REGION": "eu-west-2",
     }.items():
         monkeypatch.setenv(name, value)
-    yield

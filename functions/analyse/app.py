@@ -28,5 +28,7 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     rt = runtime()
     windows = analysis_windows(rt.config, event.detail_type, dict(event.detail or {}), event.time)
     results = run_windows(rt.ports, rt.config, windows, on_step=lambda step: logger.info(step))
-    metrics.add_metric(name="AggregatePartitionsWritten", unit=MetricUnit.Count, value=sum(r.days for r in results))
+    metrics.add_metric(
+        name="AggregatePartitionsWritten", unit=MetricUnit.Count, value=sum(r.days for r in results)
+    )
     return {"windows": [w.as_dict() for w in windows], "tables": [r.__dict__ for r in results]}

@@ -37,8 +37,12 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
             metrics.add_metric(name="UploadsStaged", unit=MetricUnit.Count, value=1)
             staged.append({"key": key, "upload_id": result, "status": "staged"})
         else:
-            logger.warning("upload not staged", extra={"upload_id": result.upload_id, "status": result.status,
-                                                       "reason": result.message})
-            metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=int(result.status == "rejected"))
+            logger.warning(
+                "upload not staged",
+                extra={"upload_id": result.upload_id, "status": result.status, "reason": result.message},
+            )
+            metrics.add_metric(
+                name="UploadsRejected", unit=MetricUnit.Count, value=int(result.status == "rejected")
+            )
             staged.append({"key": key, "upload_id": result.upload_id, "status": result.status})
     return {"uploads": staged}

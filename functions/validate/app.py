@@ -47,8 +47,12 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
             ("UploadsValidated", 1),
         ):
             # Per-centre series (alarms watch a centre's uploads and quarantine rate) and a total.
-            with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace="ContactLake") as metric:
+            with single_metric(
+                name=name, unit=MetricUnit.Count, value=value, namespace="ContactLake"
+            ) as metric:
                 metric.add_dimension(name="centre_id", value=manifest.centre_id)
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-        results.append({"upload_id": manifest.upload_id, "status": manifest.status, "reconciles": manifest.reconciles})
+        results.append(
+            {"upload_id": manifest.upload_id, "status": manifest.status, "reconciles": manifest.reconciles}
+        )
     return {"uploads": results}

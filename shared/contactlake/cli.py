@@ -20,7 +20,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from contactlake.config import AppConfig, ConfigError, Settings, load_app_config, load_settings
+from contactlake.config import (
+    AUDIENCES,
+    PERIODS,
+    AppConfig,
+    ConfigError,
+    Settings,
+    load_app_config,
+    load_settings,
+)
 from contactlake.ports import Ports, QueryError
 
 __all__ = ["main"]
@@ -53,8 +61,15 @@ def _date(text: str) -> date:
 def _progress(total: int, unit: str, description: str) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, unit=unit, desc=description, unit_scale=True, leave=False, file=sys.stderr,
-                disable=not sys.stderr.isatty() and os.environ.get("CONTACTLAKE_PROGRESS") != "1")
+    return tqdm(
+        total=total,
+        unit=unit,
+        desc=description,
+        unit_scale=True,
+        leave=False,
+        file=sys.stderr,
+        disable=not sys.stderr.isatty() and os.environ.get("CONTACTLAKE_PROGRESS") != "1",
+    )
 
 
 def _ingest_key(ports: Ports, config: AppConfig, settings: Settings, key: str, size: int) -> Any:
@@ -68,7 +83,8 @@ def _print_manifest(manifest: Any) -> None:
     rules = ", ".join(f"{rule} {n}" for rule, n in manifest.quarantined_by_rule.items())
     excluded = ", ".join(f"{rule} {n}" for rule, n in manifest.excluded_by_rule.items())
     print(
-        f"  {manifest.source_key}: {manifest.status} — read {manifest.rows_read:,}, stored {manifest.rows_stored:,}, "
+        f"  {manifest.source_key}: {manifest.status} — read {manifest.rows_read:,}, "
+        f"stored {manifest.rows_stored:,}, "
         f"quarantined {manifest.rows_quarantined:,}{f' ({rules})' if rules else ''}, excluded "
         f"{manifest.rows_excluded:,}{f' ({excluded})' if excluded else ''}"
         f"{'' if manifest.reconciles else '  ** DOES NOT RECONCILE **'}"
@@ -85,7 +101,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     centre = config.centre(args.centre)
     source = centre.source(args.source) if args.source else (centre.sources[0] if centre.sources else None)
     if source is None:
-        raise CliError(f"centre {centre.centre_id} has no sources configured; add one to {config.source_path}")
+        raise CliError(
+            f"centre {centre.centre_id} has no sources configured; add one to {config.source_path}"
+        )
     key = f"{centre.centre_id}/{source.name}/{source_file.name}"
     # The raw area keeps its own copy: the user's file is never modified, and re-runs read the same bytes.
     ports.store.put("raw", key, source_file.read_bytes())
@@ -99,9 +117,7 @@ def _lake_ranges(ports: Ports) -> dict[str, tuple[date, date]]:
     from contactlake.sqlfiles import load_sql
 
     table = ports.engine.query(load_sql("lake_date_range"))
-    return {
-        row["centre_id"]: (row["first_date"], row["last_date"]) for row in table.to_pylist()
-    }
+    return {row["centre_id"]: (row["first_date"], row["last_date"]) for row in table.to_pylist()}
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
@@ -140,8 +156,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         on_step=lambda step: print(f"  {step}"),
     )  # fmt: skip
     for result in results:
-        print(f"  {result.audience:<12} {result.centre_id:<8} {result.period:<9} {result.status:<7} "
-              f"{', '.join(result.keys)}")
+        print(
+            f"  {result.audience:<12} {result.centre_id:<8} {result.period:<9} {result.status:<7} "
+            f"{', '.join(result.keys)}"
+        )
     if not results:
         print("no report matched: check --audience/--period against the [stakeholders] in the configuration")
     return 0 if all(r.status != "failed" for r in results) else EXIT_FAILED
@@ -176,8 +194,10 @@ def _format_table(rows: list[dict[str, Any]], columns: list[str], limit: int) ->
 
     shown = [[cell(row[c]) for c in columns] for row in rows[:limit]]
     widths = [max([len(c), *(len(r[i]) for r in shown)]) for i, c in enumerate(columns)]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
-             "-+-".join("-" * w for w in widths)]
+    lines = [
+        " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
+        "-+-".join("-" * w for w in widths),
+    ]
     lines += [" | ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in shown]
     if len(rows) > limit:
         lines.append(f"… {len(rows) - limit} more rows (use --limit or --format csv)")
@@ -200,7 +220,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.fresh and home.exists():
         shutil.rmtree(home)
     exports = _sample_exports()
-    print(f"contactlake demo — local lake in {home}/ ({len(exports)} nightly exports from the shipped sample)")
+    print(
+        f"contactlake demo — local lake in {home}/ ({len(exports)} nightly exports from the shipped sample)"
+    )
     print("1/4 ingest + validate")
     totals = {"read": 0, "stored": 0, "quarantined": 0, "excluded": 0}
     for key, path in exports:
@@ -213,16 +235,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
         totals["stored"] += manifest.rows_stored
         totals["quarantined"] += manifest.rows_quarantined
         totals["excluded"] += manifest.rows_excluded
-    print(f"  {totals['read']:,} rows read = {totals['stored']:,} stored + {totals['quarantined']:,} quarantined "
-          f"+ {totals['excluded']:,} excluded")
+    print(
+        f"  {totals['read']:,} rows read = {totals['stored']:,} stored + "
+        f"{totals['quarantined']:,} quarantined "
+        f"+ {totals['excluded']:,} excluded"
+    )
     print("2/4 analyse")
     ranges = _lake_ranges(ports)
     windows = [AnalysisWindow(c, first, last) for c, (first, last) in sorted(ranges.items())]
-    results = run_windows(ports, config, windows, on_step=(lambda s: print(f"  {s}")) if args.verbose else None)
+    results = run_windows(
+        ports, config, windows, on_step=(lambda s: print(f"  {s}")) if args.verbose else None
+    )
     print(f"  {len(windows)} centres, {sum(r.rows for r in results):,} aggregate rows")
     as_of = max(last for _, last in ranges.values())
     print(f"3/4 KPIs for {as_of}")
-    _print_day(ports, config, as_of)
+    _print_day(ports, as_of)
     print("4/4 reports")
     from contactlake.report import build_reports
 
@@ -231,8 +258,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for audience, period in pairs:
         produced += build_reports(ports, config, settings, period=period, as_of=as_of, audience=audience)
     for result in produced:
-        print(f"  {result.audience:<12} {result.centre_id:<6} {result.period:<9} {result.status:<6} "
-              f"{result.keys[0] if result.keys else ''}")
+        print(
+            f"  {result.audience:<12} {result.centre_id:<6} {result.period:<9} {result.status:<6} "
+            f"{result.keys[0] if result.keys else ''}"
+        )
     print()
     print(f"done in {time.perf_counter() - started:.1f} s. Look at:")
     print(f"  reports   {home / 'reports'}/<centre>/<audience>/<period>/<date>.html (open in a browser)")
@@ -240,18 +269,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  lake      {home / 'lake' / 'curated'} (Parquet, Hive-partitioned by centre_id and date)")
     print(f"  quarantine {home / 'quarantine' / 'rows'} (rejected rows with rule and reason)")
     print(f"  manifests {home / 'lake' / 'manifests'}")
-    print("  ad-hoc SQL: contactlake sql \"SELECT centre_id, sum(offered) FROM kpi_daily GROUP BY 1\"")
+    print('  ad-hoc SQL: contactlake sql "SELECT centre_id, sum(offered) FROM kpi_daily GROUP BY 1"')
     return 0
 
 
-def _print_day(ports: Ports, config: AppConfig, day: date) -> None:
-    table = ports.engine.query(
-        "SELECT centre_id, sum(offered) AS offered, sum(answered) AS answered, sum(abandoned) AS abandoned, "
-        "sum(answered_wait_seconds) / nullif(sum(answered), 0) AS asa_seconds, "
-        "(sum(talk_seconds) + sum(hold_seconds) + sum(acw_seconds)) / nullif(sum(answered), 0) AS aht_seconds "
-        "FROM kpi_daily WHERE contact_date = CAST(:day AS DATE) GROUP BY centre_id ORDER BY centre_id",
-        {"day": day.isoformat()},
-    )
+def _print_day(ports: Ports, day: date) -> None:
+    from contactlake.sqlfiles import load_sql
+
+    table = ports.engine.query(load_sql("day_summary"), {"day": day.isoformat()})
     print(_format_table(table.to_pylist(), table.column_names, 20))
 
 
@@ -277,8 +302,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="contactlake",
-        description="Contact-centre MIS: nightly exports → validated Parquet lake → KPIs → stakeholder reports.",
-        epilog="Start with `contactlake demo`. Environment: CONTACTLAKE_HOME (lake folder), CONTACTLAKE_CONFIG "
+        description="Contact-centre MIS: nightly exports → validated Parquet lake → KPIs → reports.",
+        epilog="Start with `contactlake demo`. Environment: CONTACTLAKE_HOME (lake folder), "
+        "CONTACTLAKE_CONFIG "
         "(centres/stakeholders TOML), CONTACTLAKE_PII_KEY (pseudonymisation key), CONTACTLAKE_SMTP_HOST.",
     )
     parser.add_argument("--home", help="lake folder (default ./lake or $CONTACTLAKE_HOME)")
@@ -298,14 +324,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyse = sub.add_parser("analyse", help="recompute the KPI aggregates")
     analyse.add_argument("--centre", help="only this centre")
-    analyse.add_argument("--from", dest="date_from", type=_date, help="first local day (default: first in lake)")
+    analyse.add_argument(
+        "--from", dest="date_from", type=_date, help="first local day (default: first in lake)"
+    )
     analyse.add_argument("--to", dest="date_to", type=_date, help="last local day (default: last in lake)")
     analyse.set_defaults(func=cmd_analyse)
 
     report = sub.add_parser("report", help="build (and e-mail) stakeholder reports")
-    report.add_argument("--audience", choices=["executive", "operations", "workforce", "team_leader",
-                                               "data_quality", "vendor"], help="only this audience")  # fmt: skip
-    report.add_argument("--period", required=True, choices=["daily", "weekly", "monthly", "quarterly"])
+    report.add_argument("--audience", choices=AUDIENCES, help="only this audience")
+    report.add_argument("--period", required=True, choices=PERIODS)
     report.add_argument("--as-of", type=_date, help="report date (default: the last day in the lake)")
     report.add_argument("--centre", help="only this centre")
     report.add_argument("--no-email", action="store_true", help="store the reports, send nothing")

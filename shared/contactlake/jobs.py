@@ -45,7 +45,9 @@ def analysis_windows(
     windows = []
     for centre in config.centres.values():
         yesterday = now.astimezone(centre.zone).date() - timedelta(days=1)
-        windows.append(AnalysisWindow(centre.centre_id, yesterday - timedelta(days=RECOMPUTE_DAYS - 1), yesterday))
+        windows.append(
+            AnalysisWindow(centre.centre_id, yesterday - timedelta(days=RECOMPUTE_DAYS - 1), yesterday)
+        )
     return windows
 
 
@@ -62,7 +64,11 @@ def run_windows(
     for window in windows:
         centre = config.centre(window.centre_id)
         if runner is not None:
-            results += runner(ports, config, [centre.centre_id], window.date_from, window.date_to, on_step=on_step)
+            results += runner(
+                ports, config, [centre.centre_id], window.date_from, window.date_to, on_step=on_step
+            )
         else:
-            results += analyse.materialise_kpis(ports, centre, window.date_from, window.date_to, on_step=on_step)
+            results += analyse.materialise_kpis(
+                ports, centre, window.date_from, window.date_to, on_step=on_step
+            )
     return results

@@ -57,7 +57,11 @@ LAKE_TABLES: dict[str, LakeTable] = {
         (("centre_id", "VARCHAR"), ("activity_date", "DATE")),
     ),
     "quarantine": LakeTable(
-        "quarantine", "quarantine", "rows", schema.QUARANTINE, (("centre_id", "VARCHAR"), ("ingest_date", "DATE"))
+        "quarantine",
+        "quarantine",
+        "rows",
+        schema.QUARANTINE,
+        (("centre_id", "VARCHAR"), ("ingest_date", "DATE")),
     ),
     "ingest_log": LakeTable(
         "ingest_log",

@@ -47,7 +47,9 @@ def runtime() -> Runtime:
 
         settings = replace(settings, pii_key=str(get_parameter(param, decrypt=True)).encode())
     if settings.mode == "aws" and settings.is_demo_key:
-        raise ConfigError("set CONTACTLAKE_PII_KEY_PARAM (SSM SecureString) or CONTACTLAKE_PII_KEY in AWS mode")
+        raise ConfigError(
+            "set CONTACTLAKE_PII_KEY_PARAM (SSM SecureString) or CONTACTLAKE_PII_KEY in AWS mode"
+        )
     uri = settings.config_path
     config = _config_from_s3(settings, uri) if uri and uri.startswith("s3://") else load_app_config(uri)
     return Runtime(settings=settings, config=config, ports=build_ports(settings))

@@ -84,7 +84,8 @@ def generate_day(profile: CentreProfile, day: date, rng: random.Random) -> Itera
         arrivals.extend(quarter * 900 + rng.random() * 900 for _ in range(_poisson(rng, expected)))
     arrivals.sort()
     staffing = {
-        q: _staffed(profile, daily * _HOURLY[q // 4] / 100 / 4, 900) if 7 <= q // 4 < 22 else 0 for q in range(96)
+        q: _staffed(profile, daily * _HOURLY[q // 4] / 100 / 4, 900) if 7 <= q // 4 < 22 else 0
+        for q in range(96)
     }
     busy_until: dict[str, float] = {}
     serial = 0
@@ -96,21 +97,35 @@ def generate_day(profile: CentreProfile, day: date, rng: random.Random) -> Itera
             caller = f"+44 7700 9{rng.randrange(0, 300):05d}"  # repeat callers, for first-contact resolution
         ivr = _lognormal(rng, 45, 0.6)
         queue_name = rng.choices([q for q, _ in _QUEUES], [w for _, w in _QUEUES])[0]
-        row = {h: "" for h in CSV_HEADER}
-        row.update(call_id=call_id, start_time=(midnight + timedelta(seconds=t)).isoformat(timespec="seconds"),
-                   ivr_secs=f"{ivr:.0f}", caller_number=caller, channel="voice", queue=queue_name,
-                   transfers="0", escalations="0", hold_count="0")
+        row = dict.fromkeys(CSV_HEADER, "")
+        row.update(
+            call_id=call_id,
+            start_time=(midnight + timedelta(seconds=t)).isoformat(timespec="seconds"),
+            ivr_secs=f"{ivr:.0f}",
+            caller_number=caller,
+            channel="voice",
+            queue=queue_name,
+            transfers="0",
+            escalations="0",
+            hold_count="0",
+        )
         roll = rng.random()
         quarter = min(95, int(t // 900))
         on_duty = staffing[quarter]
         if roll < profile.ivr_self_service or (on_duty == 0 and roll < 0.6):
-            row.update(result=_RESULT_CODES["self_served"], queue="",
-                       end_time=(midnight + timedelta(seconds=t + ivr)).isoformat(timespec="seconds"))
+            row.update(
+                result=_RESULT_CODES["self_served"],
+                queue="",
+                end_time=(midnight + timedelta(seconds=t + ivr)).isoformat(timespec="seconds"),
+            )
             yield row
             continue
         if roll < profile.ivr_self_service + profile.ivr_abandon or on_duty == 0:
-            row.update(result=_RESULT_CODES["ivr_abandoned"], queue="",
-                       end_time=(midnight + timedelta(seconds=t + ivr)).isoformat(timespec="seconds"))
+            row.update(
+                result=_RESULT_CODES["ivr_abandoned"],
+                queue="",
+                end_time=(midnight + timedelta(seconds=t + ivr)).isoformat(timespec="seconds"),
+            )
             yield row
             continue
         enqueue = t + round(ivr)
@@ -123,8 +138,13 @@ def generate_day(profile: CentreProfile, day: date, rng: random.Random) -> Itera
         patience = rng.expovariate(1 / profile.patience_seconds)
         row["queue_start"] = (midnight + timedelta(seconds=enqueue)).isoformat(timespec="seconds")
         if wait > patience:
-            row.update(result=_RESULT_CODES["abandoned"], wait_secs=f"{patience:.0f}",
-                       end_time=(midnight + timedelta(seconds=enqueue + round(patience))).isoformat(timespec="seconds"))
+            row.update(
+                result=_RESULT_CODES["abandoned"],
+                wait_secs=f"{patience:.0f}",
+                end_time=(midnight + timedelta(seconds=enqueue + round(patience))).isoformat(
+                    timespec="seconds"
+                ),
+            )
             yield row
             continue
         wait = round(wait)
@@ -137,11 +157,17 @@ def generate_day(profile: CentreProfile, day: date, rng: random.Random) -> Itera
         transfers = 1 if rng.random() < 0.07 else 0
         escalations = 1 if rng.random() < 0.02 else 0
         row.update(
-            result=_RESULT_CODES["answered"], agent=agent, wait_secs=f"{wait}",
+            result=_RESULT_CODES["answered"],
+            agent=agent,
+            wait_secs=f"{wait}",
             answer_time=(midnight + timedelta(seconds=answer)).isoformat(timespec="seconds"),
             end_time=(midnight + timedelta(seconds=end)).isoformat(timespec="seconds"),
-            talk_secs=f"{talk:.0f}", hold_secs=f"{hold:.0f}", hold_count="1" if hold else "0",
-            wrap_secs=f"{wrap:.0f}", transfers=str(transfers), escalations=str(escalations),
+            talk_secs=f"{talk:.0f}",
+            hold_secs=f"{hold:.0f}",
+            hold_count="1" if hold else "0",
+            wrap_secs=f"{wrap:.0f}",
+            transfers=str(transfers),
+            escalations=str(escalations),
             disposition=rng.choice(["resolved", "resolved", "resolved", "follow_up", "complaint"]),
         )
         yield row
@@ -162,21 +188,43 @@ def _test_contacts(profile: CentreProfile, day: date) -> list[dict[str, str]]:
     """Synthetic test calls placed by the centre's test plan, with outcomes known in advance."""
     stem = f"TEST-{profile.centre_id.upper()}-{day:%Y%m%d}"
     start = datetime(day.year, day.month, day.day, 10, 0)
-    answered = {h: "" for h in CSV_HEADER}
+    answered = dict.fromkeys(CSV_HEADER, "")
     answered.update(
-        call_id=f"{stem}-A", start_time=start.isoformat(timespec="seconds"),
+        call_id=f"{stem}-A",
+        start_time=start.isoformat(timespec="seconds"),
         queue_start=(start + timedelta(seconds=30)).isoformat(timespec="seconds"),
         answer_time=(start + timedelta(seconds=45)).isoformat(timespec="seconds"),
         end_time=(start + timedelta(seconds=45 + 120)).isoformat(timespec="seconds"),
-        ivr_secs="30", wait_secs="15", talk_secs="120", hold_secs="0", hold_count="0", wrap_secs="30",
-        result="ANS", queue="billing", agent="TESTAGENT", caller_number="+44 7700 900999", channel="voice",
-        transfers="0", escalations="0", disposition="test", test_case="answered_within_sl",
+        ivr_secs="30",
+        wait_secs="15",
+        talk_secs="120",
+        hold_secs="0",
+        hold_count="0",
+        wrap_secs="30",
+        result="ANS",
+        queue="billing",
+        agent="TESTAGENT",
+        caller_number="+44 7700 900999",
+        channel="voice",
+        transfers="0",
+        escalations="0",
+        disposition="test",
+        test_case="answered_within_sl",
     )
     abandoned = dict(answered)
     abandoned.update(
-        call_id=f"{stem}-B", answer_time="", talk_secs="", hold_secs="", hold_count="", wrap_secs="",
-        wait_secs="40", result="ABN", agent="", disposition="",
-        end_time=(start + timedelta(seconds=70)).isoformat(timespec="seconds"), test_case="abandoned_after_40s",
+        call_id=f"{stem}-B",
+        answer_time="",
+        talk_secs="",
+        hold_secs="",
+        hold_count="",
+        wrap_secs="",
+        wait_secs="40",
+        result="ABN",
+        agent="",
+        disposition="",
+        end_time=(start + timedelta(seconds=70)).isoformat(timespec="seconds"),
+        test_case="abandoned_after_40s",
     )
     return [answered, abandoned]
 
@@ -190,13 +238,30 @@ def generate_activity_rows(profile: CentreProfile, day: date, rng: random.Random
         start_hour = 7 + (n * 7) % 8
         start = datetime(day.year, day.month, day.day, start_hour, 0)
         end = start + timedelta(hours=8)
-        rows.append({"agent": agent, "team": f"team-{1 + n % 4}", "state": "STAFFED",
-                     "start": start.isoformat(timespec="seconds"), "end": end.isoformat(timespec="seconds")})
-        for offset_hours, minutes, state in ((2, 15, "BREAK"), (4, 30, "BREAK"), (6, 15 if n % 5 else 45, "TRAINING")):
+        rows.append(
+            {
+                "agent": agent,
+                "team": f"team-{1 + n % 4}",
+                "state": "STAFFED",
+                "start": start.isoformat(timespec="seconds"),
+                "end": end.isoformat(timespec="seconds"),
+            }
+        )
+        for offset_hours, minutes, state in (
+            (2, 15, "BREAK"),
+            (4, 30, "BREAK"),
+            (6, 15 if n % 5 else 45, "TRAINING"),
+        ):
             b_start = start + timedelta(hours=offset_hours, minutes=rng.randrange(0, 20))
-            rows.append({"agent": agent, "team": f"team-{1 + n % 4}", "state": state,
-                         "start": b_start.isoformat(timespec="seconds"),
-                         "end": (b_start + timedelta(minutes=minutes)).isoformat(timespec="seconds")})
+            rows.append(
+                {
+                    "agent": agent,
+                    "team": f"team-{1 + n % 4}",
+                    "state": state,
+                    "start": b_start.isoformat(timespec="seconds"),
+                    "end": (b_start + timedelta(minutes=minutes)).isoformat(timespec="seconds"),
+                }
+            )
     return rows
 
 
@@ -223,7 +288,7 @@ def write_sample(
     bad_rows: bool = True,
 ) -> list[Path]:
     """Write ``<folder>/<centre>/<source>/<day>.csv`` nightly exports; returns the files written."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  (sample data, not security)
     written = []
     for profile in profiles:
         for offset in range(days):
@@ -236,6 +301,8 @@ def write_sample(
             path.write_text(_csv(rows, CSV_HEADER), encoding="utf-8")
             activity = folder / profile.centre_id / "agents" / f"agents-{day:%Y-%m-%d}.csv"
             activity.parent.mkdir(parents=True, exist_ok=True)
-            activity.write_text(_csv(generate_activity_rows(profile, day, rng), ACTIVITY_HEADER), encoding="utf-8")
+            activity.write_text(
+                _csv(generate_activity_rows(profile, day, rng), ACTIVITY_HEADER), encoding="utf-8"
+            )
             written += [path, activity]
     return written

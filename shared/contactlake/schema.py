@@ -83,7 +83,9 @@ CONTACTS = pa.schema(
         pa.field("escalation_count", pa.int32(), metadata={"doc": "Escalations (to supervisor/tier 2)."}),
         pa.field("hold_count", pa.int32(), metadata={"doc": "Times put on hold."}),
         pa.field("disposition", pa.string(), metadata={"doc": "Wrap-up / disposition code."}),
-        pa.field("customer_key", pa.string(), metadata={"doc": "Keyed hash of the caller; never the number."}),
+        pa.field(
+            "customer_key", pa.string(), metadata={"doc": "Keyed hash of the caller; never the number."}
+        ),
         pa.field("initial_contact_id", pa.string(), metadata={"doc": "First contact of a transfer chain."}),
         pa.field("previous_contact_id", pa.string(), metadata={"doc": "Contact this one continues."}),
         pa.field("test_case_id", pa.string(), metadata={"doc": "Set on synthetic test contacts only."}),

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from contactlake.ports import SqlParam
 
-__all__ = ["for_athena", "for_duckdb", "load_sql", "parameter_names", "sql_names"]
+__all__ = ["for_athena", "for_duckdb", "load_sql", "parameter_names", "referenced_tables", "sql_names"]
 
 
 def sql_names() -> list[str]:
@@ -33,16 +33,20 @@ def load_sql(name: str) -> str:
 
 
 @cache
-def _parse(sql: str) -> exp.Expression:
-    parsed = sqlglot.parse_one(sql, read="trino")
-    if parsed is None:
-        raise ValueError("empty SQL statement")
-    return parsed
+def _parse(sql: str) -> exp.Expr:
+    return sqlglot.parse_one(sql, read="trino")
 
 
 def parameter_names(sql: str) -> list[str]:
     """Named parameters in order of appearance (a name may repeat)."""
     return [p.name for p in _parse(sql).find_all(exp.Placeholder, bfs=False) if p.name]
+
+
+def referenced_tables(sql: str) -> set[str]:
+    """Table names the statement reads (CTE names excluded), so an engine can prepare only those."""
+    tree = _parse(sql)
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    return {table.name for table in tree.find_all(exp.Table) if table.name not in ctes}
 
 
 def _check(sql: str, params: Mapping[str, SqlParam]) -> None:

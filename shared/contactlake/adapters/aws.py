@@ -37,7 +37,9 @@ class S3ObjectStore:
     def bucket(self, area: Area) -> str:
         name = self.buckets.get(area)
         if not name:
-            raise ValueError(f"no bucket configured for the {area} area (set CONTACTLAKE_{area.upper()}_BUCKET)")
+            raise ValueError(
+                f"no bucket configured for the {area} area (set CONTACTLAKE_{area.upper()}_BUCKET)"
+            )
         return name
 
     def put(self, area: Area, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
@@ -58,7 +60,8 @@ class S3ObjectStore:
             raise
         import io
 
-        return io.BufferedReader(response["Body"], buffer_size=1024 * 1024)  # type: ignore[arg-type]
+        raw: Any = response["Body"]
+        return io.BufferedReader(raw, buffer_size=1024 * 1024)
 
     def head(self, area: Area, key: str) -> ObjectInfo:
         from botocore.exceptions import ClientError
@@ -126,21 +129,30 @@ class GlueCatalog:
         from contactlake.lake import all_tables
 
         spec = all_tables()[table]
-        descriptor = self.client.get_table(DatabaseName=self.database, Name=table)["Table"]["StorageDescriptor"]
+        descriptor = self.client.get_table(DatabaseName=self.database, Name=table)["Table"][
+            "StorageDescriptor"
+        ]
         bucket = self.buckets[spec.area]
-        inputs = []
+        inputs: list[Any] = []
         for values in partitions:
             ordered = [str(values[name]) for name in spec.partition_names]
             location = "/".join(
-                [f"s3://{bucket}/{spec.prefix}", *(f"{n}={v}" for n, v in zip(spec.partition_names, ordered, strict=True))]
+                [
+                    f"s3://{bucket}/{spec.prefix}",
+                    *(f"{n}={v}" for n, v in zip(spec.partition_names, ordered, strict=True)),
+                ]
             )
-            inputs.append({"Values": ordered, "StorageDescriptor": {**descriptor, "Location": location + "/"}})
+            inputs.append(
+                {"Values": ordered, "StorageDescriptor": {**descriptor, "Location": location + "/"}}
+            )
         for start in range(0, len(inputs), 100):
             response = self.client.batch_create_partition(
                 DatabaseName=self.database, TableName=table, PartitionInputList=inputs[start : start + 100]
             )
             failures = [
-                e for e in response.get("Errors", []) if e.get("ErrorDetail", {}).get("ErrorCode") != "AlreadyExistsException"
+                e
+                for e in response.get("Errors", [])
+                if e.get("ErrorDetail", {}).get("ErrorCode") != "AlreadyExistsException"
             ]
             if failures:
                 raise RuntimeError(f"Glue refused partitions of {table}: {failures[:3]}")

@@ -23,59 +23,92 @@ __all__ = [
     "local_to_utc",
     "parse_numbers",
     "parse_timestamps",
+    "pathway_table",
     "utc_to_local",
 ]
 
 _ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$"
 _OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
 _MS = pa.timestamp("ms")
+_NO_TEXT = pa.scalar(None, pa.string())
+_ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
+_ISO_PARTS = (
+    ((0, 4), pc.year), ((5, 7), pc.month), ((8, 10), pc.day),
+    ((11, 13), pc.hour), ((14, 16), pc.minute), ((17, 19), pc.second),
+)  # fmt: skip
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
 @dataclass
 class RowChecks:
-    """Per-row first-failure bookkeeping for one batch."""
+    """Per-row first-failure bookkeeping for one batch: the rule id and the message of that failure.
+
+    One rule id can carry different messages (``time.duration_mismatch`` names the stage that
+    disagrees), so the message is kept per row, not per rule.
+    """
 
     length: int
     rule: pa.Array = field(init=False)
-    messages: dict[str, str] = field(default_factory=dict)
+    message: pa.Array = field(init=False)
 
     def __post_init__(self) -> None:
         self.rule = pa.nulls(self.length, pa.string())
+        self.message = pa.nulls(self.length, pa.string())
 
-    def fail(self, mask: pa.Array | pa.ChunkedArray, rule_id: str, message: str) -> None:
+    def fail(self, mask: pa.Array | pa.ChunkedArray | pa.Scalar, rule_id: str, message: str) -> None:
         """Mark rows where ``mask`` is true (nulls count as false) with ``rule_id``, unless already marked."""
         mask = pc.fill_null(mask, False)
+        if isinstance(mask, pa.Scalar):
+            mask = pa.array([mask.as_py()] * self.length, pa.bool_())
         if not pc.any(mask).as_py():
             return
         fresh = pc.and_(mask, pc.is_null(self.rule))
         self.rule = pc.if_else(fresh, pa.scalar(rule_id), self.rule)
-        self.messages.setdefault(rule_id, message)
+        self.message = pc.if_else(fresh, pa.scalar(message), self.message)
 
     @property
     def ok(self) -> pa.Array:
         return pc.is_null(self.rule)
-
-    def message_for(self, rule_id: str) -> str:
-        return self.messages.get(rule_id, rule_id)
 
 
 def parse_numbers(
     values: pa.Array | pa.ChunkedArray, checks: RowChecks, column: str, thousands: str | None = None
 ) -> pa.Array:
     """Strings to float64; blanks become null; '1,234' (with a thousands separator) and '1.2e3' parse."""
-    text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    text = pc.cast(values, pa.string())
+    text = pc.if_else(pc.equal(text, ""), _NO_TEXT, text)
     if thousands:
         text = pc.replace_substring(text, thousands, "")
-    valid_shape = pc.match_substring_regex(text, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-    bad = pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(valid_shape, False)))
-    checks.fail(bad, "number.invalid", f"{column} is not a number (use digits, '.', optional exponent)")
-    clean = pc.if_else(bad, pa.scalar(None, pa.string()), text)
-    return pc.cast(clean, pa.float64())
+    message = f"{column} is not a number (use digits, '.', optional exponent)"
+    try:
+        number = pc.cast(text, pa.float64())  # the usual export: plain numbers, no padding
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        text = pc.utf8_trim_whitespace(text)
+        text = pc.if_else(pc.equal(text, ""), _NO_TEXT, text)
+    else:
+        return _finite(number, checks, message)
+    try:
+        # Fast path: one cast for the whole column; Arrow's parser also takes "nan"/"inf", not numbers.
+        number = pc.cast(text, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        valid_shape = pc.match_substring_regex(text, _NUMBER)
+        bad = pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(valid_shape, False)))
+        checks.fail(bad, "number.invalid", message)
+        return pc.cast(pc.if_else(bad, pa.scalar(None, pa.string()), text), pa.float64())
+    return _finite(number, checks, message)
+
+
+def _finite(number: pa.Array, checks: RowChecks, message: str) -> pa.Array:
+    """Arrow's parser also reads "nan" and "inf": they are not numbers a contact centre exports."""
+    not_finite = pc.invert(pc.fill_null(pc.is_finite(number), True))
+    if pc.any(not_finite).as_py():
+        checks.fail(not_finite, "number.invalid", message)
+        number = pc.if_else(not_finite, pa.scalar(None, pa.float64()), number)
+    return number
 
 
 def _cast_each(text: pa.Array, target: pa.DataType) -> pa.Array:
-    """Slow path for a batch where a well-shaped value is still not a date (e.g. 2024-02-30)."""
+    """Last resort, per row: only reached when a value passes every vectorised check and still fails."""
     out = []
     for value in text.to_pylist():
         try:
@@ -85,11 +118,36 @@ def _cast_each(text: pa.Array, target: pa.DataType) -> pa.Array:
     return pa.array(out, target)
 
 
+def _real_dates(text: pa.Array) -> pa.Array:
+    """True where the date and time of an ISO-shaped string exist (no 2024-02-30, no 25:61).
+
+    strptime alone rolls 30 February over to 1 March, so each field of the parsed value must equal the
+    digits written (``text`` is ISO-shaped, so the slices are digits).
+    """
+    body = pc.utf8_slice_codeunits(pc.replace_substring(text, " ", "T", max_replacements=1), 0, 19)
+    body = pc.if_else(pc.equal(pc.utf8_length(body), 16), pc.binary_join_element_wise(body, ":00", ""), body)
+    parsed = pc.strptime(body, format=_ISO_FORMAT, unit="s", error_is_null=True)
+    real = pc.is_valid(parsed)
+    for (start, end), part in _ISO_PARTS:
+        written = pc.cast(pc.utf8_slice_codeunits(body, start, end), pa.int64())
+        real = pc.and_(real, pc.equal(part(parsed), written))
+    return pc.fill_null(real, False)
+
+
 def _cast_timestamps(text: pa.Array, target: pa.DataType) -> pa.Array:
+    """ISO strings to timestamps in one cast; a batch with impossible dates nulls those rows first."""
     try:
         return pc.cast(text, target)
     except pa.ArrowInvalid:
+        pass
+    try:
+        cleaned = pc.if_else(_real_dates(text), text, _NO_TEXT)
+    except pa.ArrowInvalid:
         return _cast_each(text, target)
+    try:
+        return pc.cast(cleaned, target)
+    except pa.ArrowInvalid:
+        return _cast_each(cleaned, target)
 
 
 def local_to_utc(
@@ -100,6 +158,12 @@ def local_to_utc(
     Never shifted silently: a time that exists twice (clocks back) or not at all (clocks forward) is
     marked with its own rule so the centre can re-export it with an offset.
     """
+    try:
+        # Fast path: no time in the batch falls in a DST gap or overlap.
+        exact = pc.assume_timezone(naive, timezone=zone, ambiguous="raise", nonexistent="raise")
+        return pc.cast(pc.cast(exact, pa.timestamp("ms", tz="UTC")), _MS)
+    except pa.ArrowInvalid:
+        pass
     early = pc.assume_timezone(naive, timezone=zone, ambiguous="earliest", nonexistent="earliest")
     late = pc.assume_timezone(naive, timezone=zone, ambiguous="latest", nonexistent="latest")
     if checks is not None:
@@ -111,7 +175,7 @@ def local_to_utc(
         checks.fail(
             nonexistent,
             "timestamp.dst_nonexistent",
-            f"{column} is a local time that does not exist (clocks went forward); export it with a UTC offset",
+            f"{column} is a local time that does not exist (clocks went forward); export it with an offset",
         )
         checks.fail(
             ambiguous,
@@ -139,26 +203,66 @@ def parse_timestamps(
     ``fmt`` is ``iso8601`` (offsets honoured per row, so mixed offsets are fine; rows without one are in
     ``zone``) or a strptime pattern for wall-clock times in ``zone``.
     """
-    text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    text = pc.cast(values, pa.string())
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
+    text = pc.if_else(pc.equal(text, ""), _NO_TEXT, text)
+    if fmt == "iso8601":
+        fast = _naive_iso(text)
+        if fast is not None:  # the usual export: clean local ISO times, one cast for the column
+            result = local_to_utc(fast, zone, checks, column)
+            checks.fail(
+                pc.and_(pc.is_valid(text), pc.is_null(result)), "timestamp.invalid", _iso_message(column)
+            )
+            return result
+        text = pc.utf8_trim_whitespace(text)
+        text = pc.if_else(pc.equal(text, ""), _NO_TEXT, text)
+    else:
+        text = pc.if_else(
+            pc.equal(pc.utf8_trim_whitespace(text), ""), _NO_TEXT, pc.utf8_trim_whitespace(text)
+        )
     if fmt == "iso8601":
         shaped = pc.fill_null(pc.match_substring_regex(text, _ISO), False)
         has_offset = pc.fill_null(pc.match_substring_regex(text, _OFFSET), False)
-        local_text = pc.if_else(pc.and_(shaped, pc.invert(has_offset)), text, pa.scalar(None, pa.string()))
-        offset_text = pc.if_else(pc.and_(shaped, has_offset), text, pa.scalar(None, pa.string()))
-        naive = _cast_timestamps(local_text, _MS)
-        aware = pc.cast(_cast_timestamps(offset_text, pa.timestamp("ms", tz="UTC")), _MS)
-        parsed_local = local_to_utc(naive, zone, checks, column)
-        result = pc.coalesce(aware, parsed_local)
+        all_shaped = pc.all(pc.or_(shaped, pc.is_null(text))).as_py()
+        if not pc.any(has_offset).as_py():  # the usual export: every time is local, none has an offset
+            naive = _cast_timestamps(text if all_shaped else pc.if_else(shaped, text, _NO_TEXT), _MS)
+            result = local_to_utc(naive, zone, checks, column)
+        else:
+            local_text = pc.if_else(pc.and_(shaped, pc.invert(has_offset)), text, _NO_TEXT)
+            offset_text = pc.if_else(pc.and_(shaped, has_offset), text, _NO_TEXT)
+            naive = _cast_timestamps(local_text, _MS)
+            aware = pc.cast(_cast_timestamps(offset_text, pa.timestamp("ms", tz="UTC")), _MS)
+            result = pc.coalesce(aware, local_to_utc(naive, zone, checks, column))
     else:
         naive = pc.strptime(text, format=fmt, unit="ms", error_is_null=True)
         result = local_to_utc(naive, zone, checks, column)
     unparsed = pc.and_(pc.is_valid(text), pc.is_null(result))
-    expected = "ISO 8601 (2024-03-01T09:30:00, optional offset)" if fmt == "iso8601" else repr(fmt)
-    checks.fail(unparsed, "timestamp.invalid", f"{column} is not a timestamp in the format {expected}")
+    message = (
+        _iso_message(column) if fmt == "iso8601" else f"{column} is not a timestamp in the format {fmt!r}"
+    )
+    checks.fail(unparsed, "timestamp.invalid", message)
     return result
+
+
+def _iso_message(column: str) -> str:
+    return f"{column} is not a timestamp in the format ISO 8601 (2024-03-01T09:30:00, optional offset)"
+
+
+def _naive_iso(text: pa.Array) -> pa.Array | None:
+    """One cast when every value is a full local ISO time (date and at least hours:minutes), else None.
+
+    Arrow's cast refuses offsets, blanks around values and impossible dates, and the length check
+    refuses a bare date, so anything unusual takes the general path with its per-row rules.
+    """
+    if text.null_count == len(text):
+        return None
+    if pc.min(pc.binary_length(text)).as_py() < 16:
+        return None
+    try:
+        return pc.cast(text, _MS)
+    except pa.ArrowInvalid:
+        return None
 
 
 def _column(columns: Mapping[str, pa.Array], name: str, length: int) -> pa.Array:
@@ -180,6 +284,7 @@ def build_contacts(
     zone: str,
     pii_key: bytes,
     caller: pa.Array | None = None,
+    source_line: pa.Array | None = None,
 ) -> pa.Table:
     """Assemble a canonical contacts table: fills constants, local time and the caller's keyed hash.
 
@@ -187,6 +292,8 @@ def build_contacts(
     hashed here and never leaves this function.
     """
     values = dict(columns)
+    if source_line is not None:
+        values["source_line"] = source_line
     values["source_system"] = pa.array([source_system] * length, pa.string())
     values["upload_id"] = pa.array([upload_id] * length, pa.string())
     if "initiated_utc" in values:
@@ -195,6 +302,46 @@ def build_contacts(
         values["customer_key"] = pseudonymise_array(caller, pii_key)
     arrays = [_column(values, f.name, length) for f in schema.CONTACTS]
     return pa.Table.from_arrays(arrays, schema=schema.CONTACTS.remove_metadata().with_metadata(None))
+
+
+def pathway_table(
+    *,
+    contact_id: pa.Array,
+    step_index: pa.Array,
+    step_type: str | pa.Array,
+    step_name: pa.Array | None,
+    started_utc: pa.Array | None,
+    ended_utc: pa.Array | None,
+    duration_seconds: pa.Array | None,
+    step_outcome: str | pa.Array | None,
+    source_system: str,
+    upload_id: str,
+) -> pa.Table:
+    """One pathway step per row of the given (aligned) arrays; strings broadcast to every row."""
+    n = len(contact_id)
+    given: dict[str, object] = {
+        "contact_id": contact_id,
+        "source_system": source_system,
+        "upload_id": upload_id,
+        "step_index": step_index,
+        "step_type": step_type,
+        "step_name": step_name,
+        "started_utc": started_utc,
+        "ended_utc": ended_utc,
+        "duration_seconds": duration_seconds,
+        "step_outcome": step_outcome,
+    }
+    arrays = []
+    for f in schema.PATHWAY_STEPS:
+        value = given[f.name]
+        if value is None:
+            arrays.append(pa.nulls(n, f.type))
+        elif isinstance(value, str):
+            arrays.append(pa.array([value] * n, f.type))
+        else:
+            array = value.combine_chunks() if isinstance(value, pa.ChunkedArray) else value
+            arrays.append(array if array.type == f.type else pc.cast(array, f.type))  # type: ignore[union-attr]
+    return pa.Table.from_arrays(arrays, schema=schema.PATHWAY_STEPS.remove_metadata())
 
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:@/+-]{1,128}$")

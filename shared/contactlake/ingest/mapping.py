@@ -26,8 +26,10 @@ A mapping is a small TOML file (see ``sample_data/mappings/``)::
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -36,7 +38,7 @@ from typing import Any
 from contactlake import schema
 from contactlake.config import ConfigError
 
-__all__ = ["CONTACT_FIELDS", "Mapping", "REQUIRED_FIELDS", "load_mapping", "parse_mapping"]
+__all__ = ["CONTACT_FIELDS", "REQUIRED_FIELDS", "Mapping", "load_mapping", "mapping_digest", "parse_mapping"]
 
 #: Fields a contact export can supply, and the kind of value each holds.
 CONTACT_FIELDS: dict[str, str] = {
@@ -120,7 +122,9 @@ def parse_mapping(raw: dict[str, Any], name: str = "<memory>") -> Mapping:
     for target, table in values.items():
         domain = _VALUE_DOMAINS.get(target)
         if domain is None:
-            raise ConfigError(f"mapping {name}: [values.{target}] is not a coded field ({sorted(_VALUE_DOMAINS)})")
+            raise ConfigError(
+                f"mapping {name}: [values.{target}] is not a coded field ({sorted(_VALUE_DOMAINS)})"
+            )
         wrong = sorted({v for v in table.values() if v not in domain})
         if wrong:
             raise ConfigError(f"mapping {name}: [values.{target}] maps to {wrong}; allowed: {list(domain)}")
@@ -145,10 +149,22 @@ def parse_mapping(raw: dict[str, Any], name: str = "<memory>") -> Mapping:
     )
 
 
+def mapping_digest(mapping: Mapping) -> str:
+    """Short hash of what the mapping says (not where it lives): a changed mapping re-processes uploads."""
+    content = {k: v for k, v in asdict(mapping).items() if k != "name"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+
 @cache
-def _load(path: str) -> Mapping:
+def _load_version(path: str, mtime_ns: int, size: int) -> Mapping:
     with open(path, "rb") as handle:
         return parse_mapping(tomllib.load(handle), name=path)
+
+
+def _load(path: str) -> Mapping:
+    """Cached per file version, so a mapping fixed on disk is seen by the next upload or replay."""
+    stat = Path(path).stat()
+    return _load_version(path, stat.st_mtime_ns, stat.st_size)
 
 
 def load_mapping(reference: str, config_dir: str | None = None) -> Mapping:

@@ -44,6 +44,8 @@ class Upload:
     version: str | None
     size: int
     last_modified: datetime | None
+    #: Adapter version and mapping digest the upload id was derived with (see ingest/routing.py).
+    processing: str = ""
 
     @property
     def centre_id(self) -> str:
@@ -74,3 +76,5 @@ class ParsedBatch:
     agent_activity: pa.Table | None = None
     rejects: list[Reject] = field(default_factory=list)
     excluded: Counter[str] = field(default_factory=Counter)
+    #: Set on the last batch of an upload: the SHA-256 of the raw object, computed while it streamed.
+    checksum_sha256: str | None = None

@@ -7,30 +7,108 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import hashlib
 import io
+import re
 import zlib
 from typing import BinaryIO
 
 from contactlake.ingest.model import IngestError
 
-__all__ = ["MAX_DECOMPRESSED_BYTES", "DecompressionCap", "open_decoded", "sniff_encoding"]
+__all__ = [
+    "MAX_DECOMPRESSED_BYTES",
+    "DecompressionCap",
+    "HashingReader",
+    "ObjectChanged",
+    "open_decoded",
+    "sniff_encoding",
+]
 
 #: A nightly export is at most a few GB; anything that inflates past this is treated as a bomb.
 MAX_DECOMPRESSED_BYTES = 20 * 1024**3
 #: …and so is an inflation ratio no real CSV/JSON reaches (real exports compress 5-20x).
 MAX_RATIO = 200
+#: …but a small file may always inflate this far (a 10 KB gzip of a tiny export is legitimately 300x).
+MIN_RATIO_CAP = 64 * 1024**2
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
+
+
+class ObjectChanged(RuntimeError):
+    """The object's bytes are not the version that was announced: it was overwritten while being read."""
+
+
+class HashingReader(io.RawIOBase):
+    """Passes the raw object through while computing its SHA-256 (the manifest's checksum) and MD5.
+
+    The MD5 is compared with the ETag the upload was identified by (S3's ETag of a single-part upload is
+    the MD5 of its bytes), so an object overwritten between HEAD and GET is never stored under the
+    other version's identity.
+    """
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self.inner = inner
+        self.sha256 = hashlib.sha256()
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        chunk = self.inner.read(len(buffer))
+        if not chunk:
+            return 0
+        self.sha256.update(chunk)
+        self.md5.update(chunk)
+        self.size += len(chunk)
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def finish(self, expected_etag: str | None) -> str:
+        """Read what the adapter left, check the ETag, return the SHA-256 hex digest."""
+        while self.readinto(bytearray(1024 * 1024)):
+            pass
+        etag = (expected_etag or "").strip('"').lower()
+        if _PLAIN_MD5.match(etag) and etag != self.md5.hexdigest():
+            raise ObjectChanged(
+                f"the object read ({self.size:,} bytes) is not the version announced (ETag {etag}); "
+                "it was overwritten while being read — its newer version is processed from its own event"
+            )
+        return self.sha256.hexdigest()
+
+    def close(self) -> None:
+        """Closing a wrapper must not close the object: :meth:`finish` still reads what was left."""
+        super().close()
+
+
+class _CrToLf(io.RawIOBase):
+    """Old Mac exports end lines with a bare CR: turned into LF so every line counter agrees."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self.inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        chunk = self.inner.read(len(buffer))
+        chunk = chunk.replace(b"\r", b"\n")
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
 
 
 class DecompressionCap(io.RawIOBase):
     """Wraps a gzip stream; fails with a clear error when it inflates past the cap or is truncated."""
 
-    def __init__(self, inner: BinaryIO, compressed_size: int | None, limit: int = MAX_DECOMPRESSED_BYTES):
+    def __init__(self, inner: BinaryIO, compressed_size: int | None, limit: int | None = None) -> None:
         self.inner = gzip.GzipFile(fileobj=inner, mode="rb")
         self.total = 0
-        cap = limit if not compressed_size else min(limit, max(compressed_size * MAX_RATIO, 64 * 1024**2))
-        self.limit = cap
+        # Read at call time, so an operator (or a test) can lower the cap without touching the code.
+        limit = MAX_DECOMPRESSED_BYTES if limit is None else limit
+        floor = min(limit, MIN_RATIO_CAP)
+        self.limit = limit if not compressed_size else min(limit, max(compressed_size * MAX_RATIO, floor))
 
     def readable(self) -> bool:
         return True
@@ -80,7 +158,7 @@ def sniff_encoding(head: bytes, declared: str = "auto") -> str:
         head.decode("utf-8")
     except UnicodeDecodeError as error:
         # A multi-byte character cut at the end of the sample is not evidence of another encoding.
-        if error.start < len(head) - 4:
+        if error.reason != "unexpected end of data":
             return "cp1252"
     return "utf-8"
 
@@ -89,7 +167,7 @@ class _Transcoder(io.RawIOBase):
     """Re-encodes a text stream to UTF-8 on the fly (Latin-1, UTF-16…), in bounded chunks."""
 
     def __init__(self, inner: BinaryIO, encoding: str) -> None:
-        self.reader = codecs.getreader(encoding)(inner, errors="strict")
+        self.reader = codecs.getreader(encoding)(inner, "strict")
         self.pending = b""
 
     def readable(self) -> bool:
@@ -100,8 +178,14 @@ class _Transcoder(io.RawIOBase):
             try:
                 text = self.reader.read(1024 * 1024)
             except UnicodeDecodeError as error:
-                raise IngestError("file.encoding", f"bytes are not valid in the file's encoding: {error}") from None
+                raise IngestError(
+                    "file.encoding", f"bytes are not valid in the file's encoding: {error}"
+                ) from None
             if not text:
+                if getattr(self.reader, "bytebuffer", b""):
+                    raise IngestError(
+                        "file.encoding", "the file ends in the middle of a character; export it again"
+                    )
                 return 0
             self.pending = text.encode("utf-8")
         n = min(len(buffer), len(self.pending))
@@ -110,15 +194,26 @@ class _Transcoder(io.RawIOBase):
         return n
 
 
+def _buffered(raw: BinaryIO | io.RawIOBase) -> BinaryIO:
+    """A peekable buffered view of any readable stream (the typeshed stubs disagree on raw streams)."""
+    return io.BufferedReader(raw, buffer_size=1024 * 1024)  # type: ignore[type-var]
+
+
 def open_decoded(raw: BinaryIO, key: str, size: int | None, encoding: str = "auto") -> tuple[BinaryIO, str]:
-    """A UTF-8 byte stream of the upload (gunzipped, BOM dropped, transcoded) and the encoding found."""
-    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+    """A UTF-8 byte stream of the upload (gunzipped, BOM dropped, transcoded, LF line ends) and its encoding.
+
+    CRLF is left alone (pyarrow and the line counters handle it); a file whose head has bare CRs and no
+    LF at all is converted CR → LF.
+    """
+    buffered: BinaryIO = raw if hasattr(raw, "peek") else _buffered(raw)
     stream = _maybe_gunzip(buffered, key, size)
     head = _peek(stream, 65536)
     found = sniff_encoding(head, encoding)
-    if found in ("utf-8", "utf8"):
-        return stream, found
     if found == "utf-8-sig":
         stream.read(3)
-        return stream, found
-    return io.BufferedReader(_Transcoder(stream, found), buffer_size=1024 * 1024), found
+    elif found not in ("utf-8", "utf8"):
+        stream = io.BufferedReader(_Transcoder(stream, found), buffer_size=1024 * 1024)
+    head = _peek(stream, 65536)
+    if b"\r" in head and b"\n" not in head:
+        stream = io.BufferedReader(_CrToLf(stream), buffer_size=1024 * 1024)
+    return stream, found

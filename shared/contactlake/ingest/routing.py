@@ -3,21 +3,40 @@
 Keys are ``<centre_id>/<source>/<anything>``. The centre id is checked against the configured allow-list
 before it is used in any path or query. S3 event keys arrive URL-encoded: :func:`decode_event_key`
 decodes them exactly once (decoding twice would turn a literal '%2F' in a name into a slash).
+
+The upload id is derived from everything that decides what the lake will hold: centre, source, dataset
+(see :func:`dataset_key_for`), the object's content fingerprint, and the *processing*: the adapter's
+version and the mapping file's digest. So the same bytes read the same way always get the same id (and
+the same file names), while the same bytes read with a corrected mapping get a new id that replaces the
+earlier processing (docs/adr/0004-idempotent-uploads.md, "replay").
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import unquote_plus
 
 from contactlake.config import AppConfig, ConfigError, validate_centre_id
+from contactlake.ingest.mapping import load_mapping, mapping_digest
 from contactlake.ingest.model import IngestError, Upload, make_upload_id
+from contactlake.ingest.sources import get_adapter
 from contactlake.ports import ObjectStore
 
-__all__ = ["dataset_key_for", "decode_event_key", "route_upload"]
+__all__ = [
+    "dataset_key_for",
+    "decode_event_key",
+    "processing_key",
+    "route_upload",
+    "upload_from_identity",
+    "upload_identity",
+]
 
-_DAY = re.compile(r"(20\d\d)-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])")
+_DAY = re.compile(r"(20\d\d|19\d\d)[-_/]?(0[1-9]|1[0-2])[-_/]?(0[1-9]|[12]\d|3[01])")
+#: Path segments become parts of lake keys (dataset keys of streamed sources): no control characters.
+_SEGMENT = re.compile(r"^[^\x00-\x1f\x7f\\]{1,255}$")
 
 
 def decode_event_key(key: str) -> str:
@@ -25,8 +44,16 @@ def decode_event_key(key: str) -> str:
     return unquote_plus(key)
 
 
-def dataset_key_for(centre_id: str, source: str, rest: str) -> str:
-    """What a re-export replaces: the centre, source and business day (from the path or file name)."""
+def dataset_key_for(centre_id: str, source: str, rest: str, grain: str = "day") -> str:
+    """What a re-export replaces.
+
+    ``day`` (nightly exports): the centre, source and business day (from the path or file name), so a
+    corrected export of the same day replaces the earlier one whatever its file name. ``object``
+    (streams of files, e.g. Firehose deliveries of Amazon Connect records): the object key itself, so
+    files of the same day add up and only an overwrite of the same key replaces.
+    """
+    if grain == "object":
+        return f"{centre_id}/{source}/{rest}"
     match = _DAY.search(rest)
     if match:
         day = f"{match.group(1)}-{match.group(2)}-{match.group(3)}"
@@ -35,29 +62,50 @@ def dataset_key_for(centre_id: str, source: str, rest: str) -> str:
     return f"{centre_id}/{source}/{day}"
 
 
+def processing_key(adapter_name: str, mapping_ref: str | None, config: AppConfig) -> str:
+    """Adapter version + mapping digest: what makes re-reading the same bytes give different rows."""
+    adapter = get_adapter(adapter_name)
+    version = adapter.version
+    if not mapping_ref:
+        return f"{adapter_name}@{version}"
+    config_dir = str(Path(config.source_path).parent) if config.source_path != "<memory>" else None
+    return f"{adapter_name}@{version}|mapping:{mapping_digest(load_mapping(mapping_ref, config_dir))}"
+
+
+def _check_key(key: str) -> tuple[str, str, str]:
+    parts = key.split("/")
+    if len(parts) < 3 or not all(parts) or any(p in (".", "..") for p in parts):
+        raise IngestError(
+            "route.bad_key", f"upload key {key!r} must look like <centre_id>/<source>/<file name>"
+        )
+    if not all(_SEGMENT.match(p) for p in parts):
+        raise IngestError(
+            "route.bad_key",
+            f"upload key {key!r} has control characters or backslashes in a path segment; rename the file",
+        )
+    return parts[0], parts[1], "/".join(parts[2:])
+
+
 def route_upload(key: str, config: AppConfig, store: ObjectStore) -> Upload:
     """Resolve the raw object ``key`` (already decoded) to its centre, source and adapter.
 
     Raises :class:`IngestError` for keys that do not name a configured centre and source, and
     :class:`contactlake.ports.ObjectNotFound` if the object is gone (deleted before it was read).
     """
-    parts = key.split("/")
-    if len(parts) < 3 or not all(parts) or any(p in (".", "..") for p in parts):
-        raise IngestError(
-            "route.bad_key", f"upload key {key!r} must look like <centre_id>/<source>/<file name>"
-        )
-    centre_id, source_name, rest = parts[0], parts[1], "/".join(parts[2:])
+    centre_id, source_name, rest = _check_key(key)
     try:
         validate_centre_id(centre_id)
         centre = config.centre(centre_id)
         source = centre.source(source_name)
+        adapter = get_adapter(source.adapter)
+        processing = processing_key(source.adapter, source.mapping, config)
     except ConfigError as error:
         raise IngestError("route.unknown", str(error)) from None
     info = store.head("raw", key)
-    dataset_key = dataset_key_for(centre_id, source_name, rest)
+    dataset_key = dataset_key_for(centre_id, source_name, rest, adapter.dataset_grain)
     fingerprint = info.etag or info.version or str(info.size)
     return Upload(
-        upload_id=make_upload_id(centre_id, source_name, dataset_key, fingerprint),
+        upload_id=make_upload_id(centre_id, source_name, dataset_key, f"{fingerprint}|{processing}"),
         centre=centre,
         source=source_name,
         adapter=source.adapter,
@@ -68,4 +116,43 @@ def route_upload(key: str, config: AppConfig, store: ObjectStore) -> Upload:
         version=info.version,
         size=info.size,
         last_modified=info.last_modified,
+        processing=processing,
+    )
+
+
+def upload_identity(upload: Upload) -> dict[str, Any]:
+    """The upload as JSON, for the staging marker (the validate stage must not depend on the raw object)."""
+    return {
+        "upload_id": upload.upload_id,
+        "centre_id": upload.centre_id,
+        "source": upload.source,
+        "adapter": upload.adapter,
+        "mapping": upload.mapping,
+        "key": upload.key,
+        "dataset_key": upload.dataset_key,
+        "fingerprint": upload.fingerprint,
+        "version": upload.version,
+        "size": upload.size,
+        "last_modified": upload.last_modified.isoformat() if upload.last_modified else None,
+        "processing": upload.processing,
+    }
+
+
+def upload_from_identity(identity: dict[str, Any], config: AppConfig) -> Upload:
+    """Inverse of :func:`upload_identity`; the centre is looked up again (the allow-list still applies)."""
+    centre_id = validate_centre_id(str(identity["centre_id"]))
+    modified = identity.get("last_modified")
+    return Upload(
+        upload_id=str(identity["upload_id"]),
+        centre=config.centre(centre_id),
+        source=str(identity["source"]),
+        adapter=str(identity["adapter"]),
+        mapping=identity.get("mapping"),
+        key=str(identity["key"]),
+        dataset_key=str(identity["dataset_key"]),
+        fingerprint=str(identity["fingerprint"]),
+        version=identity.get("version"),
+        size=int(identity["size"]),
+        last_modified=datetime.fromisoformat(modified) if modified else None,
+        processing=str(identity.get("processing", "")),
     )

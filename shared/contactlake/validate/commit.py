@@ -38,6 +38,7 @@ __all__ = [
     "load_manifest",
     "quarantine_file",
     "quarantine_rows_key",
+    "retire_upload",
     "write_ingest_log",
 ]
 
@@ -58,6 +59,10 @@ class Manifest:
     fingerprint: str
     dataset_key: str
     status: str = "stored"
+    #: SHA-256 of the raw object's bytes, computed while they streamed (``fingerprint`` is the ETag).
+    checksum_sha256: str | None = None
+    #: Adapter version and mapping digest this processing used (part of the upload id).
+    processing: str = ""
     message: str = ""
     rows_read: int = 0
     rows_stored: int = 0
@@ -71,6 +76,8 @@ class Manifest:
     files: list[str] = field(default_factory=list)
     quarantine_files: list[str] = field(default_factory=list)
     replaced_upload_id: str | None = None
+    #: Set when a later upload (a corrected re-export, or a replay with a fixed mapping) replaced this one.
+    replaced_by: str | None = None
     source_last_modified: str | None = None
     started_utc: str = ""
     finished_utc: str = ""
@@ -101,7 +108,7 @@ def _current_key(dataset_key: str) -> str:
 
 
 def _ingest_date(upload: Upload) -> date:
-    """Quarantine and log partitions use the upload's own date, so re-processing later writes the same keys."""
+    """Quarantine and log partitions use the upload's own date: re-processing later writes the same keys."""
     return (upload.last_modified or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC).date()
 
 
@@ -125,12 +132,17 @@ class _ExistingIds:
                 upload_id = info.key.rsplit("/", 1)[-1].rsplit("-", 1)[0]
                 if upload_id in self.ignore or not info.key.endswith(".parquet"):
                     continue
-                data = pq.read_table(pa.BufferReader(self.ports.store.get("lake", info.key)),
-                                     columns=["contact_id", "source_system"])
+                data = pq.read_table(
+                    pa.BufferReader(self.ports.store.get("lake", info.key)),
+                    columns=["contact_id", "source_system"],
+                )
                 same_source = pc.equal(data.column("source_system"), self.upload.adapter)
                 arrays.append(data.column("contact_id").filter(same_source).combine_chunks())
             self.cache[day] = pa.concat_arrays(arrays) if arrays else pa.array([], pa.string())
         return self.cache[day]
+
+
+_IN_FILE = "contact_id appears earlier in this upload; the first one is kept"
 
 
 def _first_occurrence(ids: pa.Array) -> pa.Array:
@@ -148,7 +160,11 @@ def _raw_json(table: pa.Table) -> list[str]:
 class _Committer:
     def __init__(self, ports: Ports, upload: Upload, manifest: Manifest, replaced: str | None) -> None:
         self.ports, self.upload, self.manifest = ports, upload, manifest
-        self.seen: list[pa.Array] = []
+        #: Contact ids stored by each batch, and each batch's files: in-file duplicates across batches are
+        #: found once, at the end, in one hash aggregation (checking every batch against all earlier
+        #: ones would cost O(rows x batches)).
+        self.seen: dict[int, pa.Array] = {}
+        self.batch_files: dict[int, list[tuple[str, str]]] = defaultdict(list)
         self.existing = _ExistingIds(ports, upload, {upload.upload_id, *([replaced] if replaced else [])})
         self.rejects: list[Reject] = []
         self.partitions: dict[str, set[tuple[str, ...]]] = defaultdict(set)
@@ -158,19 +174,15 @@ class _Committer:
 
     def _dedupe(self, contacts: pa.Table) -> pa.Table:
         ids = contacts.column("contact_id").combine_chunks()
-        keep = pc.invert(pc.is_in(ids, pc.unique(pa.concat_arrays(self.seen)))) if self.seen else None
-        if len(pc.unique(ids)) != len(ids):
-            first = _first_occurrence(ids)
-            keep = first if keep is None else pc.and_(keep, first)
-        if keep is not None and not pc.all(keep).as_py():
+        keep = _first_occurrence(ids) if len(pc.unique(ids)) != len(ids) else None
+        if keep is not None:
             dropped = contacts.filter(pc.invert(keep))
             for line, raw in zip(dropped.column("source_line").to_pylist(), _raw_json(dropped), strict=True):
-                self.rejects.append(Reject(line, raw, "duplicate.contact_id_in_file",
-                                           "contact_id appears earlier in this upload; the first one is kept"))
+                self.rejects.append(Reject(line, raw, "duplicate.contact_id_in_file", _IN_FILE))
             contacts = contacts.filter(keep)
-        self.seen.append(contacts.column("contact_id").combine_chunks())
+        self.seen[self.batch_index] = contacts.column("contact_id").combine_chunks()
         days = pc.cast(contacts.column("initiated_local"), pa.date32())
-        clash = pa.array([False] * contacts.num_rows)
+        clash = pa.array([False] * contacts.num_rows, pa.bool_())
         for day in pc.unique(days).to_pylist():
             existing = self.existing.ids_for(day)
             if len(existing):
@@ -179,9 +191,15 @@ class _Committer:
         if pc.any(clash).as_py():
             dropped = contacts.filter(clash)
             for line, raw in zip(dropped.column("source_line").to_pylist(), _raw_json(dropped), strict=True):
-                self.rejects.append(Reject(line, raw, "duplicate.contact_id_across_uploads",
-                                           "contact_id is already stored from another upload of this centre "
-                                           "and source; contact ids must be unique per source system"))
+                self.rejects.append(
+                    Reject(
+                        line,
+                        raw,
+                        "duplicate.contact_id_across_uploads",
+                        "contact_id is already stored from another upload of this centre "
+                        "and source; contact ids must be unique per source system",
+                    )
+                )
             contacts = contacts.filter(pc.invert(clash))
         return contacts
 
@@ -189,18 +207,30 @@ class _Committer:
         spec = LAKE_TABLES[table_name]
         date_column = spec.partition_names[1]
         written = 0
-        for day in sorted(pc.unique(date_values).to_pylist()):
-            part = table.filter(pc.equal(date_values, pa.scalar(day, pa.date32())))
+        if not table.num_rows:
+            return written
+        # One stable sort by day, then a slice per day (filtering once per day would cost days x rows).
+        order = pc.sort_indices(date_values)
+        table, date_values = table.take(order), pc.take(date_values, order)
+        if isinstance(date_values, pa.ChunkedArray):
+            date_values = date_values.combine_chunks()
+        runs = pc.run_end_encode(date_values)
+        ends, days = runs.run_ends.to_pylist(), runs.values.to_pylist()
+        for start, end, day in zip([0, *ends[:-1]], ends, days, strict=True):
+            part = table.slice(start, end - start)
             prefix = partition_prefix(spec, {"centre_id": self.upload.centre_id, date_column: day})
             key = f"{prefix}/{self.upload.upload_id}-{self.batch_index:05d}.parquet"
             meta = {**(spec.schema.metadata or {}), b"contactlake.upload_id": self.upload.upload_id.encode()}
             self.ports.store.put("lake", key, parquet_bytes(part.replace_schema_metadata(meta)))
             self.manifest.files.append(key)
+            self.batch_files[self.batch_index].append((table_name, key))
             self.partitions[table_name].add((self.upload.centre_id, str(day)))
             written += part.num_rows
         return written
 
     def add(self, batch: ParsedBatch) -> None:
+        if batch.checksum_sha256:
+            self.manifest.checksum_sha256 = batch.checksum_sha256
         self.manifest.rows_read += batch.rows_read
         self.rejects.extend(batch.rejects)
         self.excluded.update(batch.excluded)
@@ -212,9 +242,12 @@ class _Committer:
                 steps = batch.pathway_steps
                 kept = pc.is_in(steps.column("contact_id"), contacts.column("contact_id"))
                 steps = steps.filter(kept)
-                day_of = dict(zip(contacts.column("contact_id").to_pylist(), days.to_pylist(), strict=True))
-                step_days = pa.array([day_of[c] for c in steps.column("contact_id").to_pylist()], pa.date32())
-                self.manifest.pathway_steps_stored += self._write_partitioned("pathway_steps", steps, step_days)
+                step_days = pc.take(
+                    days, pc.index_in(steps.column("contact_id"), contacts.column("contact_id"))
+                )
+                self.manifest.pathway_steps_stored += self._write_partitioned(
+                    "pathway_steps", steps, step_days
+                )
         if batch.agent_activity is not None and batch.agent_activity.num_rows:
             activity = batch.agent_activity
             days = pc.cast(activity.column("started_local"), pa.date32())
@@ -223,8 +256,63 @@ class _Committer:
             self.manifest.rows_stored += stored
         self.batch_index += 1
 
+    def _drop_later_duplicates(self) -> None:
+        """Remove ids already stored by an earlier batch of this upload from later batches' files."""
+        if len(self.seen) < 2:
+            return
+        # Sort, then compare neighbours: memory stays a few times the ids (a hash aggregation over every
+        # id of a large upload would cost several times more, at its peak).
+        all_ids = pa.chunked_array(list(self.seen.values()), pa.string()).combine_chunks()
+        sorted_ids = pc.take(all_ids, pc.sort_indices(all_ids))
+        same = pc.equal(sorted_ids.slice(1), sorted_ids.slice(0, len(sorted_ids) - 1))
+        if not pc.any(same).as_py():
+            return
+        repeated_ids = pc.unique(pc.take(sorted_ids, pc.indices_nonzero(same)))
+        batches = [pa.array([index] * len(ids), pa.int32()) for index, ids in self.seen.items()]
+        table = pa.table({"id": all_ids, "batch": pa.concat_arrays(batches)})
+        table = table.filter(pc.is_in(table.column("id"), repeated_ids))
+        repeated = table.group_by("id", use_threads=False).aggregate([("batch", "min")])
+        first_batch = dict(
+            zip(repeated.column("id").to_pylist(), repeated.column("batch_min").to_pylist(), strict=True)
+        )
+        ids = pa.array(list(first_batch), pa.string())
+        for index in sorted(
+            b for b, batch_ids in self.seen.items() if pc.any(pc.is_in(batch_ids, ids)).as_py()
+        ):
+            later = pa.array([i for i, first in first_batch.items() if first < index], pa.string())
+            if not len(later):
+                continue
+            for table_name, key in self.batch_files[index]:
+                if table_name not in ("contacts", "pathway_steps"):
+                    continue
+                stored = pq.read_table(pa.BufferReader(self.ports.store.get("lake", key)))
+                drop = pc.is_in(stored.column("contact_id"), later)
+                if not pc.any(drop).as_py():
+                    continue
+                if table_name == "contacts":
+                    dropped = stored.filter(drop)
+                    self.manifest.rows_stored -= dropped.num_rows
+                    for line, raw in zip(
+                        dropped.column("source_line").to_pylist(), _raw_json(dropped), strict=True
+                    ):
+                        self.rejects.append(Reject(line, raw, "duplicate.contact_id_in_file", _IN_FILE))
+                else:
+                    self.manifest.pathway_steps_stored -= int(pc.sum(pc.cast(drop, pa.int64())).as_py())
+                kept = stored.filter(pc.invert(drop))
+                if kept.num_rows:
+                    self.ports.store.put("lake", key, parquet_bytes(kept))
+                else:
+                    self.ports.store.delete("lake", [key])
+                    self.manifest.files.remove(key)
+
     def finish(self) -> None:
-        stamp = _now().replace(tzinfo=None)
+        self._drop_later_duplicates()
+        # The upload's arrival time, not the clock: re-processing the same upload rewrites identical bytes.
+        stamp = (
+            (self.upload.last_modified or datetime(1970, 1, 1, tzinfo=UTC))
+            .astimezone(UTC)
+            .replace(tzinfo=None)
+        )
         day = _ingest_date(self.upload)
         for reject in self.rejects:
             self.quarantined[reject.rule_id] += 1
@@ -260,11 +348,19 @@ def quarantine_rows_key(centre_id: str, day: date, upload_id: str) -> str:
     return f"{partition_prefix(spec, {'centre_id': centre_id, 'ingest_date': day})}/{upload_id}.parquet"
 
 
-def quarantine_file(ports: Ports, upload: Upload, rule_id: str, message: str, line: int | None = None) -> Manifest:
-    """An upload that cannot be read at all: one quarantine row for the whole file, nothing stored."""
+def quarantine_file(
+    ports: Ports, upload: Upload, rule_id: str, message: str, line: int | None = None
+) -> Manifest:
+    """An upload that cannot be read at all: one quarantine row for the whole file, nothing stored.
+
+    The file counts as one record read and quarantined, so ``rows_read == stored + quarantined +
+    excluded`` holds for rejected uploads too (rows read before the file turned out unreadable are
+    not counted: none of them was kept).
+    """
     manifest = _new_manifest(upload)
     manifest.status = "rejected"
     manifest.message = f"{rule_id}: {message}"
+    manifest.rows_read = 1
     committer = _Committer(ports, upload, manifest, None)
     committer.rejects.append(Reject(line, f"s3 object {upload.key} (whole file)", rule_id, message))
     committer.finish()
@@ -283,12 +379,14 @@ def _new_manifest(upload: Upload) -> Manifest:
         fingerprint=upload.fingerprint,
         dataset_key=upload.dataset_key,
         source_last_modified=upload.last_modified.isoformat() if upload.last_modified else None,
+        processing=upload.processing,
         started_utc=_now().isoformat(),
     )
 
 
-def _write_log_and_manifest(ports: Ports, upload: Upload, manifest: Manifest, committer: _Committer,
-                            started: float) -> None:
+def _write_log_and_manifest(
+    ports: Ports, upload: Upload, manifest: Manifest, committer: _Committer, started: float
+) -> None:
     manifest.finished_utc = _now().isoformat()
     manifest.duration_ms = int((time.perf_counter() - started) * 1000)
     write_ingest_log(ports, upload.centre_id, _ingest_date(upload), manifest)
@@ -308,7 +406,7 @@ def write_ingest_log(ports: Ports, centre_id: str, day: date, manifest: Manifest
         "source_system": manifest.adapter,
         "source_key": manifest.source_key,
         "source_version": manifest.source_version,
-        "checksum_sha256": manifest.fingerprint,
+        "checksum_sha256": manifest.checksum_sha256,
         "dataset_key": manifest.dataset_key,
         "status": manifest.status,
         "rows_read": manifest.rows_read,
@@ -323,17 +421,34 @@ def write_ingest_log(ports: Ports, centre_id: str, day: date, manifest: Manifest
         "schema_version": manifest.schema_version,
     }
     table = pa.Table.from_pylist([row], schema=schema.INGEST_LOG)
-    key = f"{partition_prefix(spec, {'centre_id': centre_id, 'ingest_date': day})}/{manifest.upload_id}.parquet"
+    key = (
+        f"{partition_prefix(spec, {'centre_id': centre_id, 'ingest_date': day})}/{manifest.upload_id}.parquet"
+    )
     ports.store.put("lake", key, parquet_bytes(table))
 
 
-def _replace_previous(ports: Ports, previous: Manifest) -> None:
-    """Remove an earlier upload of the same dataset, now replaced; its manifest keeps the history."""
+def retire_upload(ports: Ports, previous: Manifest, replaced_by: str) -> None:
+    """Remove an earlier processing of the same data, now replaced; its manifest keeps the history.
+
+    Its curated files and its quarantined rows go (they described data that is no longer in the lake);
+    its ingest_log row stays, with status ``replaced``. Idempotent: retiring twice changes nothing.
+    """
+    if previous.status == "replaced" and previous.replaced_by == replaced_by:
+        return
     ports.store.delete("lake", previous.files)
+    ports.store.delete("quarantine", previous.quarantine_files)
     previous.status = "replaced"
+    previous.replaced_by = replaced_by
     previous.files = []
-    write_ingest_log(ports, previous.centre_id, datetime.fromisoformat(
-        previous.source_last_modified or "1970-01-01T00:00:00+00:00").astimezone(UTC).date(), previous)
+    previous.quarantine_files = []
+    write_ingest_log(
+        ports,
+        previous.centre_id,
+        datetime.fromisoformat(previous.source_last_modified or "1970-01-01T00:00:00+00:00")
+        .astimezone(UTC)
+        .date(),
+        previous,
+    )
     ports.store.put("lake", manifest_key(previous.upload_id), previous.to_json(), "application/json")
 
 
@@ -360,7 +475,9 @@ def commit_upload(
         ours = manifest.source_last_modified or ""
         if theirs > ours:
             manifest.status = "superseded"
-            manifest.message = f"a newer export of {upload.dataset_key} ({previous.upload_id}) is already stored"
+            manifest.message = (
+                f"a newer export of {upload.dataset_key} ({previous.upload_id}) is already stored"
+            )
             committer = _Committer(ports, upload, manifest, None)
             _write_log_and_manifest(ports, upload, manifest, committer, started)
             return manifest
@@ -380,7 +497,7 @@ def commit_upload(
     if not manifest.reconciles:
         raise AssertionError(f"upload {upload.upload_id} does not reconcile: {manifest}")
     if replaced is not None and previous is not None:
-        _replace_previous(ports, previous)
+        retire_upload(ports, previous, upload.upload_id)
         manifest.replaced_upload_id = replaced
     _write_log_and_manifest(ports, upload, manifest, committer, started)
     ports.store.put(
@@ -398,5 +515,3 @@ def commit_upload(
         },
     )
     return manifest
-
-

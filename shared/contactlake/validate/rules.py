@@ -20,7 +20,7 @@ __all__ = ["DURATION_TOLERANCE_SECONDS", "EARLIEST_VALID", "FUTURE_SLACK", "chec
 #: Real ACD clocks skew: a duration may disagree with its timestamps by this much before it is an error.
 DURATION_TOLERANCE_SECONDS = 2.0
 #: Nothing before this is a real contact (it catches epoch-0 and 1900 defaults).
-EARLIEST_VALID = datetime(2000, 1, 1)
+EARLIEST_VALID = datetime(1990, 1, 1)
 #: Exports may run slightly ahead of UTC midnight; anything later than this is a clock or parsing fault.
 FUTURE_SLACK = timedelta(days=1)
 
@@ -42,10 +42,16 @@ def check_contacts(table: pa.Table, checks: RowChecks, now: datetime | None = No
     """Mark rows of ``table`` (canonical contacts) that break a rule; ``checks`` keeps the first failure."""
     now = (now or datetime.now(UTC)).replace(tzinfo=None)
     initiated = table.column("initiated_utc")
-    checks.fail(pc.less(initiated, pa.scalar(EARLIEST_VALID, pa.timestamp("ms"))), "time.too_old",
-                "initiated is before 2000-01-01 (a zero or default date); export the real start time")
-    checks.fail(pc.greater(initiated, pa.scalar(now + FUTURE_SLACK, pa.timestamp("ms"))), "time.future",
-                "initiated is more than a day in the future; check the export's clock and time zone")
+    checks.fail(
+        pc.less(initiated, pa.scalar(EARLIEST_VALID, pa.timestamp("ms"))),
+        "time.too_old",
+        "initiated is before 1990-01-01 (a zero or default date such as 1970-01-01); export the real time",
+    )
+    checks.fail(
+        pc.greater(initiated, pa.scalar(now + FUTURE_SLACK, pa.timestamp("ms"))),
+        "time.future",
+        "initiated is more than a day in the future; check the export's clock and time zone",
+    )
     for column in _DURATIONS:
         checks.fail(pc.less(table.column(column), 0), "duration.negative", f"{column} is negative")
     for column in _COUNTS:
@@ -61,26 +67,49 @@ def check_contacts(table: pa.Table, checks: RowChecks, now: datetime | None = No
         checks.fail(before, "time.end_before_start", f"{label} is before initiated")
     answered, enqueued = table.column("answered_utc"), table.column("enqueued_utc")
     disconnected = table.column("disconnected_utc")
-    checks.fail(pc.less(_seconds_between(disconnected, answered), -DURATION_TOLERANCE_SECONDS),
-                "time.end_before_start", "disconnected is before answered")
-    checks.fail(pc.less(_seconds_between(answered, enqueued), -DURATION_TOLERANCE_SECONDS),
-                "time.end_before_start", "answered is before enqueued")
+    checks.fail(
+        pc.less(_seconds_between(disconnected, answered), -DURATION_TOLERANCE_SECONDS),
+        "time.end_before_start",
+        "disconnected is before answered",
+    )
+    checks.fail(
+        pc.less(_seconds_between(answered, enqueued), -DURATION_TOLERANCE_SECONDS),
+        "time.end_before_start",
+        "answered is before enqueued",
+    )
     waited = _seconds_between(answered, enqueued)
-    mismatch = pc.greater(pc.abs(pc.subtract(table.column("queue_seconds"), waited)), DURATION_TOLERANCE_SECONDS)
-    checks.fail(mismatch, "time.duration_mismatch",
-                "queue_seconds disagrees with answered - enqueued by more than "
-                f"{DURATION_TOLERANCE_SECONDS:g} s; fix the export's durations or timestamps")
-    handled = pc.add(pc.fill_null(table.column("talk_seconds"), 0), pc.fill_null(table.column("hold_seconds"), 0))
+    mismatch = pc.greater(
+        pc.abs(pc.subtract(table.column("queue_seconds"), waited)), DURATION_TOLERANCE_SECONDS
+    )
+    checks.fail(
+        mismatch,
+        "time.duration_mismatch",
+        "queue_seconds disagrees with answered - enqueued by more than "
+        f"{DURATION_TOLERANCE_SECONDS:g} s; fix the export's durations or timestamps",
+    )
+    handled = pc.add(
+        pc.fill_null(table.column("talk_seconds"), 0), pc.fill_null(table.column("hold_seconds"), 0)
+    )
     connected = _seconds_between(disconnected, answered)
     too_long = pc.greater(pc.subtract(handled, connected), DURATION_TOLERANCE_SECONDS)
-    checks.fail(too_long, "time.duration_mismatch",
-                "talk + hold is longer than answered → disconnected; fix the export's durations or timestamps")
+    checks.fail(
+        too_long,
+        "time.duration_mismatch",
+        "talk + hold is longer than answered → disconnected; fix the export's durations or timestamps",
+    )
     _domain(table, checks, "outcome", schema.OUTCOMES)
     _domain(table, checks, "channel", schema.CHANNELS)
     _domain(table, checks, "direction", schema.DIRECTIONS)
     outcome = table.column("outcome")
     no_answer = pc.and_(pc.is_null(answered), pc.is_null(table.column("talk_seconds")))
-    checks.fail(pc.and_(pc.equal(outcome, "answered"), no_answer), "outcome.inconsistent",
-                "outcome is answered but there is no answer time or talk time")
-    checks.fail(pc.and_(pc.equal(outcome, "abandoned"), pc.is_valid(answered)), "outcome.inconsistent",
-                "outcome is abandoned but the contact has an answer time")
+    checks.fail(
+        pc.and_(pc.equal(outcome, "answered"), no_answer),
+        "outcome.inconsistent",
+        "outcome is answered but there is no answer time or talk time",
+    )
+    unanswered = pc.is_in(outcome, pa.array(["abandoned", "ivr_abandoned", "self_served"]))
+    checks.fail(
+        pc.and_(unanswered, pc.is_valid(answered)),
+        "outcome.inconsistent",
+        "outcome says no agent answered but the contact has an answer time",
+    )

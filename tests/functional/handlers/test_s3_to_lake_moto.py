@@ -24,7 +24,10 @@ from tests.conftest import load_handler
 
 REGION = "eu-west-2"
 BUCKETS = {"raw": "cl-raw", "lake": "cl-lake", "quarantine": "cl-quarantine", "reports": "cl-reports"}
-SAMPLE = Path(__file__).resolve().parents[3] / "shared/contactlake/sample_data/exports/north/acd/calls-2026-11-02.csv.gz"
+SAMPLE = (
+    Path(__file__).resolve().parents[3]
+    / "shared/contactlake/sample_data/exports/north/acd/calls-2026-11-02.csv.gz"
+)
 
 
 @dataclass
@@ -57,12 +60,20 @@ def aws(aws_credentials: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(QueueName="uploads")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         for bucket, rule in ((BUCKETS["raw"], None), (BUCKETS["lake"], ("staging/", "_ready.json"))):
             notification: dict[str, Any] = {"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}
             if rule:
-                notification["Filter"] = {"Key": {"FilterRules": [{"Name": "prefix", "Value": rule[0]},
-                                                                  {"Name": "suffix", "Value": rule[1]}]}}
+                notification["Filter"] = {
+                    "Key": {
+                        "FilterRules": [
+                            {"Name": "prefix", "Value": rule[0]},
+                            {"Name": "suffix", "Value": rule[1]},
+                        ]
+                    }
+                }
             s3.put_bucket_notification_configuration(
                 Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [notification]}
             )
@@ -73,13 +84,17 @@ def aws(aws_credentials: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
                 DatabaseName="contactlake",
                 TableInput={
                     "Name": table.name,
-                    "PartitionKeys": [{"Name": n, "Type": "date" if t == "DATE" else "string"} for n, t in table.partitions],
+                    "PartitionKeys": [
+                        {"Name": n, "Type": "date" if t == "DATE" else "string"} for n, t in table.partitions
+                    ],
                     "StorageDescriptor": {
                         "Columns": [{"Name": f.name, "Type": _glue_type(f.type)} for f in table.schema],
                         "Location": f"s3://{BUCKETS[table.area]}/{table.prefix}/",
                         "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
                         "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-                        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+                        "SerdeInfo": {
+                            "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+                        },
                     },
                 },
             )
@@ -92,7 +107,9 @@ def aws(aws_credentials: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
             catalog=GlueCatalog(glue, "contactlake", BUCKETS),
             events=EventBridgePublisher(events, "default"),
         )
-        rt = Runtime(settings=Settings(mode="aws", pii_key=b"test-key"), config=load_app_config(), ports=ports)
+        rt = Runtime(
+            settings=Settings(mode="aws", pii_key=b"test-key"), config=load_app_config(), ports=ports
+        )
         yield {"s3": s3, "sqs": sqs, "queue": queue_url, "glue": glue, "runtime": rt}
 
 
@@ -125,18 +142,27 @@ def test_upload_event_produces_partitioned_parquet_quarantine_and_manifest(
     validated = validate.handler(_next_s3_event(aws), Context())
     assert validated["uploads"] == [{"upload_id": upload_id, "status": "stored", "reconciles": True}]
 
-    manifest = json.loads(s3.get_object(Bucket=BUCKETS["lake"], Key=f"manifests/{upload_id}.json")["Body"].read())
-    assert manifest["rows_read"] == manifest["rows_stored"] + manifest["rows_quarantined"] + manifest["rows_excluded"]
+    manifest = json.loads(
+        s3.get_object(Bucket=BUCKETS["lake"], Key=f"manifests/{upload_id}.json")["Body"].read()
+    )
+    assert (
+        manifest["rows_read"]
+        == manifest["rows_stored"] + manifest["rows_quarantined"] + manifest["rows_excluded"]
+    )
     assert manifest["rows_quarantined"] == 4
     curated = s3.list_objects_v2(Bucket=BUCKETS["lake"], Prefix="curated/contacts/")["Contents"]
-    assert {o["Key"].rsplit("/", 1)[0] for o in curated} == {"curated/contacts/centre_id=north/contact_date=2026-11-02"}
+    assert {o["Key"].rsplit("/", 1)[0] for o in curated} == {
+        "curated/contacts/centre_id=north/contact_date=2026-11-02"
+    }
     stored = sum(
         pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKETS["lake"], Key=o["Key"])["Body"].read())).num_rows
         for o in curated
     )
     assert stored == manifest["rows_stored"]
     quarantine = s3.list_objects_v2(Bucket=BUCKETS["quarantine"], Prefix="rows/centre_id=north/")["Contents"]
-    rows = pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKETS["quarantine"], Key=quarantine[0]["Key"])["Body"].read()))
+    rows = pq.read_table(
+        io.BytesIO(s3.get_object(Bucket=BUCKETS["quarantine"], Key=quarantine[0]["Key"])["Body"].read())
+    )
     assert sorted(rows.column("rule_id").to_pylist()) == [
         "duplicate.contact_id_in_file", "duration.negative", "outcome.unknown_code", "timestamp.invalid",
     ]  # fmt: skip
@@ -146,9 +172,13 @@ def test_upload_event_produces_partitioned_parquet_quarantine_and_manifest(
     assert [p["Values"] for p in partitions] == [["north", "2026-11-02"]]
 
     # A duplicate delivery of the same events changes nothing.
-    before = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKETS["lake"], Prefix="curated/")["Contents"]}
+    before = {
+        o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKETS["lake"], Prefix="curated/")["Contents"]
+    }
     s3.put_object(Bucket=BUCKETS["raw"], Key=key, Body=SAMPLE.read_bytes())
     again = ingest.handler(_next_s3_event(aws), Context())
     assert again["uploads"][0]["status"] == "stored"
-    after = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKETS["lake"], Prefix="curated/")["Contents"]}
+    after = {
+        o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKETS["lake"], Prefix="curated/")["Contents"]
+    }
     assert after == before

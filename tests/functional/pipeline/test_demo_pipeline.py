@@ -20,7 +20,9 @@ def _lake_digest(root: Path) -> dict[str, str]:
     }
 
 
-def test_rerunning_an_upload_changes_nothing(ports: Ports, config: AppConfig, settings: Settings, tmp_path: Path) -> None:
+def test_rerunning_an_upload_changes_nothing(
+    ports: Ports, config: AppConfig, settings: Settings, tmp_path: Path
+) -> None:
     from datetime import date
 
     files = write_sample(settings.home / "raw", date(2026, 11, 2), 1)
@@ -39,14 +41,19 @@ def test_rerunning_an_upload_changes_nothing(ports: Ports, config: AppConfig, se
         "outcome.unknown_code": 1,
         "timestamp.invalid": 1,
     }
-    stored = ports.engine.query("SELECT count(*) AS n, count(DISTINCT contact_id) AS ids FROM contacts").to_pylist()
+    stored = ports.engine.query(
+        "SELECT count(*) AS n, count(DISTINCT contact_id) AS ids FROM contacts WHERE upload_id = :u",
+        {"u": calls.upload_id},
+    ).to_pylist()
     assert stored == [{"n": calls.rows_stored, "ids": calls.rows_stored}]
 
 
 def test_demo_command_end_to_end(tmp_path: Path, capsys: object) -> None:
     home = tmp_path / "lake"
     assert main(["--home", str(home), "demo"]) == 0
-    assert list((home / "lake" / "curated" / "contacts").glob("centre_id=north/contact_date=2026-11-02/*.parquet"))
+    assert list(
+        (home / "lake" / "curated" / "contacts").glob("centre_id=north/contact_date=2026-11-02/*.parquet")
+    )
     assert list((home / "quarantine" / "rows").rglob("*.parquet"))
     assert list((home / "reports").rglob("*.html"))
     assert list((home / "outbox").glob("*.eml"))

@@ -11,8 +11,10 @@ from contactlake.config import AppConfig, Settings, parse_app_config
 from contactlake.ingest.pipeline import process_upload
 from contactlake.ports import Ports
 
-HEADER = ("call_id,start_time,queue_start,answer_time,end_time,ivr_secs,wait_secs,talk_secs,hold_secs,hold_count,"
-          "wrap_secs,result,queue,agent,caller_number,channel,transfers,escalations,disposition,test_case")
+HEADER = (
+    "call_id,start_time,queue_start,answer_time,end_time,ivr_secs,wait_secs,talk_secs,hold_secs,hold_count,"
+    "wrap_secs,result,queue,agent,caller_number,channel,transfers,escalations,disposition,test_case"
+)
 # Eight contacts on 2026-03-02 (a Monday; London is on GMT, so local = UTC), all in the 09:00 and 09:15
 # intervals of queue "billing", plus one self-served IVR call and one synthetic test call:
 #   answered: waits 10, 20, 30, 50 s   → within 20 s: 2     ASA = 110/4 = 27.5 s

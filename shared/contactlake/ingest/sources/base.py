@@ -23,6 +23,12 @@ class AdapterContext:
 
 
 class SourceAdapter(Protocol):
+    """Reads one export format; ``version`` is bumped when the same bytes would give different rows
+    (it is part of the upload id, so uploads are re-processed), ``dataset_grain`` says what a later upload
+    replaces: ``"day"`` (nightly exports: the centre/source/day) or ``"object"`` (streams of files)."""
+
     name: str
+    version: str
+    dataset_grain: str
 
     def read(self, stream: BinaryIO, upload: Upload, ctx: AdapterContext) -> Iterator[ParsedBatch]: ...

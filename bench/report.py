@@ -1,0 +1,276 @@
+"""Turning comparisons into the printed tables, ``results.json`` and a Markdown copy for the docs.
+
+The targets are checked here, once, so the console, the JSON and the Markdown always agree on what
+passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bench.ingest import IngestComparison, IngestRun
+from bench.kpi import TOTALS, KpiComparison
+
+__all__ = [
+    "INGEST_RSS_LIMIT_MB",
+    "INGEST_SPEEDUP_TARGET",
+    "Target",
+    "ingest_tables",
+    "kpi_tables",
+    "render_markdown",
+    "render_text",
+    "targets",
+]
+
+INGEST_SPEEDUP_TARGET = 2.0
+INGEST_RSS_LIMIT_MB = 600.0
+
+Table = tuple[str, list[str], list[list[str]]]  # title, headers, rows
+
+
+@dataclass(frozen=True)
+class Target:
+    """One stated goal, the measured value and whether it was met."""
+
+    name: str
+    target: str
+    measured: str
+    passed: bool
+
+
+def _mb(value: float) -> str:
+    return f"{value / 1e6:,.1f}"
+
+
+def _ingest_row(run: IngestRun) -> list[str]:
+    return [
+        f"{run.rows:,}",
+        _mb(run.input_bytes),
+        run.contender,
+        f"{run.wall_seconds:,.2f}",
+        f"{run.work_seconds:,.2f}",
+        f"{run.rows_per_second:,.0f}",
+        f"{run.mb_per_second:,.1f}",
+        f"{run.peak_rss_mb:,.0f}",
+        f"{_mb(run.output.bytes)} ({run.output_ratio:.2f})",
+        f"{run.output.files:,}",
+        f"{run.rows_stored:,}",
+        "yes" if run.output.all_zstd else ",".join(run.output.codecs) or "-",
+    ]
+
+
+def ingest_tables(comparisons: Sequence[IngestComparison]) -> list[Table]:
+    headers = [
+        "rows",
+        "CSV MB",
+        "contender",
+        "wall s",
+        "work s",
+        "rows/s",
+        "MB/s",
+        "peak RSS MB",
+        "Parquet MB (÷CSV)",
+        "files",
+        "rows stored",
+        "zstd",
+    ]
+    rows = [_ingest_row(run) for c in comparisons for run in (c.baseline, c.contender)]
+    ratio_rows = [
+        [
+            f"{c.rows:,}",
+            f"{c.ratio:.2f}×",
+            f"{c.work_ratio:.2f}×",
+            f"{c.contender.details.get('rows_quarantined', 0):,}",
+        ]
+        for c in comparisons
+    ]
+    return [
+        ("Ingest: generic CSV → validated, partitioned Parquet (one core)", headers, rows),
+        (
+            "Ingest speed-up (pandas time ÷ contactlake time; > 1 = contactlake faster)",
+            ["rows", "whole process", "work only", "rows quarantined by contactlake"],
+            ratio_rows,
+        ),
+    ]
+
+
+def kpi_tables(kpi: KpiComparison) -> list[Table]:
+    steps = ["load", "prepare", "materialise", *kpi.grains]
+    labels = {
+        "load": "read the contacts table",
+        "prepare": "per-contact flags, FCR",
+        "materialise": "materialise 15-min aggregates",
+    }
+    sides = [("contactlake 1 thread", kpi.contender), ("pandas", kpi.baseline)]
+    if kpi.contender_all_cores is not None:
+        sides.insert(1, ("contactlake all cores", kpi.contender_all_cores))
+    rows = []
+    for step in steps:
+        cells = [f"{s['seconds'][step]:,.2f}" if step in s["seconds"] else "-" for _, s in sides]
+        rows.append([labels.get(step, f"grain {step}"), *cells])
+        if step == "materialise":
+            for table in kpi.contender.get("materialise", {}):
+                parts = [
+                    f"{s['materialise'][table]:,.2f}" if table in s.get("materialise", {}) else "-"
+                    for _, s in sides
+                ]
+                rows.append([f"  of which {table}", *parts])
+    rows.append(["all grains, total", *[f"{sum(s['seconds'].values()):,.2f}" for _, s in sides]])
+    rows.append(["whole process (wall)", *[f"{s['wall_seconds']:,.2f}" for _, s in sides]])
+    rows.append(
+        [
+            "speed-up vs pandas (all grains)",
+            *[f"{kpi.baseline_total / sum(s['seconds'].values()):.2f}×" for _, s in sides],
+        ]
+    )
+    rows.append(["peak RSS MB", *[f"{s['peak_rss_mb']:,.0f}" for _, s in sides]])
+    agree_rows = [
+        [
+            grain,
+            f"{kpi.contender['rows'][grain]:,}",
+            f"{kpi.baseline['rows'][grain]:,}",
+            *[f"{kpi.contender['totals'][grain][k]:,.0f}" for k in TOTALS],
+        ]
+        for grain in kpi.grains
+    ]
+    b = kpi.bytes_read
+    bytes_rows = [
+        ["whole contact lake on disk", f"{b['lake_bytes']:,}", f"{b['lake_files']:,} files", "100 %"],
+        [
+            f"partition centre_id={b['centre_id']}/contact_date={b['day']}",
+            f"{b['partition_bytes']:,}",
+            f"{b['partition_files']} file(s)",
+            f"{kpi.partition_share:.4%}",
+        ],
+    ]
+    for what, text in (
+        ("one_centre_day_from_lake", "KPIs of that centre-day from the lake (read)"),
+        ("report_from_aggregates", "that centre-day's report from the aggregates (read)"),
+    ):
+        measured = b[what]
+        bytes_rows.append(
+            [
+                text,
+                f"{measured['bytes_read']:,}",
+                " ".join(sorted(measured["scans"])),
+                f"{kpi.share(what):.4%}",
+            ]
+        )
+    lake = kpi.lake
+    title = (
+        f"KPIs over {lake['contacts']:,} contacts ({lake['centres']} centres × {lake['days']} days, "
+        f"{lake['files']:,} files, {_mb(lake['bytes'])} MB), seconds"
+    )
+    return [
+        (title, ["step", *[name for name, _ in sides]], rows),
+        (
+            f"Same KPIs on both sides (result rows and totals; agree: {'yes' if kpi.totals_agree else 'NO'})",
+            ["grain", "rows contactlake", "rows pandas", *TOTALS],
+            agree_rows,
+        ),
+        (
+            "Bytes read (DuckDB profiler) for a one-centre one-day report",
+            ["what", "bytes", "files scanned", "share of lake"],
+            bytes_rows,
+        ),
+    ]
+
+
+def targets(ingest: Sequence[IngestComparison], kpi: KpiComparison | None) -> list[Target]:
+    found = []
+    if ingest:
+        largest = max(ingest, key=lambda c: c.rows)
+        found.append(
+            Target(
+                f"ingest speed-up at {largest.rows:,} rows, one core",
+                f"≥ {INGEST_SPEEDUP_TARGET:g}× the pandas baseline",
+                f"{largest.ratio:.2f}×",
+                largest.ratio >= INGEST_SPEEDUP_TARGET,
+            )
+        )
+        peaks = ", ".join(f"{c.rows:,} rows: {c.contender.peak_rss_mb:,.0f} MB" for c in ingest)
+        found.append(
+            Target(
+                "ingest peak RSS at every size",
+                f"< {INGEST_RSS_LIMIT_MB:g} MB",
+                peaks,
+                all(c.contender.peak_rss_mb < INGEST_RSS_LIMIT_MB for c in ingest),
+            )
+        )
+        found.append(
+            Target(
+                "ingest output compressed with zstd",
+                "every column chunk ZSTD",
+                ", ".join(sorted({codec for c in ingest for codec in c.contender.output.codecs})),
+                all(c.contender.output.all_zstd for c in ingest),
+            )
+        )
+        found.append(
+            Target(
+                "ingest accounts for every row",
+                "read = stored + quarantined + excluded = rows in the export",
+                ", ".join(f"{c.contender.rows_read:,}/{c.rows:,}" for c in ingest),
+                all(
+                    c.contender.rows_read == c.rows and c.contender.details.get("reconciles") for c in ingest
+                ),
+            )
+        )
+    if kpi is not None:
+        found.append(
+            Target(
+                "KPIs equal the baseline's",
+                "same rows and totals per grain",
+                "yes" if kpi.totals_agree else "no",
+                kpi.totals_agree,
+            )
+        )
+    return found
+
+
+def _text_table(title: str, headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+
+    def line(cells: list[str]) -> str:
+        first, *rest = zip(cells, widths, strict=True)
+        return "  ".join([first[0].ljust(first[1]), *(c.rjust(w) for c, w in rest)]).rstrip()
+
+    return "\n".join([title, line(headers), "  ".join("-" * w for w in widths), *(line(row) for row in rows)])
+
+
+def _markdown_table(title: str, headers: list[str], rows: list[list[str]]) -> str:
+    lines = [
+        f"**{title}**",
+        "",
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---:" for _ in headers) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _target_rows(found: Sequence[Target]) -> list[list[str]]:
+    return [[t.name, t.target, t.measured, "PASS" if t.passed else "FAIL"] for t in found]
+
+
+def render_text(tables: Sequence[Table], found: Sequence[Target], machine: dict[str, Any]) -> str:
+    header = (
+        f"Machine: {machine['cpu_model']}, {machine['cpus']} CPUs, {machine['memory_gib']} GiB, "
+        f"{machine['os']}, Python {machine['python']}; load average at start "
+        f"{machine['load_average_at_start']}"
+    )
+    parts = [header, *[_text_table(*table) for table in tables]]
+    parts.append(_text_table("Targets", ["target", "goal", "measured", "result"], _target_rows(found)))
+    return "\n\n".join(parts)
+
+
+def render_markdown(tables: Sequence[Table], found: Sequence[Target], machine: dict[str, Any]) -> str:
+    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+    header = (
+        f"Measured on {machine['cpu_model']} ({machine['cpus']} CPUs, {machine['memory_gib']} GiB), "
+        f"{machine['os']}, Python {machine['python']}; {versions}."
+    )
+    parts = [header, *[_markdown_table(*table) for table in tables]]
+    parts.append(_markdown_table("Targets", ["target", "goal", "measured", "result"], _target_rows(found)))
+    return "\n\n".join(parts) + "\n"

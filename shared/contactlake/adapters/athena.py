@@ -1,0 +1,360 @@
+"""The AWS query engine: the same Athena-dialect SQL files, run by Athena with server-side parameters.
+
+* Values are bound with ``ExecutionParameters`` (never formatted into the text). Athena wants each one
+  as a SQL literal: strings quoted with ``'`` doubled, timestamps as ``TIMESTAMP '…'``, floats as
+  ``DOUBLE`` literals (``1.5E0``; ``1.5`` alone would be a DECIMAL), booleans, ``NULL``.
+* Every start carries a ``ClientRequestToken``: a hash of the statement, its parameters and the caller's
+  run id (e.g. the Lambda request or EventBridge event id). A retried Lambda re-attaches to the query it
+  already started instead of paying for it twice; without a run id the token is unique per call, which
+  still makes botocore's own network retries idempotent.
+* Polling backs off exponentially; FAILED and CANCELLED raise :class:`QueryError` with Athena's reason;
+  throttling (``TooManyRequestsException``) is retried with backoff and then reported plainly.
+* Results are read page by page with GetQueryResults (or, given an S3 client, from the result CSV in one
+  request) and typed from ``ResultSetMetadata``, so a BIGINT column is int64 and a DATE is a date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from contactlake import sqlfiles
+from contactlake.config import Settings
+from contactlake.ports import QueryError, SqlParam
+
+if TYPE_CHECKING:
+    from mypy_boto3_athena import AthenaClient
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["AthenaEngine", "arrow_type", "positional_statement", "sql_literal"]
+
+_THROTTLED = ("TooManyRequestsException", "ThrottlingException")
+_INT_TYPES = {
+    "tinyint": pa.int32(),
+    "smallint": pa.int32(),
+    "integer": pa.int32(),
+    "int": pa.int32(),
+    "bigint": pa.int64(),
+}
+_FLOAT_TYPES = ("double", "float", "real")
+_MARKER = re.compile(r":contactlake_p(\d+)\b")
+
+
+def sql_literal(value: SqlParam | date) -> str:
+    """One execution parameter as the SQL literal Athena substitutes for its ``?``."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot bind {value!r} as an Athena parameter; pass a finite number or None")
+        text = repr(value)
+        return text if "e" in text.lower() else f"{text}E0"
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return f"TIMESTAMP '{value.isoformat(sep=' ', timespec='milliseconds')}'"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"cannot bind a {type(value).__name__} as an Athena parameter")
+
+
+def arrow_type(column: Mapping[str, Any]) -> pa.DataType:
+    """The Arrow type for an Athena ``ColumnInfo`` (unknown and nested types stay text)."""
+    name = str(column.get("Type", "varchar")).lower()
+    if name in _INT_TYPES:
+        return _INT_TYPES[name]
+    if name in _FLOAT_TYPES:
+        return pa.float64()
+    if name == "boolean":
+        return pa.bool_()
+    if name == "date":
+        return pa.date32()
+    if name == "timestamp":
+        return pa.timestamp("ms")
+    if name.startswith("timestamp with time zone"):
+        return pa.timestamp("ms", tz="UTC")
+    if name == "decimal":
+        precision = int(column.get("Precision") or 38)
+        return pa.decimal128(min(max(precision, 1), 38), int(column.get("Scale") or 0))
+    return pa.string()
+
+
+def positional_statement(sql: str, params: Mapping[str, SqlParam]) -> tuple[str, list[SqlParam]]:
+    """The Trino statement with ``?`` placeholders and the values in the order the ``?`` appear in its text.
+
+    sqlglot's tree order is not text order (a WITH clause is visited after the SELECT list), so each
+    placeholder is first renamed to a unique marker, the statement rendered, and the markers read back
+    left to right. ``sqlfiles.for_athena`` is used for the parameter check.
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    sqlfiles.for_athena(sql, params)  # raises if a parameter is not bound
+    tree = sqlglot.parse_one(sql, read="trino")
+    names: list[str] = []
+    for node in list(tree.find_all(exp.Placeholder)):
+        if node.name:
+            names.append(node.name)
+            node.replace(exp.Placeholder(this=f"contactlake_p{len(names) - 1}"))
+    text = tree.sql(dialect="trino")
+    ordered: list[SqlParam] = []
+
+    def take(match: re.Match[str]) -> str:
+        ordered.append(params[names[int(match.group(1))]])
+        return "?"
+
+    return _MARKER.sub(take, text), ordered
+
+
+def _convert(text: str | None, type_: pa.DataType) -> Any:
+    if text is None:
+        return None
+    if pa.types.is_integer(type_):
+        return int(text)
+    if pa.types.is_floating(type_):
+        return float(text)
+    if pa.types.is_boolean(type_):
+        return text.lower() == "true"
+    if pa.types.is_date(type_):
+        return date.fromisoformat(text)
+    if pa.types.is_timestamp(type_):
+        if type_.tz:  # "2024-03-01 09:30:00.000 UTC"
+            stamp, _, zone = text.rpartition(" ")
+            if zone.upper() != "UTC":
+                raise QueryError(
+                    f"timestamp {text!r} is not in UTC; cast it with AT TIME ZONE 'UTC' in the SQL"
+                )
+            return datetime.fromisoformat(stamp).replace(tzinfo=UTC)
+        return datetime.fromisoformat(text)
+    if pa.types.is_decimal(type_):
+        return Decimal(text)
+    return text
+
+
+def _table(columns: Sequence[Mapping[str, Any]], rows: Sequence[Sequence[str | None]]) -> pa.Table:
+    names = [str(c.get("Label") or c.get("Name")) for c in columns]
+    types = [arrow_type(c) for c in columns]
+    arrays = [
+        pa.array([_convert(row[i] if i < len(row) else None, types[i]) for row in rows], type=types[i])
+        for i in range(len(columns))
+    ]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(list(zip(names, types, strict=True))))
+
+
+class AthenaEngine:
+    """Runs the Athena-dialect SQL files on Athena (the :class:`~contactlake.ports.QueryEngine` port)."""
+
+    def __init__(
+        self,
+        athena_client: AthenaClient,
+        s3_client: S3Client | None = None,
+        workgroup: str = "contactlake",
+        database: str = "contactlake",
+        output_location: str | None = None,
+        *,
+        run_id: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout_seconds: float = 600.0,
+        poll_initial_seconds: float = 0.25,
+        poll_max_seconds: float = 5.0,
+        throttle_retries: int = 6,
+        page_size: int = 1000,
+    ) -> None:
+        self.client = athena_client
+        self.s3 = s3_client
+        self.workgroup = workgroup
+        self.database = database
+        self.output_location = output_location
+        self.run_id = run_id
+        self.sleep = sleep
+        self.timeout_seconds = timeout_seconds
+        self.poll_initial_seconds = poll_initial_seconds
+        self.poll_max_seconds = poll_max_seconds
+        self.throttle_retries = throttle_retries
+        self.page_size = page_size
+
+    @classmethod
+    def from_settings(
+        cls, athena_client: AthenaClient, settings: Settings, s3_client: S3Client | None = None
+    ) -> AthenaEngine:
+        """The engine for the deployed stack: workgroup and Glue database from settings."""
+        output = f"s3://{settings.athena_results_bucket}/results/" if settings.athena_results_bucket else None
+        return cls(athena_client, s3_client, settings.athena_workgroup, settings.glue_database, output)
+
+    def with_run_id(self, run_id: str) -> AthenaEngine:
+        """The same engine, with start tokens tied to ``run_id`` (one per Lambda invocation or event)."""
+        clone = AthenaEngine.__new__(AthenaEngine)
+        clone.__dict__.update(self.__dict__)
+        clone.run_id = run_id
+        return clone
+
+    def request_token(self, sql: str, literals: Sequence[str]) -> str:
+        """Idempotency token: SHA-256 of statement + parameters + run id (64 hex characters)."""
+        run = self.run_id if self.run_id is not None else uuid.uuid4().hex
+        payload = json.dumps([sql, list(literals), run, self.workgroup, self.database])
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def _call(self, what: str, function: Callable[..., Any], **kwargs: Any) -> Any:
+        """Call the Athena API, retrying throttling with exponential backoff."""
+        from botocore.exceptions import ClientError
+
+        delay = self.poll_initial_seconds
+        for attempt in range(self.throttle_retries + 1):
+            try:
+                return function(**kwargs)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                if code not in _THROTTLED:
+                    message = error.response.get("Error", {}).get("Message", str(error))
+                    raise QueryError(f"Athena {what} failed ({code}): {message}") from error
+                if attempt == self.throttle_retries:
+                    raise QueryError(
+                        f"Athena throttled {what} {self.throttle_retries + 1} times in a row ({code}); "
+                        f"too many queries run at once in workgroup {self.workgroup!r}: run fewer in "
+                        "parallel or raise the account's Athena query quota"
+                    ) from error
+                self.sleep(delay)
+                delay = min(delay * 2, self.poll_max_seconds * 4)
+        raise AssertionError("unreachable")
+
+    def _wait(self, execution_id: str, sql: str) -> dict[str, Any]:
+        delay, waited = self.poll_initial_seconds, 0.0
+        while True:
+            response = self._call(
+                "GetQueryExecution", self.client.get_query_execution, QueryExecutionId=execution_id
+            )
+            execution: dict[str, Any] = response["QueryExecution"]
+            status = execution.get("Status", {})
+            state = status.get("State")
+            if state == "SUCCEEDED":
+                return execution
+            if state in ("FAILED", "CANCELLED"):
+                reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get("ErrorMessage")
+                hint = (
+                    "fix the SQL or the table definitions, then re-run"
+                    if state == "FAILED"
+                    else "it was stopped (by a user, a workgroup limit or a timeout); re-run when ready"
+                )
+                raise QueryError(
+                    f"Athena query {execution_id} {state}: {reason or 'no reason given'} (workgroup "
+                    f"{self.workgroup}, database {self.database}; statement: {_summary(sql)}); {hint}"
+                )
+            if waited >= self.timeout_seconds:
+                self._call(
+                    "StopQueryExecution", self.client.stop_query_execution, QueryExecutionId=execution_id
+                )
+                raise QueryError(
+                    f"Athena query {execution_id} still {state} after {waited:.0f} s; it was stopped. "
+                    "Narrow the date range or raise timeout_seconds"
+                )
+            self.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, self.poll_max_seconds)
+
+    def _rows(
+        self, execution_id: str, skip_header: bool
+    ) -> tuple[list[dict[str, Any]], list[list[str | None]]]:
+        columns: list[dict[str, Any]] = []
+        rows: list[list[str | None]] = []
+        token: str | None = None
+        first = True
+        while True:
+            kwargs: dict[str, Any] = {"QueryExecutionId": execution_id, "MaxResults": self.page_size}
+            if token:
+                kwargs["NextToken"] = token
+            page = self._call("GetQueryResults", self.client.get_query_results, **kwargs)
+            result = page.get("ResultSet", {})
+            if first:
+                columns = list(result.get("ResultSetMetadata", {}).get("ColumnInfo", []))
+            for index, row in enumerate(result.get("Rows", [])):
+                values = [cell.get("VarCharValue") for cell in row.get("Data", [])]
+                if (
+                    first
+                    and index == 0
+                    and skip_header
+                    and values == [c.get("Label", c.get("Name")) for c in columns]
+                ):
+                    continue
+                rows.append(values)
+            first = False
+            token = page.get("NextToken")
+            if not token:
+                return columns, rows
+
+    def _rows_from_s3(self, execution: dict[str, Any]) -> tuple[list[dict[str, Any]], list[list[str | None]]]:
+        """One GET of the result CSV instead of a GetQueryResults call per thousand rows."""
+        assert self.s3 is not None
+        meta = self._call(
+            "GetQueryResults",
+            self.client.get_query_results,
+            QueryExecutionId=execution["QueryExecutionId"],
+            MaxResults=1,
+        )
+        columns = list(meta.get("ResultSet", {}).get("ResultSetMetadata", {}).get("ColumnInfo", []))
+        location = str(execution.get("ResultConfiguration", {}).get("OutputLocation", ""))
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        if not body.strip():
+            return columns, []
+        import pyarrow.csv as pacsv
+
+        # Athena quotes every value and writes NULL as an empty, unquoted field.
+        names = [f"c{i}" for i in range(len(columns))]
+        table = pacsv.read_csv(
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        return columns, [list(row.values()) for row in table.to_pylist()]
+
+    def query(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table:
+        text, values = positional_statement(sql, params or {})
+        literals = [sql_literal(v) for v in values]
+        request: dict[str, Any] = {
+            "QueryString": text,
+            "QueryExecutionContext": {"Database": self.database},
+            "WorkGroup": self.workgroup,
+            "ClientRequestToken": self.request_token(text, literals),
+        }
+        if literals:
+            request["ExecutionParameters"] = literals
+        if self.output_location:
+            request["ResultConfiguration"] = {"OutputLocation": self.output_location}
+        started = self._call("StartQueryExecution", self.client.start_query_execution, **request)
+        execution = self._wait(started["QueryExecutionId"], text)
+        dml = execution.get("StatementType", "DML") == "DML"
+        if self.s3 is not None and dml and execution.get("ResultConfiguration", {}).get("OutputLocation"):
+            columns, rows = self._rows_from_s3(execution)
+        else:
+            columns, rows = self._rows(started["QueryExecutionId"], skip_header=dml)
+        return _table(columns, rows)
+
+
+def _summary(sql: str) -> str:
+    """The statement's first words, without comments, for an error message."""
+    text = re.sub(r"/\*.*?\*/", " ", sql, flags=re.DOTALL)
+    text = re.sub(r"--[^\n]*", " ", text)
+    flat = " ".join(text.split())
+    return flat[:120] + ("…" if len(flat) > 120 else "")

@@ -1,0 +1,177 @@
+"""Staffing per 15-minute interval: agents required (Erlang C and Erlang A) against agents actually staffed.
+
+The requirement is computed from what was *observed* in the interval — arrivals and handle time — for
+the centre's service-level target, with its occupancy cap and shrinkage (docs/adr/0006). Erlang A needs
+the callers' mean patience, estimated from the same data as total queue time of offered contacts divided
+by the number of abandons (the maximum-likelihood estimate for exponential patience with censoring).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from contactlake.analyse.aggregates import STAFFING_INTERVAL, MaterialiseResult, write_days
+from contactlake.analyse.common import INTERVAL_MINUTES, days_between, range_params, rollup, run_sql
+from contactlake.analyse.erlang import erlang_a, erlang_c
+from contactlake.config import CentreConfig
+from contactlake.ports import Ports
+
+__all__ = [
+    "DEFAULT_AHT_SECONDS",
+    "DEFAULT_MAX_ABANDONMENT",
+    "DEFAULT_PATIENCE_SECONDS",
+    "MIN_ABANDONS_FOR_PATIENCE",
+    "Patience",
+    "compute_staffing",
+    "estimate_patience",
+    "materialise_staffing",
+]
+
+#: Below this many abandons the patience estimate is too noisy; the default is used (and said so).
+MIN_ABANDONS_FOR_PATIENCE = 10
+DEFAULT_PATIENCE_SECONDS = 300.0
+DEFAULT_AHT_SECONDS = 300.0
+#: Abandonment cap for Erlang A when the centre's plan sets no abandon-rate target.
+DEFAULT_MAX_ABANDONMENT = 0.05
+
+
+@dataclass(frozen=True)
+class Patience:
+    seconds: float
+    abandons: int
+    method: str
+
+
+def estimate_patience(queued_wait_seconds: float, abandons: int) -> Patience:
+    """Mean patience = total queue time of offered contacts / abandons (exponential MLE, censored)."""
+    if abandons >= MIN_ABANDONS_FOR_PATIENCE and queued_wait_seconds > 0:
+        return Patience(
+            queued_wait_seconds / abandons,
+            abandons,
+            f"patience estimated from {abandons} abandons (total queue time / abandons)",
+        )
+    return Patience(
+        DEFAULT_PATIENCE_SECONDS,
+        abandons,
+        f"patience defaulted to {DEFAULT_PATIENCE_SECONDS:g} s (only {abandons} abandons, "
+        f"< {MIN_ABANDONS_FOR_PATIENCE})",
+    )
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def compute_staffing(
+    centre: CentreConfig, workload: list[dict[str, Any]], staffed: list[dict[str, Any]]
+) -> pa.Table:
+    """Rows of STAFFING_INTERVAL (plus contact_date) from 15-minute KPI rows and staffed-interval rows."""
+    interval = INTERVAL_MINUTES * 60.0
+    policy = centre.service_level
+    max_abandonment = centre.plan.abandon_rate or DEFAULT_MAX_ABANDONMENT
+    by_start: dict[datetime, dict[str, Any]] = {}
+    for row in workload:
+        by_start.setdefault(row["period_start"], {}).update(work=row)
+    for row in staffed:
+        by_start.setdefault(row["interval_start"], {}).update(staff=row)
+    day_totals_by_day: dict[date, dict[str, float]] = {}
+    for row in workload:
+        totals = day_totals_by_day.setdefault(
+            row["period_start"].date(), dict.fromkeys(("handle", "answered", "queued", "abandons"), 0.0)
+        )
+        totals["handle"] += row["talk_seconds"] + row["hold_seconds"] + row["acw_seconds"]
+        totals["answered"] += row["answered"]
+        totals["queued"] += row["queued_wait_seconds"]
+        totals["abandons"] += row["abandoned"] + row["short_abandoned"]
+    # Patience per day, so a day's staffing never depends on which other days were analysed with it.
+    patience_by_day = {
+        day: estimate_patience(totals["queued"], int(totals["abandons"]))
+        for day, totals in day_totals_by_day.items()
+    }
+    default_patience = estimate_patience(0.0, 0)
+    method = (
+        f"Erlang C and Erlang A (M/M/c+M) per {INTERVAL_MINUTES}-minute interval from observed arrivals and "
+        f"AHT (the interval's, else the day's); target {policy.target:.0%} within "
+        f"{policy.threshold_seconds} s, occupancy cap {centre.max_occupancy:.0%}, abandonment cap "
+        f"{max_abandonment:.0%}, positions = ceil(required / (1 - shrinkage {centre.shrinkage:.0%})); "
+    )
+    rows = []
+    for start in sorted(by_start):
+        work = by_start[start].get("work")
+        staff = by_start[start].get("staff") or {}
+        offered = int(work["offered"]) if work else 0
+        answered = int(work["answered"]) if work else 0
+        handle = (work["talk_seconds"] + work["hold_seconds"] + work["acw_seconds"]) if work else 0.0
+        day_totals = day_totals_by_day.get(start.date(), {"handle": 0.0, "answered": 0.0})
+        patience = patience_by_day.get(start.date(), default_patience)
+        aht = (
+            _ratio(handle, answered)
+            or _ratio(day_totals["handle"], day_totals["answered"])
+            or centre.plan.aht_seconds
+            or DEFAULT_AHT_SECONDS
+        )
+        need_c = erlang_c(
+            offered,
+            aht,
+            interval,
+            policy.threshold_seconds,
+            policy.target,
+            centre.max_occupancy,
+            centre.shrinkage,
+        )
+        need_a = erlang_a(
+            offered,
+            aht,
+            interval,
+            policy.threshold_seconds,
+            policy.target,
+            patience.seconds,
+            centre.max_occupancy,
+            max_abandonment,
+            centre.shrinkage,
+        )
+        net_staffed = float(staff.get("net_staffed_seconds") or 0.0)
+        workload_seconds = handle + (work["other_handle_seconds"] if work else 0.0)
+        staffed_agents = net_staffed / interval
+        rows.append(
+            {
+                "contact_date": start.date(),
+                "interval_start": start,
+                "offered": offered,
+                "answered": answered,
+                "aht_seconds": aht if offered else None,
+                "traffic_erlangs": need_c.traffic,
+                "service_level": work["service_level"] if work else None,
+                "required_erlang_c": need_c.raw_positions,
+                "erlang_c_service_level": need_c.service_level if offered else None,
+                "required_erlang_a": need_a.raw_positions,
+                "erlang_a_abandon_probability": need_a.abandon_probability if offered else None,
+                "patience_seconds": patience.seconds,
+                "required_positions": need_c.positions,
+                "staffed_agents": staffed_agents,
+                "agents_logged_in": int(staff.get("agents_logged_in") or 0),
+                "gap": staffed_agents - need_c.raw_positions,
+                "occupancy": _ratio(workload_seconds, net_staffed),
+                "method": method + patience.method,
+            }
+        )
+    schema = STAFFING_INTERVAL.schema.append(pa.field("contact_date", pa.date32()))
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _inputs(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> pa.Table:
+    workload = rollup(ports, centre, date_from, date_to, "15min").to_pylist()
+    staffed = run_sql(ports, "staffed_interval", range_params(centre, date_from, date_to)).to_pylist()
+    return compute_staffing(centre, workload, staffed)
+
+
+def materialise_staffing(
+    ports: Ports, centre: CentreConfig, date_from: date, date_to: date
+) -> MaterialiseResult:
+    """Write staffing_interval for the days (reads the materialised KPI and agent-state aggregates)."""
+    table = _inputs(ports, centre, date_from, date_to)
+    return write_days(ports, STAFFING_INTERVAL, centre.centre_id, table, days_between(date_from, date_to))

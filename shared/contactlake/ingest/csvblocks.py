@@ -1,0 +1,451 @@
+"""Delimited text in bounded blocks, every row with its exact line number, for every CSV-like adapter.
+
+pyarrow's streaming CSV reader is fast but cannot say on which line a rejected row was (with quoted
+newlines allowed it reports no row numbers), and an unbalanced quote makes it swallow the rest of the
+file into one field. So the stream is cut into blocks here, always at a row boundary (a newline outside
+quotes, found with C-speed ``bytes.count``), and each block is parsed by pyarrow on its own. Knowing a
+block's bytes gives every row its line, and a row whose quote never closes is rejected on its own line
+and reading resumes on the next one, instead of losing the rest of the file.
+
+The happy path stays vectorised: per block, one ``bytes.count`` for quote parity, one pyarrow parse and
+one ``count_substring`` per column; per-row Python runs only for rows that are already rejects.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from contactlake.ingest.canonical import RowChecks
+from contactlake.ingest.model import IngestError, ParsedBatch, Reject
+
+__all__ = [
+    "BLOCK_BYTES",
+    "MAX_FIELD_CHARS",
+    "MAX_ROW_BYTES",
+    "CsvBlock",
+    "check_header",
+    "iter_csv_blocks",
+    "kept_mask",
+    "raw_text",
+    "read_header",
+    "split_rows",
+    "structural_checks",
+]
+
+#: Bytes per parsed block: bounds memory whatever the file size (16 MiB of CSV ≈ 80k contacts).
+BLOCK_BYTES = 16 * 1024 * 1024
+#: A longer field is not a contact-centre value (it is usually a broken quote swallowing lines).
+MAX_FIELD_CHARS = 32 * 1024
+#: A row whose quotes do not close within this many bytes has an unbalanced quote.
+MAX_ROW_BYTES = 256 * 1024
+_DELIMITERS = (",", ";", "\t", "|")
+_QUOTE = b'"'
+
+
+@dataclass
+class CsvBlock:
+    """One parsed block: string columns named by the header, each row's line, and what was skipped."""
+
+    batch: pa.RecordBatch
+    lines: pa.Array
+    rejects: list[Reject] = field(default_factory=list)
+    blank_lines: int = 0
+
+
+def read_header(stream: BinaryIO, delimiter: str) -> tuple[list[str], int]:
+    """Parse the header line; returns the names and the header's length in bytes (with its newline)."""
+    peek = getattr(stream, "peek", None)
+    head = bytes(peek(256 * 1024)) if peek else b""
+    if not head.strip():
+        raise IngestError("file.empty", "the file is empty (zero bytes or only blank lines); export it again")
+    end = head.find(b"\n")
+    first = head if end < 0 else head[:end]
+    text = first.rstrip(b"\r").decode("utf-8", errors="replace")
+    names = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    return [n.strip() for n in names], len(first) + (0 if end < 0 else 1)
+
+
+def check_header(names: list[str], required: list[str], delimiter: str) -> None:
+    """Reject a header with repeated names or without the required columns (hinting a wrong delimiter)."""
+    counts = Counter(names)
+    duplicated = sorted(n for n, c in counts.items() if c > 1)
+    if duplicated:
+        raise IngestError(
+            "header.duplicate_column",
+            f"the header repeats column(s) {duplicated}; each column must appear once",
+            line=1,
+        )
+    missing = [c for c in required if c not in counts]
+    if missing:
+        hint = ""
+        if len(names) == 1:
+            found = [d for d in _DELIMITERS if d != delimiter and d in names[0]]
+            if found:
+                hint = f"; the header has one column — is the delimiter {found[0]!r}? Set [csv] delimiter"
+        raise IngestError(
+            "header.missing_column",
+            f"required column(s) {missing} not in the header {names[:12]}{hint}; "
+            "export them or fix the mapping's [columns]",
+            line=1,
+        )
+
+
+class _Invalid:
+    """pyarrow's invalid-row hook: keeps the text of rows that do not split into the header's columns."""
+
+    def __init__(self) -> None:
+        self.rows: list[pacsv.InvalidRow] = []
+
+    def __call__(self, row: pacsv.InvalidRow) -> str:
+        self.rows.append(row)
+        return "skip"
+
+
+def _last_boundary(buf: bytes, end: int) -> int:
+    """Offset just after the last newline before ``end`` that is outside quotes; -1 if there is none.
+
+    ``buf`` starts at a row boundary, so a newline is outside quotes when the quotes before it are even.
+    The common case is one ``count``; a block ending inside a quoted field walks back line by line.
+    """
+    pos = buf.rfind(b"\n", 0, end)
+    if pos < 0:
+        return -1
+    parity = buf.count(_QUOTE, 0, pos) & 1
+    while parity:
+        prev = buf.rfind(b"\n", 0, pos)
+        if prev < 0:
+            return -1
+        parity ^= buf.count(_QUOTE, prev, pos) & 1
+        pos = prev
+    return pos + 1
+
+
+def _locate(chunk: bytes, text: str, cursor: int) -> int:
+    """Byte offset of the line-start where a rejected row's ``text`` begins, searching from ``cursor``."""
+    needle = text.encode("utf-8")
+    pos = cursor
+    while True:
+        if needle:
+            pos = chunk.find(needle, pos)
+        else:  # a blank line: the next line start followed by (CR)LF
+            while pos < len(chunk) and chunk[pos : pos + 1] not in (b"\n", b"\r"):
+                nxt = chunk.find(b"\n", pos)
+                pos = len(chunk) if nxt < 0 else nxt + 1
+        if pos < 0 or pos >= len(chunk):
+            return cursor
+        if pos == 0 or chunk[pos - 1 : pos] == b"\n":
+            return pos
+        pos += 1
+
+
+class _Blocks:
+    """Cuts a UTF-8 stream into row-aligned chunks and parses each with pyarrow."""
+
+    def __init__(
+        self, stream: BinaryIO, names: list[str], delimiter: str, block_bytes: int, first_line: int
+    ) -> None:
+        self.stream, self.names, self.delimiter = stream, names, delimiter
+        self.block_bytes = block_bytes
+        self.line = first_line
+        self.pending = b""
+        self.eof = False
+        self.parse = pacsv.ParseOptions(
+            delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False
+        )
+        self.convert = pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        )
+
+    def _fill(self, want: int) -> None:
+        while not self.eof and len(self.pending) < want:
+            data = self.stream.read(self.block_bytes)
+            if not data:
+                self.eof = True
+            else:
+                self.pending += data
+
+    def _next_chunk(self) -> tuple[bytes, Reject | None]:
+        """The next row-aligned chunk, or a single-line reject for a row whose quote never closes."""
+        self._fill(self.block_bytes)
+        while True:
+            buf = self.pending
+            if self.eof:
+                if not buf.count(_QUOTE) & 1:
+                    self.pending = b""
+                    return buf, None
+                cut = _last_boundary(buf, len(buf))
+                if cut > 0:
+                    self.pending = buf[cut:]
+                    return buf[:cut], None
+                return self._unbalanced(buf)
+            cut = _last_boundary(buf, len(buf))
+            if cut > 0:
+                self.pending = buf[cut:]
+                return buf[:cut], None
+            if len(buf) > MAX_ROW_BYTES:
+                return self._unbalanced(buf)
+            self._fill(len(buf) + self.block_bytes)
+
+    def _unbalanced(self, buf: bytes) -> tuple[bytes, Reject]:
+        end = buf.find(b"\n")
+        line_bytes = buf if end < 0 else buf[: end + 1]
+        self.pending = b"" if end < 0 else buf[end + 1 :]
+        text = line_bytes.rstrip(b"\r\n").decode("utf-8", errors="replace")
+        reject = Reject(
+            self.line,
+            text[:MAX_FIELD_CHARS],
+            "row.unbalanced_quote",
+            f"line {self.line} opens a quote that is never closed; quote the field or remove the quote",
+        )
+        self.line += 1
+        return b"", reject
+
+    def __iter__(self) -> Iterator[CsvBlock]:
+        while True:
+            chunk, unbalanced = self._next_chunk()
+            if unbalanced is not None:
+                yield CsvBlock(_empty_batch(self.names), pa.array([], pa.int64()), [unbalanced])
+                continue
+            if not chunk:
+                if self.eof and not self.pending:
+                    return
+                continue
+            block, cut = self._parse(chunk)
+            if cut is None:
+                yield block
+                continue
+            # pyarrow ended the chunk inside a quoted field (a stray quote upset the quote count): the
+            # rows before the open one are good; the open row is read again with what follows.
+            self.pending = chunk[cut:] + self.pending
+            if cut == 0:
+                _, reject = self._unbalanced(self.pending)
+                yield CsvBlock(_empty_batch(self.names), pa.array([], pa.int64()), [reject])
+            elif block.batch.num_rows or block.rejects:
+                yield block
+
+    def _parse(self, chunk: bytes) -> tuple[CsvBlock, int | None]:
+        """Parse one chunk; if pyarrow ended it inside quotes, also return where the open row starts."""
+        invalid = _Invalid()
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(chunk),
+                read_options=pacsv.ReadOptions(
+                    column_names=self.names, use_threads=False, block_size=len(chunk) + 1
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self.delimiter,
+                    newlines_in_values=True,
+                    ignore_empty_lines=False,
+                    invalid_row_handler=invalid,
+                ),
+                convert_options=self.convert,
+            )
+        except pa.ArrowInvalid as error:
+            raise IngestError(
+                "file.csv_unreadable", f"the CSV cannot be parsed after line {self.line}: {error}"
+            ) from None
+        batch = table.combine_chunks().to_batches()[0] if table.num_rows else _empty_batch(self.names)
+        rejects = self._rejects(chunk, invalid.rows)
+        taken = {line for r in rejects for line in range(r.line or 0, (r.line or 0) + _span(r.raw_text))}
+        physical = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+        lines = _line_numbers(batch, self.line, taken, physical - len(taken))
+        open_line = _open_row_line(batch, lines, invalid.rows, rejects)
+        if open_line is None:
+            self.line += chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+            return CsvBlock(batch, lines, rejects), None
+        cut = 0
+        for _ in range(open_line - self.line):
+            cut = chunk.index(b"\n", cut) + 1
+        keep = pc.less(lines, open_line)
+        block = CsvBlock(
+            batch.filter(keep), lines.filter(keep), [r for r in rejects if (r.line or 0) < open_line]
+        )
+        self.line = open_line
+        return block, cut
+
+    def _rejects(self, chunk: bytes, rows: list[pacsv.InvalidRow]) -> list[Reject]:
+        rejects, cursor = [], 0
+        for row in rows:
+            text = row.text or ""
+            pos = _locate(chunk, text, cursor)
+            line = self.line + chunk.count(b"\n", 0, pos)
+            cursor = pos + len(text.encode("utf-8")) + 1
+            message = f"line {line} has {row.actual_columns} fields; the header has {row.expected_columns}"
+            rejects.append(Reject(line, text[:MAX_FIELD_CHARS], "row.ragged", message))
+        return rejects
+
+
+def _open_row_line(
+    batch: pa.RecordBatch, lines: pa.Array, invalid: list[pacsv.InvalidRow], rejects: list[Reject]
+) -> int | None:
+    """The line of the chunk's last row if pyarrow was still inside quotes when the chunk ended.
+
+    pyarrow accepts a quoted field left open at the end of its input; the chunk's final newline then
+    ends up *inside* the last row's value, so a parsed row ending in a newline is an open row. A
+    rejected row's text comes without its newline: an odd number of quotes in it marks it open.
+    """
+    last_valid = lines[-1].as_py() if len(lines) else None
+    last_invalid = rejects[-1].line if rejects else None
+    if last_valid is not None and (last_invalid is None or last_valid > last_invalid):
+        tail = batch.slice(batch.num_rows - 1)
+        if any(pc.any(pc.ends_with(column, "\n")).as_py() for column in tail.columns):
+            return int(last_valid)
+        return None
+    if last_invalid is not None and (invalid[-1].text or "").count('"') % 2:
+        return last_invalid
+    return None
+
+
+def _span(text: str | None) -> int:
+    return 1 + (text or "").count("\n")
+
+
+def _empty_batch(names: list[str]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.array([], pa.string()) for _ in names], names=names)
+
+
+def _line_numbers(batch: pa.RecordBatch, first_line: int, taken: set[int], lines_for_rows: int) -> pa.Array:
+    """Line of each parsed row: rows advance by 1 + the newlines inside their values; rejects are skipped.
+
+    ``lines_for_rows`` is how many physical lines the parsed rows occupy: when it equals the row count no
+    value holds a newline, and the lines are a plain range (the common case costs nothing per column).
+    """
+    n = batch.num_rows
+    if lines_for_rows == n and not taken:
+        return pa.array(range(first_line, first_line + n), pa.int64())
+    extra = None
+    for column in batch.columns:
+        counts = pc.count_substring(column, "\n")
+        if n and pc.max(counts).as_py():
+            extra = counts if extra is None else pc.add(extra, counts)
+    if extra is None and not taken:
+        return pa.array(range(first_line, first_line + n), pa.int64())
+    spans = extra.to_pylist() if extra is not None else [0] * n
+    lines, line = [], first_line
+    for span in spans:
+        while line in taken:
+            line += 1
+        lines.append(line)
+        line += 1 + span
+    return pa.array(lines, pa.int64())
+
+
+def iter_csv_blocks(
+    stream: BinaryIO,
+    delimiter: str,
+    required: list[str],
+    block_bytes: int = BLOCK_BYTES,
+) -> tuple[list[str], Iterator[CsvBlock]]:
+    """Header names (checked) and the file's blocks; ``stream`` is the decoded UTF-8 stream."""
+    names, header_bytes = read_header(stream, delimiter)
+    check_header(names, required, delimiter)
+    stream.read(header_bytes)
+    return names, iter(_Blocks(stream, names, delimiter, block_bytes, first_line=2))
+
+
+def structural_checks(batch: pa.RecordBatch, names: list[str], checks: RowChecks) -> pa.Array:
+    """Checks every delimited format shares; returns the mask of blank lines (all fields empty).
+
+    A header repeated mid-file (two exports concatenated) is rejected, never read as data; an oversized
+    field is rejected before any conversion looks at it.
+    """
+    repeated = None
+    for index, column in enumerate(batch.columns[: min(3, len(names))]):
+        same = pc.equal(column, names[index])
+        repeated = same if repeated is None else pc.and_(repeated, same)
+    if repeated is not None:
+        checks.fail(repeated, "row.repeated_header", "the header line appears again inside the file")
+    for column_name, column in zip(names, batch.columns, strict=True):
+        # binary_length reads the offsets only; the limit is in bytes.
+        too_long = pc.greater(pc.binary_length(column), MAX_FIELD_CHARS)
+        checks.fail(too_long, "field.oversized", f"{column_name} is longer than {MAX_FIELD_CHARS} bytes")
+    # pyarrow reads an empty line as a row of empty fields; a line of only spaces is a ragged row.
+    blank = pc.equal(pc.binary_length(batch.column(0)), 0) if batch.num_columns else pa.array([], pa.bool_())
+    if batch.num_rows and pc.any(blank).as_py():
+        for column in batch.columns[1:]:
+            blank = pc.and_(blank, pc.equal(pc.binary_length(column), 0))
+    return blank
+
+
+def raw_text(batch: pa.RecordBatch | pa.Table, delimiter: str) -> pa.Array:
+    """The row's fields joined again: the quarantine keeps what the centre sent."""
+    columns = [pc.fill_null(c, "") for c in batch.columns]
+    return pc.binary_join_element_wise(*columns, delimiter)
+
+
+def kept_mask(checks: RowChecks, excluded: Mapping[str, pa.Array] | None = None) -> pa.Array:
+    """Rows that are stored: they passed every check and no exclusion applies."""
+    ok = checks.ok
+    for mask in (excluded or {}).values():
+        if len(mask):
+            ok = pc.and_(ok, pc.invert(pc.fill_null(mask, False)))
+    return ok
+
+
+def split_rows(
+    block: CsvBlock,
+    checks: RowChecks,
+    delimiter: str,
+    excluded: Mapping[str, pa.Array] | None = None,
+    **tables: pa.Table,
+) -> ParsedBatch:
+    """Keep the rows that passed, quarantine the rest (with raw text and line), count exclusions.
+
+    ``excluded`` maps a rule id (``row.blank_line``, ``excluded.phantom``…) to the rows it excludes; an
+    excluded row is neither stored nor quarantined, whatever else is wrong with it (the first matching
+    rule counts it). ``tables`` are canonical tables aligned row for row with ``block.batch``
+    (``contacts=…``, ``agent_activity=…``); ``rows_read`` counts the block's rows plus its structural
+    rejects, so ``rows_read == stored + quarantined + excluded`` holds for every block.
+    """
+    batch, lines = block.batch, block.lines
+    parsed = ParsedBatch(rows_read=batch.num_rows + len(block.rejects), rejects=list(block.rejects))
+    ok = kept_mask(checks, excluded)
+    bad = pc.invert(checks.ok)
+    for rule_id, mask in (excluded or {}).items():
+        if not len(mask):
+            continue
+        mask = pc.fill_null(mask, False)
+        hit = pc.and_(mask, pc.invert(pc.fill_null(_excluded_before(excluded or {}, rule_id), False)))
+        count = int(pc.sum(pc.cast(hit, pa.int64())).as_py() or 0)
+        if count:
+            parsed.excluded[rule_id] += count
+        bad = pc.and_(bad, pc.invert(mask))
+    everything = bool(pc.all(ok).as_py()) if len(ok) else True
+    for name, table in tables.items():
+        setattr(parsed, name, table if everything else table.filter(ok))
+    if len(bad) and pc.any(bad).as_py():
+        rows = pc.indices_nonzero(bad)  # few rows: take them rather than filter every column
+        texts = raw_text(batch.take(rows), delimiter)
+        parsed.rejects.extend(
+            Reject(line, text, rule, message)
+            for line, text, rule, message in zip(
+                lines.take(rows).to_pylist(),
+                texts.to_pylist(),
+                checks.rule.take(rows).to_pylist(),
+                checks.message.take(rows).to_pylist(),
+                strict=True,
+            )
+        )
+    return parsed
+
+
+def _excluded_before(excluded: Mapping[str, pa.Array], rule_id: str) -> pa.Array | None:
+    """Rows already counted by an exclusion listed before ``rule_id`` (each row counts once)."""
+    union = None
+    for other, mask in excluded.items():
+        if other == rule_id:
+            break
+        if len(mask):
+            union = mask if union is None else pc.or_(union, mask)
+    return union if union is not None else pa.scalar(False)

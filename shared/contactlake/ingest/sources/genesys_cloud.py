@@ -1,0 +1,248 @@
+"""Genesys Cloud conversation details (analytics details-job results), one conversation per contact.
+
+Layouts: the job's result pages (``{"conversations": […], "cursor": …, "dataAvailabilityDate": …}``,
+also several pages back to back) or JSON Lines of conversations. Field names follow the platform's
+published models (docs/sources.md cites them): ``conversationId``, ``conversationStart``,
+``conversationEnd``, ``originatingDirection``, ``participants[].purpose`` (customer / external / ivr /
+acd / agent / user …), ``participants[].sessions[].mediaType``, ``sessions[].ani``,
+``sessions[].metrics[]`` (``tAcd`` in ms), ``sessions[].segments[]`` with ``segmentType`` (ivr, interact,
+hold, wrapup, alert …), ``segmentStart`` / ``segmentEnd``, ``queueId``, ``disconnectType`` and
+``wrapUpCode``.
+
+Reading a conversation: IVR time is the ivr participant's segments; the queue is the acd participant
+(its name, or the segment's ``queueId``); the agent legs are agent participants' ``interact`` segments
+(talk), ``hold`` segments and ``wrapup`` segments (after-contact work, wrap-up code). A customer who hung
+up (``disconnectType = endpoint`` on the customer's last segment) abandoned where they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from contactlake.ingest.jsonrecords import iter_json_records
+from contactlake.ingest.model import ParsedBatch, Upload
+from contactlake.ingest.reader import open_decoded
+from contactlake.ingest.sources.base import AdapterContext
+from contactlake.ingest.sources.jsonbase import ContactRows, RecordProblem, Step, number, text
+
+__all__ = ["GenesysCloudAdapter", "pick_conversation"]
+
+_PAGE_KEYS = frozenset({"cursor", "dataAvailabilityDate", "totalHits"})
+_CUSTOMER = ("customer", "external")
+_SOCIAL = ("facebook", "twitter", "whatsapp", "instagram", "line")
+_MESSAGE_CHANNELS = {"sms": "sms", "webmessaging": "chat", "open": "chat", **dict.fromkeys(_SOCIAL, "social")}
+_MEDIA = {"voice": "voice", "callback": "callback", "chat": "chat", "email": "email"}
+
+
+def _seconds(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    try:
+        delta = datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(
+            start.replace("Z", "+00:00")
+        )
+    except ValueError:
+        raise RecordProblem(
+            "timestamp.invalid", f"segment time {start!r} / {end!r} is not ISO 8601"
+        ) from None
+    return delta.total_seconds()
+
+
+def _segments(participant: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(session, segment) pairs of a participant, in time order."""
+    pairs = []
+    for session in participant.get("sessions") or []:
+        if not isinstance(session, dict):
+            raise RecordProblem("field.invalid", "sessions[] must hold objects")
+        for segment in session.get("segments") or []:
+            if not isinstance(segment, dict):
+                raise RecordProblem("field.invalid", "segments[] must hold objects")
+            pairs.append((session, segment))
+    return sorted(pairs, key=lambda pair: str(pair[1].get("segmentStart") or ""))
+
+
+def _metric(session: dict[str, Any], name: str) -> float | None:
+    for metric in session.get("metrics") or []:
+        if isinstance(metric, dict) and metric.get("name") == name:
+            return number(metric.get("value"), f"metrics.{name}")
+    return None
+
+
+def _channel(session: dict[str, Any] | None) -> str | None:
+    if session is None:
+        return None
+    media = text(session.get("mediaType"), "mediaType")
+    if media == "message":
+        return _MESSAGE_CHANNELS.get(str(session.get("messageType") or "").lower(), "chat")
+    channel = _MEDIA.get(media or "")
+    if channel is None:
+        raise RecordProblem("channel.unknown_code", f"mediaType {media!r} is not a contact channel")
+    return channel
+
+
+def pick_conversation(conversation: dict[str, Any]) -> tuple[dict[str, Any], str | None, list[Step]]:
+    """Canonical values, caller (ANI) and pathway steps of one conversation (raises RecordProblem)."""
+    participants = conversation.get("participants") or []
+    if not isinstance(participants, list) or not all(isinstance(p, dict) for p in participants):
+        raise RecordProblem("field.invalid", "participants must be a list of objects")
+    customer = next((p for p in participants if p.get("purpose") in _CUSTOMER), None)
+    customer_segments = _segments(customer) if customer else []
+    customer_session = customer_segments[0][0] if customer_segments else None
+    if customer_session is None and customer is not None and customer.get("sessions"):
+        customer_session = customer["sessions"][0]
+    channel = _channel(customer_session)
+    steps: list[Step] = []
+    ivr_start, ivr_seconds = None, 0.0
+    enqueued, queue_name, queue_seconds, queue_metric = None, None, 0.0, None
+    answered: str | None = None
+    agent_id, wrap_code = None, None
+    talk, hold, acw, holds, agent_legs = 0.0, 0.0, 0.0, 0, 0
+    timeline: list[tuple[str, Step]] = []
+    for participant in participants:
+        purpose = participant.get("purpose")
+        name = text(participant.get("participantName"), "participantName")
+        pairs = _segments(participant)
+        if purpose == "ivr":
+            for _, segment in pairs:
+                if segment.get("segmentType") != "ivr":
+                    continue
+                start, end = (
+                    text(segment.get("segmentStart"), "segmentStart"),
+                    text(segment.get("segmentEnd"), "segmentEnd"),
+                )
+                ivr_start = min(filter(None, (ivr_start, start)), default=None)
+                ivr_seconds += _seconds(start, end) or 0.0
+                ivr_outcome = "queued" if segment.get("disconnectType") == "transfer" else "ended"
+                timeline.append(
+                    (start or "", Step("ivr_menu", name, start, end, _seconds(start, end), ivr_outcome))
+                )
+        elif purpose == "acd":
+            for session, segment in pairs:
+                start, end = (
+                    text(segment.get("segmentStart"), "segmentStart"),
+                    text(segment.get("segmentEnd"), "segmentEnd"),
+                )
+                enqueued = min(filter(None, (enqueued, start)), default=None)
+                queue_name = queue_name or name or text(segment.get("queueId"), "queueId")
+                queue_seconds += _seconds(start, end) or 0.0
+                queue_metric = queue_metric if queue_metric is not None else _metric(session, "tAcd")
+                left = "to_agent" if segment.get("disconnectType") == "transfer" else "abandoned"
+                timeline.append(
+                    (start or "", Step("queue", queue_name, start, end, _seconds(start, end), left))
+                )
+        elif purpose == "agent":
+            leg_start, leg_end, leg_seconds, leg_disconnect = None, None, 0.0, None
+            for _, segment in pairs:
+                kind = segment.get("segmentType")
+                start, end = (
+                    text(segment.get("segmentStart"), "segmentStart"),
+                    text(segment.get("segmentEnd"), "segmentEnd"),
+                )
+                seconds = _seconds(start, end) or 0.0
+                if kind == "interact":
+                    leg_start = leg_start or start
+                    leg_end, leg_disconnect = end, segment.get("disconnectType")
+                    answered = min(filter(None, (answered, start)), default=None)
+                    talk += seconds
+                    leg_seconds += seconds
+                elif kind == "hold":
+                    hold += seconds
+                    holds += 1
+                    leg_seconds += seconds
+                    timeline.append((start or "", Step("hold", name, start, end, seconds, "resumed")))
+                elif kind == "wrapup":
+                    acw += seconds
+                    wrap_code = text(segment.get("wrapUpCode"), "wrapUpCode") or wrap_code
+            if leg_start is not None:
+                agent_legs += 1
+                agent_id = text(participant.get("userId"), "userId") or name
+                leg_outcome = (
+                    "transferred" if "transfer" in str(leg_disconnect or "").lower() else "completed"
+                )
+                timeline.append(
+                    (leg_start, Step("agent", agent_id, leg_start, leg_end, leg_seconds, leg_outcome))
+                )
+    timeline.sort(key=lambda item: item[0])
+    previous_agent = False
+    for _, step in timeline:
+        if step.step_type == "agent":
+            if previous_agent:
+                steps.append(Step("transfer", step.name, step.started, step.started, None, "transferred"))
+            previous_agent = True
+        steps.append(step)
+    last_customer = customer_segments[-1][1] if customer_segments else {}
+    customer_hung_up = last_customer.get("disconnectType") in ("endpoint", "client")
+    if answered is not None:
+        outcome = "answered"
+    elif enqueued is not None:
+        # The customer hung up while queued; otherwise the queue handed the contact on (a callback, or a
+        # transfer out) and it was offered but neither answered nor abandoned.
+        outcome = "abandoned" if customer_hung_up else "callback_requested"
+    elif ivr_start is not None:
+        outcome = (
+            "ivr_abandoned" if customer_hung_up and not conversation.get("selfServed") else "self_served"
+        )
+    else:
+        outcome = "failed"
+    queue_wait: float | None
+    if queue_metric is not None:
+        queue_wait = queue_metric / 1000.0
+    elif answered is not None and enqueued is not None:
+        queue_wait = _seconds(enqueued, answered)
+    else:
+        queue_wait = queue_seconds if enqueued is not None else None
+    direction = text(conversation.get("originatingDirection"), "originatingDirection")
+    values = {
+        "contact_id": text(conversation.get("conversationId"), "conversationId"),
+        "channel": channel,
+        "direction": direction,
+        "queue": queue_name,
+        "agent_id": agent_id,
+        "initiated_utc": text(conversation.get("conversationStart"), "conversationStart"),
+        "ivr_entered_utc": ivr_start,
+        "enqueued_utc": enqueued,
+        "answered_utc": answered,
+        "disconnected_utc": text(conversation.get("conversationEnd"), "conversationEnd"),
+        "ivr_seconds": ivr_seconds if ivr_start else None,
+        "queue_seconds": queue_wait,
+        "talk_seconds": talk if answered else None,
+        "hold_seconds": hold if answered else None,
+        "hold_count": float(holds) if answered else None,
+        "acw_seconds": acw if answered else None,
+        "disposition": wrap_code,
+        "outcome": outcome,
+        "transfer_count": float(max(0, agent_legs - 1)),
+    }
+    ani = text(customer_session.get("ani"), "ani") if customer_session else None
+    return values, ani.removeprefix("tel:") if ani else None, steps
+
+
+class GenesysCloudAdapter:
+    name = "genesys_cloud"
+    version = "1"
+    #: Details jobs return pages; every page object is its own dataset.
+    dataset_grain = "object"
+
+    def read(self, stream: BinaryIO, upload: Upload, ctx: AdapterContext) -> Iterator[ParsedBatch]:
+        decoded, _ = open_decoded(stream, upload.key, upload.size, "utf-8")
+        rows = ContactRows(upload, ctx)
+        for record in iter_json_records(decoded, array_key="conversations", wrapper_keys=_PAGE_KEYS):
+            if record.value is None:
+                rows.reject_record(record)
+                continue
+            if not record.value.get("conversationEnd"):
+                # Still in progress when the job ran: it comes complete in a later export.
+                rows.exclude("excluded.in_progress")
+                continue
+            try:
+                values, caller, steps = pick_conversation(record.value)
+                rows.add(record.number, record.value, values, caller, steps)
+            except RecordProblem as problem:
+                rows.add(record.number, record.value, None, problem=problem)
+            if len(rows) >= ctx.batch_records:
+                yield rows.build()
+                rows = ContactRows(upload, ctx)
+        if len(rows) or rows.rows_read:
+            yield rows.build()

@@ -1,0 +1,190 @@
+"""Charts as PNG bytes (matplotlib, Agg, no pyplot): embedded as CID images in e-mail and into the PDF.
+
+matplotlib costs ~230 ms to import, so it is imported inside each function: the API Lambda, which never
+draws, does not pay for it. Colours come from ColorBrewer's colour-blind-safe RdYlBu; every heatmap cell
+also carries its number, so nothing is told by colour alone.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from contactlake.report.model import Chart
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["bar_chart", "heatmap", "line_chart"]
+
+_WIDTH_IN = 6.4
+_DPI = 150
+_PALETTE = ("#2166ac", "#d6604d", "#4d9221", "#8073ac", "#e08214", "#35978f")
+
+
+def _figure(height_in: float, constrained: bool = True) -> Figure:
+    # A writable config folder (Lambda's home is read-only), and no user matplotlibrc: same charts anywhere.
+    os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "contactlake-matplotlib"))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(_WIDTH_IN, height_in), dpi=_DPI, layout="constrained" if constrained else None)
+    figure.set_facecolor("white")
+    return figure
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _style(axes: Any, title: str) -> None:
+    axes.set_title(title, fontsize=10, loc="left", fontweight="bold")
+    axes.tick_params(labelsize=8)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    axes.grid(axis="y", color="#dddddd", linewidth=0.6)
+    axes.set_axisbelow(True)
+
+
+def heatmap(
+    name: str,
+    title: str,
+    alt: str,
+    values: Sequence[Sequence[float | None]],
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    *,
+    centre: float,
+    higher_is_better: bool = True,
+) -> Chart:
+    """A row × column grid of rates (0-1) coloured around ``centre`` (the target); None cells stay grey."""
+    import numpy as np
+    from matplotlib.colors import TwoSlopeNorm
+    from matplotlib.ticker import PercentFormatter
+
+    data = np.array([[np.nan if v is None else float(v) for v in row] for row in values], dtype=float)
+    figure = _figure(max(1.6, 0.3 * len(row_labels) + 0.9), constrained=False)
+    figure.subplots_adjust(
+        left=0.1, right=0.91, top=1 - 0.35 / figure.get_figheight(), bottom=0.3 / figure.get_figheight()
+    )
+    axes = figure.add_subplot()
+    axes.set_facecolor("#e6e6e6")
+    norm = TwoSlopeNorm(vcenter=min(max(centre, 1e-3), 1 - 1e-3), vmin=0.0, vmax=1.0)
+    image = axes.imshow(
+        np.ma.masked_invalid(data),
+        aspect="auto",
+        cmap="RdYlBu" if higher_is_better else "RdYlBu_r",
+        norm=norm,
+        interpolation="nearest",
+    )
+    axes.set_xticks(range(len(col_labels)), col_labels, fontsize=7)
+    axes.set_yticks(range(len(row_labels)), row_labels, fontsize=8)
+    axes.tick_params(length=0)
+    axes.set_title(title, fontsize=10, loc="left", fontweight="bold")
+    for r, row in enumerate(data):
+        for c, value in enumerate(row):
+            if not np.isnan(value):
+                dark = abs(norm(value) - 0.5) > 0.33
+                axes.text(
+                    c,
+                    r,
+                    f"{value * 100:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6.5,
+                    color="white" if dark else "black",
+                )
+    colour_bar = figure.colorbar(image, ax=axes, fraction=0.03, pad=0.01, ticks=[0, centre, 1])
+    colour_bar.ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    colour_bar.ax.tick_params(labelsize=7)
+    return Chart(name, title, alt, _png(figure))
+
+
+def line_chart(
+    name: str,
+    title: str,
+    alt: str,
+    x_labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    target: float | None = None,
+    target_label: str = "target",
+    percent: bool = False,
+    step: bool = False,
+    max_ticks: int = 14,
+    ticks: Sequence[int] | None = None,
+) -> Chart:
+    """One line per series over shared x labels, with an optional dashed target line.
+
+    ``ticks`` picks which labels are shown (e.g. each day's first interval); else about ``max_ticks``.
+    """
+    figure = _figure(2.6)
+    axes = figure.add_subplot()
+    _style(axes, title)
+    positions = list(range(len(x_labels)))
+    for index, (label, points) in enumerate(series):
+        ys = [float("nan") if v is None else float(v) for v in points]
+        colour = _PALETTE[index % len(_PALETTE)]
+        if step:
+            axes.step(positions, ys, where="mid", label=label, color=colour, linewidth=1.4)
+        else:
+            axes.plot(
+                positions,
+                ys,
+                label=label,
+                color=colour,
+                linewidth=1.6,
+                marker="o" if len(ys) < 30 else None,
+                markersize=3,
+            )
+    if target is not None:
+        axes.axhline(target, color="#555555", linestyle="--", linewidth=1, label=target_label)
+    shown = list(ticks) if ticks is not None else positions[:: max(1, len(x_labels) // max_ticks)]
+    axes.set_xticks(shown, [x_labels[i] for i in shown], rotation=0, fontsize=7)
+    if percent:
+        from matplotlib.ticker import PercentFormatter
+
+        axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    axes.legend(fontsize=7, frameon=False, loc="best")
+    return Chart(name, title, alt, _png(figure))
+
+
+def bar_chart(
+    name: str,
+    title: str,
+    alt: str,
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    *,
+    reference: float | None = None,
+    reference_label: str = "average",
+    value_suffix: str = "",
+    highlight_above: float | None = None,
+) -> Chart:
+    """Horizontal bars (long labels stay readable), each with its value written at the end."""
+    figure = _figure(max(1.8, 0.22 * len(labels) + 0.9))
+    axes = figure.add_subplot()
+    _style(axes, title)
+    axes.grid(axis="x", color="#dddddd", linewidth=0.6)
+    axes.grid(axis="y", visible=False)
+    numbers = [0.0 if v is None else float(v) for v in values]
+    colours = [
+        _PALETTE[1] if highlight_above is not None and v > highlight_above else _PALETTE[0] for v in numbers
+    ]
+    positions = list(range(len(labels)))
+    axes.barh(positions, numbers, color=colours, height=0.7)
+    axes.set_yticks(positions, list(labels), fontsize=7)
+    axes.invert_yaxis()
+    for position, number in zip(positions, numbers, strict=True):
+        axes.text(number, position, f" {number:,.0f}{value_suffix}", va="center", fontsize=6)
+    if reference is not None:
+        axes.axvline(reference, color="#555555", linestyle="--", linewidth=1, label=reference_label)
+        axes.legend(fontsize=7, frameon=False, loc="lower right")
+    return Chart(name, title, alt, _png(figure))

@@ -1,0 +1,143 @@
+"""Where a report's figures come from, and what it could not get.
+
+Every figure is computed by :mod:`contactlake.analyse.queries` (SQL written once; the report never
+re-implements a KPI formula). :class:`Figures` calls those functions for one report and, instead of
+letting one failed query abort the whole report, records a :class:`~contactlake.report.model.Gap`; the
+builder then puts a banner on the report or holds it (see :mod:`contactlake.report.build`). The same
+lookup, :func:`analysis`, serves the API, which turns an unavailable function into a 501.
+
+Completeness: every configured source of a centre is expected once per business day, from the first
+day the centre uploaded anything (a centre that joined on the 5th is not "missing" the 1st to the 4th).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+
+from contactlake.config import CentreConfig
+from contactlake.ports import Ports
+from contactlake.report.model import Gap
+from contactlake.report.periods import Window
+from contactlake.sqlfiles import load_sql
+
+__all__ = ["AnalysisUnavailable", "Figures", "UploadStatus", "analysis", "uploads"]
+
+logger = logging.getLogger("contactlake.report")
+
+
+class AnalysisUnavailable(LookupError):
+    """The analysis function is not part of this version of contactlake."""
+
+
+def analysis(name: str) -> Callable[..., Any]:
+    """``contactlake.analyse.queries.<name>``, or :class:`AnalysisUnavailable` saying what is missing."""
+    try:
+        from contactlake.analyse import queries
+    except ImportError as error:
+        raise AnalysisUnavailable(f"contactlake.analyse.queries cannot be imported ({error})") from None
+    function = getattr(queries, name, None)
+    if not callable(function):
+        raise AnalysisUnavailable(f"contactlake.analyse.queries has no {name}() in this version")
+    return function  # type: ignore[no-any-return]
+
+
+def uploads(ports: Ports, centre_id: str, date_from: str, date_to: str) -> pa.Table:
+    """One row per recorded upload of the centre's business days ``date_from``..``date_to`` (ISO strings)."""
+    return ports.engine.query(
+        load_sql("report_uploads"), {"centre_id": centre_id, "date_from": date_from, "date_to": date_to}
+    )
+
+
+@dataclass(frozen=True)
+class UploadStatus:
+    """Per centre: which (day, source) exports were expected in the window and which are stored."""
+
+    centre_id: str
+    first_day: date | None
+    expected: tuple[tuple[date, str], ...]
+    stored: tuple[tuple[date, str], ...]
+    rejected: tuple[tuple[date, str], ...]
+    table: pa.Table
+
+    @property
+    def missing(self) -> list[tuple[date, str]]:
+        have = set(self.stored)
+        return [pair for pair in self.expected if pair not in have]
+
+
+class Figures:
+    """Fetches one report's figures; failures become gaps instead of exceptions."""
+
+    def __init__(self, ports: Ports) -> None:
+        self.ports = ports
+        self.gaps: list[Gap] = []
+
+    def get(self, centre: CentreConfig, what: str, name: str, *args: Any, **kwargs: Any) -> Any:
+        """``queries.<name>(ports, centre, *args, **kwargs)``, or None with a gap recorded as ``what``."""
+        try:
+            return analysis(name)(self.ports, centre, *args, **kwargs)
+        except Exception as error:
+            logger.warning("report figure %r for %s failed: %s", what, centre.centre_id, error, exc_info=True)
+            self.gaps.append(Gap("query", centre.centre_id, what, _short(error)))
+            return None
+
+    def upload_status(self, centre: CentreConfig, window: Window) -> UploadStatus | None:
+        """Expected vs stored exports for the window; a failed lookup is itself a gap."""
+        try:
+            table = uploads(self.ports, centre.centre_id, "0001-01-01", window.end.isoformat())
+        except Exception as error:
+            logger.warning("upload log for %s failed: %s", centre.centre_id, error, exc_info=True)
+            self.gaps.append(Gap("query", centre.centre_id, "upload log", _short(error)))
+            return None
+        rows = table.to_pylist()
+        days = [date.fromisoformat(str(r["business_day"])) for r in rows if _is_day(r["business_day"])]
+        first = min(days) if days else None
+        sources = tuple(s.name for s in centre.sources)
+        expected = tuple((d, s) for d in window.days if first is not None and d >= first for s in sources)
+        stored = {
+            (date.fromisoformat(r["business_day"]), r["source"])
+            for r in rows
+            if r["status"] == "stored" and _is_day(r["business_day"])
+        }
+        rejected = {
+            (date.fromisoformat(r["business_day"]), r["source"])
+            for r in rows
+            if r["status"] == "rejected" and _is_day(r["business_day"])
+        }
+        in_window = [
+            r for r in rows if _is_day(r["business_day"]) and window.start.isoformat() <= r["business_day"]
+        ]
+        status = UploadStatus(
+            centre.centre_id,
+            first,
+            expected,
+            tuple(sorted(p for p in stored if p in set(expected))),
+            tuple(sorted(p for p in rejected - stored if p in set(expected))),
+            pa.Table.from_pylist(in_window, schema=table.schema),
+        )
+        if first is None:
+            self.gaps.append(Gap("upload", centre.centre_id, "no uploads", "nothing has been uploaded yet"))
+        for day, source in status.missing:
+            why = (
+                "rejected (see the data-quality report)"
+                if (day, source) in status.rejected
+                else "not received"
+            )
+            self.gaps.append(Gap("upload", centre.centre_id, f"{source} export for {day}", why))
+        return status
+
+
+def _is_day(value: object) -> bool:
+    text = str(value)
+    return len(text) == 10 and text[4] == "-" and text[7] == "-" and text.replace("-", "").isdigit()
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text[:300]

@@ -1,0 +1,218 @@
+"""The report as a document, independent of format: the HTML, PDF, CSV and XLSX renderers all read this.
+
+Builders (one per audience, :mod:`contactlake.report.audiences`) turn figures into a :class:`Report`;
+renderers only lay it out. Table cells keep their raw values (numbers stay numbers in CSV/XLSX) and a
+column format says how people see them (``0.912`` → ``91.2%``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+from contactlake.report.periods import Window
+
+__all__ = [
+    "Banner",
+    "Cell",
+    "Chart",
+    "Column",
+    "Format",
+    "Gap",
+    "Measured",
+    "Report",
+    "ReportResult",
+    "Scope",
+    "Section",
+    "Status",
+    "Table",
+    "Tile",
+    "format_value",
+]
+
+Format = Literal["int", "pct", "pp", "seconds", "money", "decimal", "text", "date", "datetime", "signed_pct"]
+Status = Literal["good", "bad", "neutral"]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A number that carries its own format, for columns that mix measures (a KPI-against-plan table)."""
+
+    value: float | None
+    fmt: Format
+
+
+Cell = int | float | str | date | datetime | Measured | None
+
+
+def format_value(value: Cell, fmt: Format) -> str:
+    """How a value reads in HTML and PDF; missing values are an en dash, never 'nan' or 'None'."""
+    if isinstance(value, Measured):
+        return format_value(value.value, value.fmt)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if fmt == "text" or isinstance(value, str):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    number = float(value)
+    if fmt == "int":
+        return f"{round(number):,}"
+    if fmt == "pct":
+        return f"{number * 100:.1f}%"
+    if fmt == "signed_pct":
+        return f"{number * 100:+.1f}%"
+    if fmt == "pp":
+        return f"{number * 100:+.1f} pts"
+    if fmt == "seconds":
+        return f"{number:,.0f} s" if abs(number) < 600 else f"{number / 60:,.1f} min"
+    if fmt == "money":
+        return f"{'−' if number < 0 else ''}£{abs(number):,.2f}"
+    return f"{number:,.2f}"
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A headline figure. ``note`` carries the comparison in words, so colour is never the only signal."""
+
+    label: str
+    value: str
+    note: str = ""
+    status: Status = "neutral"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    fmt: Format = "text"
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of raw values; ``name`` is the CSV file / XLSX sheet name (short, no spaces)."""
+
+    name: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    note: str = ""
+    #: Optional per-row status, so renderers can mark exceptions (with text as well as colour).
+    row_status: tuple[Status, ...] = ()
+    #: Long detail kept out of the e-mail and PDF, delivered in the XLSX (and CSV, if primary) only.
+    attachment_only: bool = False
+
+    def formatted(self) -> list[list[str]]:
+        return [[format_value(v, c.fmt) for v, c in zip(row, self.columns, strict=True)] for row in self.rows]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A rendered chart: PNG bytes plus the alt text that says what it shows in words."""
+
+    name: str
+    title: str
+    alt: str
+    png: bytes
+    width_px: int = 640
+
+    @property
+    def cid(self) -> str:
+        return f"{self.name}@contactlake"
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    intro: str = ""
+    tiles: tuple[Tile, ...] = ()
+    bullets: tuple[str, ...] = ()
+    charts: tuple[Chart, ...] = ()
+    tables: tuple[Table, ...] = ()
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Something the report needed and did not get: a missing upload, or a query that failed."""
+
+    kind: Literal["upload", "query"]
+    centre_id: str
+    what: str
+    detail: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.centre_id}: {self.what} — {self.detail}"
+
+
+@dataclass(frozen=True)
+class Banner:
+    level: Literal["warning", "error", "info"]
+    text: str
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which centres (and queues) a report covers; ``key`` is its first path segment in the reports area."""
+
+    centre_ids: tuple[str, ...]
+    centre_names: tuple[str, ...]
+    queues: tuple[str, ...] = ()
+    all_centres: bool = False
+
+    @property
+    def key(self) -> str:
+        if len(self.centre_ids) == 1:
+            return self.centre_ids[0]
+        return "all" if self.all_centres else "+".join(self.centre_ids)
+
+    @property
+    def label(self) -> str:
+        names = ", ".join(self.centre_names)
+        return f"{names} — queues {', '.join(self.queues)}" if self.queues else names
+
+
+@dataclass(frozen=True)
+class Report:
+    audience: str
+    title: str
+    scope: Scope
+    window: Window
+    summary: str
+    sections: tuple[Section, ...]
+    generated_at: datetime
+    gaps: tuple[Gap, ...] = ()
+    banners: tuple[Banner, ...] = ()
+    internal_only: bool = False
+    #: The table the CSV export holds (CSV is one table; the XLSX has every table as a sheet).
+    primary_table: str | None = None
+
+    @property
+    def tables(self) -> list[Table]:
+        """Every table, including attachment-only detail (what the XLSX holds)."""
+        return [table for section in self.sections for table in section.tables]
+
+    @property
+    def charts(self) -> list[Chart]:
+        return [chart for section in self.sections for chart in section.charts]
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What happened to one stakeholder's report (the CLI prints these; the scheduled handler counts them)."""
+
+    stakeholder: str
+    audience: str
+    centre_id: str
+    period: str
+    period_start: date
+    period_end: date
+    keys: tuple[str, ...]
+    email: str | None
+    status: Literal["sent", "stored", "held", "failed"]
+    message: str
+    gaps: tuple[str, ...] = field(default=())

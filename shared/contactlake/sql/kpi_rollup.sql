@@ -1,0 +1,150 @@
+-- kpi_rollup: KPIs at any grain and dimension, rolled up from the materialised counts, so a
+-- day always equals the sum of its intervals and rates are ratios of summed counts (never averages of
+-- averages). The formulas match kpi_interval.sql (a test proves the two agree). docs/metrics.md.
+--
+-- Parameters:
+--   centre_id, date_from, date_to   local dates, inclusive (partition pruning on both aggregate tables)
+--   grain       '15min' | '30min' | '60min' | 'day' | 'week' (ISO, Monday) | 'month' | 'all' (whole range)
+--               | 'week_hour' (day of week x hour of day, keyed on the week of Monday 2001-01-01)
+--   dimension   'none' | 'queue' | 'channel' | 'queue_channel' (from kpi_interval, 15 minutes) |
+--               'agent' (from kpi_agent_daily: day-based grains only)
+--   queue, channel                  '' = all, else only that queue / channel
+--   sl_variant                      the centre's service-level variant
+WITH base AS (
+    SELECT
+        contact_date, interval_start, queue, channel, agent_id, contacts, offered, answered, abandoned,
+        short_abandoned, callback_requested, self_served, ivr_abandoned, ivr_entered, answered_within_sl,
+        abandoned_within_sl, answered_wait_seconds, abandoned_wait_seconds, queued_wait_seconds,
+        longest_wait_seconds, talk_seconds, hold_seconds, acw_seconds, other_handle_seconds, held, transferred,
+        transfers, escalated, fcr_eligible, fcr_resolved
+    FROM kpi_interval
+    WHERE centre_id = :centre_id
+      AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
+      AND :dimension <> 'agent'
+    UNION ALL
+    -- Agents are materialised per day (an agent x interval table would be nearly as big as the detail):
+    -- day, week, month and 'all' only; kpis() reads interval grains per agent from the detail.
+    SELECT
+        contact_date, CAST(contact_date AS TIMESTAMP) AS interval_start, queue, channel, agent_id, contacts,
+        offered, answered, abandoned, short_abandoned, callback_requested, self_served, ivr_abandoned,
+        ivr_entered, answered_within_sl, abandoned_within_sl, answered_wait_seconds, abandoned_wait_seconds,
+        queued_wait_seconds, longest_wait_seconds, talk_seconds, hold_seconds, acw_seconds,
+        other_handle_seconds, held, transferred, transfers, escalated, fcr_eligible, fcr_resolved
+    FROM kpi_agent_daily
+    WHERE centre_id = :centre_id
+      AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
+      AND :dimension = 'agent'
+),
+
+keyed AS (
+    SELECT
+        CASE :grain
+            WHEN '15min' THEN interval_start
+            WHEN '30min' THEN date_add('minute', -(minute(interval_start) % 30), interval_start)
+            WHEN '60min' THEN date_trunc('hour', interval_start)
+            WHEN 'day' THEN date_trunc('day', interval_start)
+            WHEN 'week' THEN date_trunc('week', interval_start)
+            WHEN 'month' THEN date_trunc('month', interval_start)
+            WHEN 'all' THEN CAST(CAST(:date_from AS DATE) AS TIMESTAMP)
+            -- The week's shape: every Monday 09:00 lands on Monday 2001-01-01 09:00 (a Monday), and so on.
+            WHEN 'week_hour' THEN date_add(
+                'hour', hour(interval_start),
+                date_add('day', day_of_week(interval_start) - 1, TIMESTAMP '2001-01-01 00:00:00')
+            )
+        END AS period_start,
+        CASE WHEN :dimension IN ('queue', 'queue_channel') THEN queue ELSE '(all)' END AS queue,
+        CASE WHEN :dimension IN ('channel', 'queue_channel') THEN channel ELSE '(all)' END AS channel,
+        CASE WHEN :dimension = 'agent' THEN agent_id ELSE '(all)' END AS agent_id,
+        contacts, offered, answered, abandoned, short_abandoned, callback_requested, self_served,
+        ivr_abandoned, ivr_entered, answered_within_sl, abandoned_within_sl, answered_wait_seconds,
+        abandoned_wait_seconds, queued_wait_seconds, longest_wait_seconds, talk_seconds, hold_seconds,
+        acw_seconds, other_handle_seconds, held, transferred, transfers, escalated, fcr_eligible, fcr_resolved
+    FROM base
+    WHERE (:queue = '' OR queue = :queue)
+      AND (:channel = '' OR channel = :channel)
+),
+
+summed AS (
+    SELECT
+        period_start,
+        queue,
+        channel,
+        agent_id,
+        sum(contacts) AS contacts,
+        sum(offered) AS offered,
+        sum(answered) AS answered,
+        sum(abandoned) AS abandoned,
+        sum(short_abandoned) AS short_abandoned,
+        sum(callback_requested) AS callback_requested,
+        sum(self_served) AS self_served,
+        sum(ivr_abandoned) AS ivr_abandoned,
+        sum(ivr_entered) AS ivr_entered,
+        sum(answered_within_sl) AS answered_within_sl,
+        sum(abandoned_within_sl) AS abandoned_within_sl,
+        sum(answered_wait_seconds) AS answered_wait_seconds,
+        sum(abandoned_wait_seconds) AS abandoned_wait_seconds,
+        sum(queued_wait_seconds) AS queued_wait_seconds,
+        max(longest_wait_seconds) AS longest_wait_seconds,
+        sum(talk_seconds) AS talk_seconds,
+        sum(hold_seconds) AS hold_seconds,
+        sum(acw_seconds) AS acw_seconds,
+        sum(other_handle_seconds) AS other_handle_seconds,
+        sum(held) AS held,
+        sum(transferred) AS transferred,
+        sum(transfers) AS transfers,
+        sum(escalated) AS escalated,
+        sum(fcr_eligible) AS fcr_eligible,
+        sum(fcr_resolved) AS fcr_resolved
+    FROM keyed
+    GROUP BY period_start, queue, channel, agent_id
+)
+
+SELECT
+    period_start,
+    queue,
+    channel,
+    agent_id,
+    contacts,
+    offered,
+    answered,
+    abandoned,
+    short_abandoned,
+    callback_requested,
+    self_served,
+    ivr_abandoned,
+    ivr_entered,
+    answered_within_sl,
+    abandoned_within_sl,
+    answered_wait_seconds,
+    abandoned_wait_seconds,
+    queued_wait_seconds,
+    longest_wait_seconds,
+    talk_seconds,
+    hold_seconds,
+    acw_seconds,
+    other_handle_seconds,
+    held,
+    transferred,
+    transfers,
+    escalated,
+    fcr_eligible,
+    fcr_resolved,
+    CASE :sl_variant
+        WHEN 'answered_only' THEN CAST(answered_within_sl AS DOUBLE) / nullif(answered, 0)
+        WHEN 'abandons_ignored' THEN CAST(answered_within_sl AS DOUBLE) / nullif(offered - abandoned_within_sl, 0)
+        WHEN 'abandons_negative' THEN CAST(answered_within_sl AS DOUBLE) / nullif(offered, 0)
+        WHEN 'short_abandons_positive'
+            THEN CAST(answered_within_sl + abandoned_within_sl AS DOUBLE) / nullif(offered, 0)
+    END AS service_level,
+    answered_wait_seconds / nullif(answered, 0) AS asa_seconds,
+    abandoned_wait_seconds / nullif(abandoned, 0) AS avg_time_to_abandon_seconds,
+    (talk_seconds + hold_seconds + acw_seconds) / nullif(answered, 0) AS aht_seconds,
+    CAST(abandoned AS DOUBLE) / nullif(offered - short_abandoned, 0) AS abandon_rate,
+    CAST(held AS DOUBLE) / nullif(answered, 0) AS hold_rate,
+    CAST(transferred AS DOUBLE) / nullif(answered, 0) AS transfer_rate,
+    CAST(escalated AS DOUBLE) / nullif(answered, 0) AS escalation_rate,
+    CAST(self_served AS DOUBLE) / nullif(ivr_entered, 0) AS ivr_containment,
+    CAST(callback_requested AS DOUBLE) / nullif(offered, 0) AS callback_rate,
+    CAST(fcr_resolved AS DOUBLE) / nullif(fcr_eligible, 0) AS fcr_rate
+FROM summed
+ORDER BY period_start, queue, channel, agent_id

@@ -1,0 +1,239 @@
+"""Faults under moto, through botocore's real retry path: S3 5xx on read and write, a crash between the
+data and the manifest, Glue throttling. After each, the lake is byte-identical to a clean run.
+
+Faults are injected with ``before-send`` hooks that answer instead of moto (a stubbed error would skip
+botocore's retry logic); the retry back-off sleeps are skipped so the tests stay fast.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from moto import mock_aws
+
+from contactlake.adapters.aws import EventBridgePublisher, GlueCatalog, S3ObjectStore, boto_config
+from contactlake.adapters.local import OutboxMailer
+from contactlake.config import Settings, parse_app_config
+from contactlake.ingest.pipeline import commit_staged, stage_upload
+from contactlake.lake import all_tables
+from contactlake.ports import Ports
+from tests.fixtures.lakes import centres
+
+pytestmark = pytest.mark.slow  # moto and botocore retries: a few seconds per test
+
+REGION = "eu-west-2"
+BUCKETS = {
+    "raw": "fault-raw",
+    "lake": "fault-lake",
+    "quarantine": "fault-quarantine",
+    "reports": "fault-reports",
+}
+KEY = "north/acd/calls-2024-01-15.csv.gz"
+EXPORT = gzip.compress(
+    (
+        b"call_id,start_time,queue_start,answer_time,end_time,ivr_secs,wait_secs,talk_secs,hold_secs,hold_count,"
+        b"wrap_secs,result,queue,agent,caller_number,channel,transfers,escalations,disposition,test_case\n"
+        b"F-1,2024-01-15T09:00:00,2024-01-15T09:00:40,2024-01-15T09:01:00,2024-01-15T09:06:00,40,20,280,20,1,30,"
+        b"ANS,billing,NOR001,+44 7700 900111,voice,0,0,resolved,\n"
+        b"F-2,2024-01-15T09:10:00,2024-01-15T09:10:30,,2024-01-15T09:12:00,30,90,,,,,ABN,sales,,+44 7700 900222,"
+        b"voice,0,0,,\n"
+        b"F-3,2024-01-16T00:30:00,,,2024-01-16T00:32:00,120,,,,,,IVR,,,,voice,0,0,,\n"
+        b"F-4,not-a-time,,,,,,,,,,ANS,billing,,,voice,0,0,,\n"
+    ),
+    mtime=0,
+)
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.data
+
+
+@dataclass
+class Fault:
+    """Answers the first ``times`` matching requests with ``status``/``body`` instead of sending them."""
+
+    status: int
+    body: bytes
+    times: int
+    matches: Callable[[Any], bool] = lambda request: True
+    headers: dict[str, str] = field(default_factory=dict)
+    hits: int = 0
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
+        if self.hits < self.times and self.matches(request):
+            self.hits += 1
+            headers: Any = self.headers  # botocore wraps a plain mapping itself
+            return AWSResponse(request.url, self.status, headers, _Body(self.body))
+        return None
+
+
+SLOW_DOWN = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+GLUE_THROTTLED = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+
+
+@dataclass
+class Cloud:
+    s3: Any
+    glue: Any
+    ports: Ports
+    config: Any
+    settings: Settings
+
+    def run(self) -> dict[str, Any]:
+        """The two Lambdas' domain calls, in order: stage (ingest), then commit (validate)."""
+        staged = stage_upload(self.ports, self.config, self.settings, KEY)
+        assert isinstance(staged, str), staged
+        manifest = commit_staged(self.ports, self.config, f"staging/{staged}/_ready.json")
+        return manifest.__dict__
+
+    def data_etags(self) -> dict[str, str]:
+        found = {}
+        for area in ("lake", "quarantine"):
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKETS[area]):
+                for item in page.get("Contents", []):
+                    if item["Key"].startswith(("curated/contacts", "curated/pathway_steps", "rows/")):
+                        found[f"{area}/{item['Key']}"] = item["ETag"]
+        return found
+
+    def wipe_outputs(self) -> None:
+        for area in ("lake", "quarantine"):
+            keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket=BUCKETS[area]).get("Contents", [])]
+            self.ports.store.delete(area, keys)
+
+    def partitions(self) -> list[list[str]]:
+        found = self.glue.get_partitions(DatabaseName="contactlake", TableName="contacts")["Partitions"]
+        return sorted(p["Values"] for p in found)
+
+
+@pytest.fixture
+def cloud(aws_credentials: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
+    monkeypatch.setattr("botocore.endpoint.time.sleep", lambda seconds: None)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION, config=boto_config())
+        for bucket in BUCKETS.values():
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+        glue = boto3.client("glue", region_name=REGION, config=boto_config())
+        glue.create_database(DatabaseInput={"Name": "contactlake"})
+        for table in all_tables().values():
+            glue.create_table(
+                DatabaseName="contactlake",
+                TableInput={
+                    "Name": table.name,
+                    "PartitionKeys": [{"Name": n, "Type": "string"} for n, _ in table.partitions],
+                    "StorageDescriptor": {
+                        "Columns": [{"Name": f.name, "Type": "string"} for f in table.schema],
+                        "Location": f"s3://{BUCKETS[table.area]}/{table.prefix}/",
+                    },
+                },
+            )
+        ports = Ports(
+            store=S3ObjectStore(s3, BUCKETS),
+            engine=None,  # type: ignore[arg-type]  # ingest and validate never query
+            mailer=OutboxMailer(tmp_path / "outbox"),
+            catalog=GlueCatalog(glue, "contactlake", BUCKETS),
+            events=EventBridgePublisher(boto3.client("events", region_name=REGION), "default"),
+        )
+        s3.put_object(Bucket=BUCKETS["raw"], Key=KEY, Body=EXPORT)
+        settings = Settings(mode="aws", pii_key=b"fault-test-key")
+        yield Cloud(s3, glue, ports, parse_app_config(centres()), settings)
+
+
+@pytest.fixture
+def clean_run(cloud: Cloud) -> tuple[dict[str, Any], dict[str, str]]:
+    """What the lake holds after a run without faults; the outputs are then wiped for the faulty run."""
+    manifest = cloud.run()
+    etags = cloud.data_etags()
+    assert manifest["status"] == "stored"
+    assert (manifest["rows_stored"], manifest["rows_quarantined"]) == (
+        3,
+        1,
+    )
+    assert len(etags) == 3  # two contact partitions and the quarantine file
+    cloud.wipe_outputs()
+    return manifest, etags
+
+
+def _same_as(clean: dict[str, Any], manifest: dict[str, Any]) -> None:
+    timings = {"started_utc", "finished_utc", "duration_ms"}
+    assert {k: v for k, v in manifest.items() if k not in timings} == {
+        k: v for k, v in clean.items() if k not in timings
+    }
+
+
+def test_s3_503_on_read_is_retried(cloud: Cloud, clean_run: tuple[dict[str, Any], dict[str, str]]) -> None:
+    fault = Fault(503, SLOW_DOWN, times=3, headers={"Content-Type": "application/xml"})
+    cloud.s3.meta.events.register("before-send.s3.GetObject", fault)
+    manifest = cloud.run()
+    assert fault.hits == 3
+    _same_as(clean_run[0], manifest)
+    assert cloud.data_etags() == clean_run[1]
+
+
+def test_s3_503_on_write_is_retried(cloud: Cloud, clean_run: tuple[dict[str, Any], dict[str, str]]) -> None:
+    fault = Fault(503, SLOW_DOWN, times=4, headers={"Content-Type": "application/xml"})
+    cloud.s3.meta.events.register("before-send.s3.PutObject", fault)
+    manifest = cloud.run()
+    assert fault.hits == 4
+    _same_as(clean_run[0], manifest)
+    assert cloud.data_etags() == clean_run[1]
+
+
+def test_s3_503_past_the_retries_fails_the_invocation_and_the_retry_completes(
+    cloud: Cloud, clean_run: tuple[dict[str, Any], dict[str, str]]
+) -> None:
+    fault = Fault(503, SLOW_DOWN, times=1000, headers={"Content-Type": "application/xml"})  # an outage
+    cloud.s3.meta.events.register("before-send.s3.PutObject", fault)
+    with pytest.raises(Exception, match=r"SlowDown.*reached max retries"):
+        cloud.run()
+    assert fault.hits == 9  # the first attempt and botocore's 8 retries
+    cloud.s3.meta.events.unregister("before-send.s3.PutObject", fault)
+    _same_as(clean_run[0], cloud.run())
+    assert cloud.data_etags() == clean_run[1]
+
+
+class Killed(BaseException):
+    """The Lambda is killed (timeout): nothing after this point runs, no cleanup either."""
+
+
+def test_crash_between_data_and_manifest_then_the_retry_completes(
+    cloud: Cloud, clean_run: tuple[dict[str, Any], dict[str, str]]
+) -> None:
+    staged = stage_upload(cloud.ports, cloud.config, cloud.settings, KEY)
+    assert isinstance(staged, str)
+
+    def kill_at_manifest(request: Any, **_: Any) -> None:
+        if f"/manifests/{staged}.json" in request.url:
+            raise Killed("validate Lambda killed before writing the manifest")
+
+    cloud.s3.meta.events.register("before-send.s3.PutObject", kill_at_manifest)
+    ready = f"staging/{staged}/_ready.json"
+    with pytest.raises(Killed):
+        commit_staged(cloud.ports, cloud.config, ready)
+    assert cloud.data_etags() == clean_run[1]  # the data is all there, but not committed
+    assert "Contents" not in cloud.s3.list_objects_v2(Bucket=BUCKETS["lake"], Prefix=f"manifests/{staged}")
+    cloud.s3.meta.events.unregister("before-send.s3.PutObject", kill_at_manifest)
+    manifest = commit_staged(cloud.ports, cloud.config, ready)  # the event is delivered again
+    _same_as(clean_run[0], manifest.__dict__)
+    assert cloud.data_etags() == clean_run[1]
+    assert "Contents" not in cloud.s3.list_objects_v2(Bucket=BUCKETS["lake"], Prefix="staging/")
+
+
+def test_glue_throttling_is_retried(cloud: Cloud, clean_run: tuple[dict[str, Any], dict[str, str]]) -> None:
+    fault = Fault(400, GLUE_THROTTLED, times=3, headers={"Content-Type": "application/x-amz-json-1.1"})
+    cloud.glue.meta.events.register("before-send.glue.BatchCreatePartition", fault)
+    manifest = cloud.run()
+    assert fault.hits == 3
+    _same_as(clean_run[0], manifest)
+    assert cloud.partitions() == [["north", "2024-01-15"], ["north", "2024-01-16"]]

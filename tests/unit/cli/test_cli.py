@@ -1,0 +1,69 @@
+"""The command line: helpful --help, clear errors that say what to do, real output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from contactlake.cli import main
+
+
+def test_help_lists_every_stage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "ingest", "analyse", "report", "sql", "serve", "sample"):
+        assert command in out
+
+
+def test_unknown_centre_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    export = tmp_path / "x.csv"
+    export.write_text("call_id\n1\n")
+    code = main(["--home", str(tmp_path / "lake"), "ingest", str(export), "--centre", "nowhere"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "unknown centre 'nowhere'" in err
+    assert "north" in err  # the configured centres are listed
+
+
+def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--home", str(tmp_path), "ingest", str(tmp_path / "nope.csv"), "--centre", "north"]) == 2
+    assert "is not a file" in capsys.readouterr().err
+
+
+def test_bad_date_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["analyse", "--from", "02/11/2026"])
+    assert exit_info.value.code == 2
+    assert "use YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_ingest_then_sql(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import date
+
+    from contactlake.sample import write_sample
+
+    files = write_sample(tmp_path / "exports", date(2026, 11, 2), 1)
+    calls = next(f for f in files if f.parent.name == "acd" and "north" in f.parts)
+    home = str(tmp_path / "lake")
+    assert main(["--home", home, "ingest", str(calls), "--centre", "north", "--source", "acd"]) == 0
+    out = capsys.readouterr().out
+    assert "quarantined 4 (duplicate.contact_id_in_file 1" in out
+    assert calls.read_bytes() == (tmp_path / "lake" / "raw" / "north" / "acd" / calls.name).read_bytes()
+    assert main(["--home", home, "sql", "SELECT count(*) AS n FROM contacts WHERE centre_id = :c",
+                 "--param", "c=north", "--format", "csv"]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == '"n"'
+    assert int(lines[1]) > 1000
+
+
+def test_sql_error_is_explained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--home", str(tmp_path), "sql", "SELECT * FROM no_such_table"]) == 1
+    assert "table names" in capsys.readouterr().err
+
+
+def test_sql_param_needs_name_equals_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--home", str(tmp_path), "sql", "SELECT 1", "--param", "oops"]) == 2
+    assert "use name=value" in capsys.readouterr().err

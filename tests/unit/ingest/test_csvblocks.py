@@ -1,0 +1,86 @@
+"""Row-aligned blocks: every row keeps its exact line whatever the block size, quotes never split a row."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from contactlake.ingest.csvblocks import MAX_ROW_BYTES, iter_csv_blocks
+from contactlake.ingest.model import IngestError
+
+TEXT = (
+    "id,note,n\n"  # line 1
+    'a,"two\nlines",1\n'  # lines 2-3
+    "b,plain,2\n"  # line 4
+    "c,too,many,fields\n"  # line 5: ragged
+    "\n"  # line 6: blank
+    'd,"a ""quoted"" word",4\n'  # line 7
+    'e,"x\ny\nz",5\n'  # lines 8-10
+    "f,short\n"  # line 11: ragged
+    "g,last,7"  # line 12, no final newline
+)
+
+
+def read_all(data: bytes, block: int) -> tuple[list[tuple[int, str, str]], list[tuple[int | None, str]]]:
+    names, blocks = iter_csv_blocks(io.BufferedReader(io.BytesIO(data)), ",", ["id"], block)
+    assert names == ["id", "note", "n"]
+    rows: list[tuple[int, str, str]] = []
+    rejects: list[tuple[int | None, str]] = []
+    for chunk in blocks:
+        for line, row in zip(chunk.lines.to_pylist(), chunk.batch.to_pylist(), strict=True):
+            rows.append((line, row["id"], row["note"]))
+        rejects.extend((r.line, r.rule_id) for r in chunk.rejects)
+    return rows, rejects
+
+
+@pytest.mark.parametrize("block", [7, 16, 33, 64, 1024, 1 << 20])
+def test_lines_are_exact_for_any_block_size(block: int) -> None:
+    rows, rejects = read_all(TEXT.encode(), block)
+    assert rows == [
+        (2, "a", "two\nlines"),
+        (4, "b", "plain"),
+        (6, "", ""),  # blank lines come back as empty rows; adapters exclude them (row.blank_line)
+        (7, "d", 'a "quoted" word'),
+        (8, "e", "x\ny\nz"),
+        (12, "g", "last"),
+    ]
+    assert rejects == [(5, "row.ragged"), (11, "row.ragged")]
+
+
+@pytest.mark.parametrize("block", [8, 1 << 20])
+def test_unbalanced_quote_rejects_one_line_and_reading_resumes(block: int) -> None:
+    data = b'id,note,n\na,ok,1\nb,"never closed,2\nc,fine,3\nd,fine,4\n'
+    rows, rejects = read_all(data, block)
+    assert rows == [(2, "a", "ok"), (4, "c", "fine"), (5, "d", "fine")]
+    assert rejects == [(3, "row.unbalanced_quote")]
+
+
+def test_a_quote_open_for_longer_than_a_row_can_be_is_unbalanced() -> None:
+    filler = b"".join(b"r%d,x,%d\n" % (i, i) for i in range(MAX_ROW_BYTES // 8))
+    data = b'id,note,n\na,"open,1\n' + filler
+    rows, rejects = read_all(data, 4096)
+    assert rejects == [(2, "row.unbalanced_quote")]
+    assert rows[0] == (3, "r0", "x")
+    assert len(rows) == MAX_ROW_BYTES // 8
+
+
+def test_empty_file_is_rejected() -> None:
+    with pytest.raises(IngestError) as error:
+        iter_csv_blocks(io.BufferedReader(io.BytesIO(b"\n\n")), ",", ["id"])
+    assert error.value.rule_id == "file.empty"
+
+
+@pytest.mark.parametrize(
+    ("header", "rule", "hint"),
+    [
+        (b"id,note,id\n", "header.duplicate_column", "repeats column(s) ['id']"),
+        (b"note,n\n", "header.missing_column", "required column(s) ['id']"),
+        (b"id;note;n\n", "header.missing_column", "is the delimiter ';'?"),
+    ],
+)
+def test_header_problems(header: bytes, rule: str, hint: str) -> None:
+    with pytest.raises(IngestError) as error:
+        iter_csv_blocks(io.BufferedReader(io.BytesIO(header + b"a,b,c\n")), ",", ["id"])
+    assert (error.value.rule_id, error.value.line) == (rule, 1)
+    assert hint in str(error.value)
