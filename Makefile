@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test check lint typecheck cfn-lint bench serve package deploy clean
+.PHONY: help setup demo test check lint typecheck cfn-lint bench serve package package-smoke deploy clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,10 +39,10 @@ test: $(STAMP) $(TOOLS_STAMP) ## run the full test suite
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check shared functions tests bench
+	$(BIN)/ruff format --check shared functions tests bench infra
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared/contactlake functions bench
+	$(BIN)/mypy shared/contactlake functions bench infra
 
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
@@ -56,7 +56,10 @@ serve: $(STAMP) ## serve the REST API on http://127.0.0.1:8000 over the local la
 	$(BIN)/contactlake serve
 
 package: $(STAMP) ## build the Lambda artifacts offline into build/ and report their sizes
-	bash infra/package.sh
+	PYTHON=$(BIN)/python bash infra/package.sh
+
+package-smoke: $(STAMP) ## package, then import every handler against the trimmed layers (needs python3.12)
+	PYTHON=$(BIN)/python bash infra/package.sh --smoke-test
 
 deploy: package ## deploy to AWS with SAM (needs credentials; ENV=dev|prod)
 	bash infra/deploy.sh $(or $(ENV),dev)

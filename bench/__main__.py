@@ -67,7 +67,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--cpu", type=int, default=0, help="the CPU every measured process is pinned to (default 0)"
     )
     parser.add_argument(
-        "--no-all-cores", action="store_true", help="skip the extra KPI run of contactlake on every core"
+        "--kpi-one-core",
+        action="store_true",
+        help="also run both KPI sides pinned to one CPU with one thread (slow: several minutes more)",
     )
     parser.add_argument(
         "--profile",
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         kpi_centres=args.kpi_centres or options.kpi_centres,
         repeat=args.repeat,
         cpu=args.cpu,
-        all_cores=not args.no_all_cores,
+        kpi_one_core=args.kpi_one_core,
         profile=args.profile,
         out=args.out.resolve(),
         progress=not args.no_progress,

@@ -6,7 +6,7 @@ the few deliberately broken rows and synthetic test contacts it adds every day â
 over many consecutive days, concatenated into a single file under the demo's raw key. So the benchmark
 reads exactly the format, value shapes and fault rate the pipeline is built for.
 
-The simulation runs at roughly 15,000 rows per second per core, so the days are generated on every
+The simulation runs at roughly 6,000-15,000 rows per second per core, so the days are generated on every
 core in parallel and the finished files are cached under ``bench/out/data`` keyed by a fingerprint of
 the generator's source and parameters: a second ``make bench`` starts measuring at once.
 """
@@ -29,8 +29,8 @@ from contactlake.sample import CentreProfile
 
 __all__ = ["EXPORT_PROFILE", "EXPORT_START", "ExportFile", "export_files", "generate_chunk"]
 
-#: A busy centre: ~5,000 contacts a day, under-staffed a little so a few percent abandon.
-EXPORT_PROFILE = CentreProfile("north", calls_per_weekday=6000, agents=150, staffing_factor=0.85)
+#: A busy centre: ~6,000 contacts a weekday, under-staffed enough that about 4 % of queued callers abandon.
+EXPORT_PROFILE = CentreProfile("north", calls_per_weekday=6000, staffing_factor=0.7)
 #: Far enough in the past that no day is "in the future" for the validation rules.
 EXPORT_START = date(2025, 1, 6)
 _SEED = 20250106

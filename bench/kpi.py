@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -410,34 +411,47 @@ def run_bytes_read(args: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class KpiComparison:
-    """contactlake (pinned and, for scale, on every core) against the pandas baseline, per grain."""
+    """contactlake against the pandas baseline on the same lake, per grain, with the bytes read.
+
+    ``contender`` and ``baseline`` ran with every core allowed (DuckDB uses them all; pandas groups on
+    one, reads Parquet on all); the ``*_one_core`` runs, when asked for, are both pinned to one CPU.
+    """
 
     lake: dict[str, Any]
     contender: dict[str, Any]
-    contender_all_cores: dict[str, Any] | None
     baseline: dict[str, Any]
     bytes_read: dict[str, Any]
-    grains: tuple[str, ...] = field(default_factory=tuple)
+    grains: tuple[str, ...]
+    contender_one_core: dict[str, Any] | None = None
+    baseline_one_core: dict[str, Any] | None = None
 
-    @property
-    def contender_total(self) -> float:
-        return float(sum(self.contender["seconds"].values()))
-
-    @property
-    def baseline_total(self) -> float:
-        return float(sum(self.baseline["seconds"].values()))
+    @staticmethod
+    def total(side: dict[str, Any]) -> float:
+        """All-grains time of one side: every timed step, from reading the lake to the last grain."""
+        return float(sum(side["seconds"].values()))
 
     @property
     def ratio(self) -> float:
-        """Baseline all-grains time / contactlake all-grains time (same core, same lake)."""
-        return self.baseline_total / self.contender_total
+        """Baseline all-grains time / contactlake all-grains time (> 1: contactlake faster)."""
+        return self.total(self.baseline) / self.total(self.contender)
+
+    @property
+    def one_core_ratio(self) -> float | None:
+        if self.contender_one_core is None or self.baseline_one_core is None:
+            return None
+        return self.total(self.baseline_one_core) / self.total(self.contender_one_core)
 
     @property
     def totals_agree(self) -> bool:
+        """Same result rows and the same summed counts per grain, on every run."""
+        others = [
+            s for s in (self.baseline, self.contender_one_core, self.baseline_one_core) if s is not None
+        ]
         return all(
-            abs(self.contender["totals"][g][k] - self.baseline["totals"][g][k]) < 0.5
+            other["rows"][g] == self.contender["rows"][g]
+            and all(abs(other["totals"][g][k] - self.contender["totals"][g][k]) < 0.5 for k in TOTALS)
+            for other in others
             for g in self.grains
-            for k in TOTALS
         )
 
     def share(self, what: str) -> float:
@@ -452,9 +466,10 @@ class KpiComparison:
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(
-            contender_total_seconds=self.contender_total,
-            baseline_total_seconds=self.baseline_total,
+            contender_total_seconds=self.total(self.contender),
+            baseline_total_seconds=self.total(self.baseline),
             ratio=self.ratio,
+            one_core_ratio=self.one_core_ratio,
             totals_agree=self.totals_agree,
             partition_share=self.partition_share,
             shares={
@@ -475,36 +490,40 @@ def _child_summary(run: ChildRun) -> dict[str, Any]:
 
 
 def bench_kpi(
-    lake: KpiLake, cpu: int | None = 0, all_cores: bool = True, step: Any = None, threads_all: int = 2
+    lake: KpiLake,
+    threads: int,
+    one_core: bool = False,
+    cpu: int = 0,
+    step: Callable[[str], None] | None = None,
 ) -> KpiComparison:
-    """The contender pinned, the baseline pinned, the contender on every core, then the bytes read."""
-    centres = [{"centre_id": c.centre_id, "timezone": c.timezone} for c in lake.centres]
+    """Both sides with every core (and, if asked, both pinned to ``cpu``), then the bytes read."""
     common = {
         "home": str(lake.home),
-        "centres": centres,
+        "centres": [{"centre_id": c.centre_id, "timezone": c.timezone} for c in lake.centres],
         "date_from": lake.first_day.isoformat(),
         "date_to": lake.last_day.isoformat(),
     }
 
-    def announce(text: str) -> None:
+    def side(task: str, label: str, pinned: bool, extra: dict[str, Any]) -> dict[str, Any]:
         if step is not None:
-            step(text)
-
-    announce(f"KPIs over {lake.contacts:,} contacts: contactlake (DuckDB, 1 thread)")
-    contender = _child_summary(run_child("kpi.contactlake", {**common, "threads": 1}, cpu=cpu))
-    grains = tuple(contender["grains"])
-    announce(f"KPIs over {lake.contacts:,} contacts: pandas baseline")
-    baseline = _child_summary(run_child("kpi.pandas", {**common, "grains": list(grains)}, cpu=cpu))
-    everything = None
-    if all_cores:
-        announce(
-            f"KPIs over {lake.contacts:,} contacts: contactlake (DuckDB, {threads_all} threads, unpinned)"
+            step(f"KPIs over {lake.contacts:,} contacts: {label}")
+        width = 1 if pinned else threads
+        run = run_child(
+            task, {**common, **extra, "threads": width}, cpu=cpu if pinned else None, threads=width
         )
-        run = run_child("kpi.contactlake", {**common, "threads": threads_all}, cpu=None, threads=threads_all)
-        everything = _child_summary(run)
-    announce("bytes read: one centre, one day vs the whole lake")
+        return _child_summary(run)
+
+    contender = side("kpi.contactlake", f"contactlake (DuckDB, {threads} threads)", False, {})
+    grains = tuple(contender["grains"])
+    baseline = side("kpi.pandas", "pandas baseline", False, {"grains": list(grains)})
+    contender_one = baseline_one = None
+    if one_core:
+        contender_one = side("kpi.contactlake", f"contactlake on CPU {cpu}", True, {})
+        baseline_one = side("kpi.pandas", f"pandas on CPU {cpu}", True, {"grains": list(grains)})
+    if step is not None:
+        step("bytes read: one centre, one day vs the whole lake")
     middle = lake.first_day + timedelta(days=lake.days // 2)
-    bytes_read = run_child("kpi.bytes_read", {**common, "day": middle.isoformat()}, cpu=cpu).result
+    bytes_read = run_child("kpi.bytes_read", {**common, "day": middle.isoformat()}, cpu=None).result
     lake_info = {
         "home": str(lake.home),
         "contacts": lake.contacts,
@@ -514,4 +533,4 @@ def bench_kpi(
         "days": lake.days,
         "first_day": lake.first_day.isoformat(),
     }
-    return KpiComparison(lake_info, contender, everything, baseline, bytes_read, grains)
+    return KpiComparison(lake_info, contender, baseline, bytes_read, grains, contender_one, baseline_one)

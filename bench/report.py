@@ -103,9 +103,9 @@ def kpi_tables(kpi: KpiComparison) -> list[Table]:
         "prepare": "per-contact flags, FCR",
         "materialise": "materialise 15-min aggregates",
     }
-    sides = [("contactlake 1 thread", kpi.contender), ("pandas", kpi.baseline)]
-    if kpi.contender_all_cores is not None:
-        sides.insert(1, ("contactlake all cores", kpi.contender_all_cores))
+    sides = [("contactlake", kpi.contender), ("pandas", kpi.baseline)]
+    if kpi.contender_one_core is not None and kpi.baseline_one_core is not None:
+        sides += [("contactlake 1 CPU", kpi.contender_one_core), ("pandas 1 CPU", kpi.baseline_one_core)]
     rows = []
     for step in steps:
         cells = [f"{s['seconds'][step]:,.2f}" if step in s["seconds"] else "-" for _, s in sides]
@@ -117,14 +117,12 @@ def kpi_tables(kpi: KpiComparison) -> list[Table]:
                     for _, s in sides
                 ]
                 rows.append([f"  of which {table}", *parts])
-    rows.append(["all grains, total", *[f"{sum(s['seconds'].values()):,.2f}" for _, s in sides]])
+    rows.append(["all grains, total", *[f"{kpi.total(s):,.2f}" for _, s in sides]])
     rows.append(["whole process (wall)", *[f"{s['wall_seconds']:,.2f}" for _, s in sides]])
-    rows.append(
-        [
-            "speed-up vs pandas (all grains)",
-            *[f"{kpi.baseline_total / sum(s['seconds'].values()):.2f}×" for _, s in sides],
-        ]
-    )
+    speedups = [f"{kpi.ratio:.2f}×", "1.00×"]
+    if kpi.one_core_ratio is not None:
+        speedups += [f"{kpi.one_core_ratio:.2f}×", "1.00×"]
+    rows.append(["speed-up vs pandas (all grains)", *speedups])
     rows.append(["peak RSS MB", *[f"{s['peak_rss_mb']:,.0f}" for _, s in sides]])
     agree_rows = [
         [

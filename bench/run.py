@@ -36,8 +36,9 @@ class BenchOptions:
     run_ingest: bool = True
     run_kpi: bool = True
     repeat: int = 1
-    cpu: int | None = 0
-    all_cores: bool = True
+    cpu: int = 0
+    kpi_one_core: bool = False
+    kpi_threads: int = os.cpu_count() or 2
     workers: int = 2
     profile: bool = False
     out: Path = DEFAULT_OUT
@@ -106,7 +107,7 @@ def _step_count(options: BenchOptions) -> int:
         per_size = 2 * options.repeat + (1 if options.profile else 0)
         steps += 1 + per_size * len(options.ingest_rows)
     if options.run_kpi:
-        steps += 1 + 3 + (1 if options.all_cores else 0)
+        steps += 1 + 3 + (2 if options.kpi_one_core else 0)
     return steps
 
 
@@ -140,11 +141,7 @@ def run_benchmarks(options: BenchOptions) -> BenchResults:
                     centres=options.kpi_centres,
                 )
             results.kpi = bench_kpi(
-                lake,
-                cpu=options.cpu,
-                all_cores=options.all_cores,
-                step=progress.step,
-                threads_all=os.cpu_count() or 2,
+                lake, options.kpi_threads, one_core=options.kpi_one_core, cpu=options.cpu, step=progress.step
             )
     finally:
         progress.close()

@@ -7,6 +7,7 @@ the centre-days that upload wrote).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -14,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contactlake.adapters.athena import AthenaEngine
 from contactlake.jobs import analysis_windows, run_windows
 from contactlake.runtime import runtime
 
@@ -26,8 +28,12 @@ metrics = Metrics(namespace="ContactLake", service="analyse")
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     rt = runtime()
+    ports = rt.ports
+    if isinstance(ports.engine, AthenaEngine):
+        # Tie Athena's start tokens to the event: a retried invocation reuses the running queries.
+        ports = replace(ports, engine=ports.engine.with_run_id(event.get_id))
     windows = analysis_windows(rt.config, event.detail_type, dict(event.detail or {}), event.time)
-    results = run_windows(rt.ports, rt.config, windows, on_step=lambda step: logger.info(step))
+    results = run_windows(ports, rt.config, windows, on_step=lambda step: logger.info(step))
     metrics.add_metric(
         name="AggregatePartitionsWritten", unit=MetricUnit.Count, value=sum(r.days for r in results)
     )

@@ -206,9 +206,15 @@ def _format_table(rows: list[dict[str, Any]], columns: list[str], limit: int) ->
 
 
 def _sample_exports() -> list[tuple[str, Path]]:
-    root = resources.files("contactlake") / "sample_data" / "exports"
-    with resources.as_file(root) as folder:
-        return sorted((p.relative_to(folder).as_posix(), p) for p in Path(folder).rglob("*") if p.is_file())
+    """The shipped nightly exports, and the real Anonymous Bank month, as (raw key, file) pairs."""
+    data = resources.files("contactlake") / "sample_data"
+    with resources.as_file(data) as folder:
+        exports = Path(folder) / "exports"
+        pairs = sorted((p.relative_to(exports).as_posix(), p) for p in exports.rglob("*") if p.is_file())
+        pairs.append(
+            ("anonbank/calls/october-1999.txt.gz", Path(folder) / "anonymous_bank" / "october.txt.gz")
+        )
+    return pairs
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -220,9 +226,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.fresh and home.exists():
         shutil.rmtree(home)
     exports = _sample_exports()
-    print(
-        f"contactlake demo — local lake in {home}/ ({len(exports)} nightly exports from the shipped sample)"
-    )
+    print(f"contactlake demo — local lake in {home}/ ({len(exports)} exports shipped as sample data)")
     print("1/4 ingest + validate")
     totals = {"read": 0, "stored": 0, "quarantined": 0, "excluded": 0}
     for key, path in exports:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from contactlake.analyse import MaterialiseResult
+from contactlake.analyse import MaterialiseResult, run_analysis
 from contactlake.config import AppConfig
 from contactlake.ports import Ports
 
@@ -17,7 +17,10 @@ __all__ = ["RECOMPUTE_DAYS", "AnalysisWindow", "analysis_windows", "run_windows"
 
 #: Nightly, the last week is recomputed: late and corrected uploads change recent days.
 RECOMPUTE_DAYS = 7
-_PARTITION = re.compile(r"^contacts/centre_id=([a-z][a-z0-9_-]{1,31})/(\d{4}-\d{2}-\d{2})$")
+#: Partitions (as manifests list them) whose days feed the aggregates: contacts and agent states.
+_PARTITION = re.compile(
+    r"^(?:contacts|agent_activity)/centre_id=([a-z][a-z0-9_-]{1,31})/(\d{4}-\d{2}-\d{2})$"
+)
 
 
 @dataclass(frozen=True)
@@ -57,18 +60,11 @@ def run_windows(
     windows: list[AnalysisWindow],
     on_step: Callable[[str], None] | None = None,
 ) -> list[MaterialiseResult]:
-    from contactlake import analyse
-
+    """Run the whole analysis (aggregates, staffing, forecast, test contacts) for each window."""
     results: list[MaterialiseResult] = []
-    runner = getattr(analyse, "run_analysis", None)
     for window in windows:
         centre = config.centre(window.centre_id)
-        if runner is not None:
-            results += runner(
-                ports, config, [centre.centre_id], window.date_from, window.date_to, on_step=on_step
-            )
-        else:
-            results += analyse.materialise_kpis(
-                ports, centre, window.date_from, window.date_to, on_step=on_step
-            )
+        results += run_analysis(
+            ports, config, [centre.centre_id], window.date_from, window.date_to, on_step=on_step
+        )
     return results

@@ -11,6 +11,7 @@ import os
 import tempfile
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 
 from contactlake.adapters import build_ports
 from contactlake.config import AppConfig, ConfigError, Settings, load_app_config, load_settings
@@ -27,15 +28,25 @@ class Runtime:
 
 
 def _config_from_s3(settings: Settings, uri: str) -> AppConfig:
+    """Download the configuration TOML and the mapping files beside it (``config/**.toml``) once."""
     import boto3
 
     bucket, _, key = uri.removeprefix("s3://").partition("/")
-    body = boto3.client("s3", region_name=settings.region).get_object(Bucket=bucket, Key=key)["Body"].read()
-    folder = tempfile.mkdtemp(prefix="contactlake-config-")
-    path = os.path.join(folder, os.path.basename(key) or "contactlake.toml")
-    with open(path, "wb") as handle:
-        handle.write(body)
-    return load_app_config(path)
+    client = boto3.client("s3", region_name=settings.region)
+    folder = Path(tempfile.mkdtemp(prefix="contactlake-config-"))
+    prefix = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+    paginator = client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            relative = item["Key"][len(prefix) :]
+            if relative.endswith(".toml") and ".." not in relative.split("/"):
+                target = folder / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+    path = folder / key[len(prefix) :]
+    if not path.is_file():
+        raise ConfigError(f"configuration {uri} not found; upload the centres TOML there")
+    return load_app_config(str(path))
 
 
 @cache

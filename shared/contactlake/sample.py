@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-__all__ = ["CSV_HEADER", "CentreProfile", "generate_activity_rows", "generate_day", "write_sample"]
+__all__ = [
+    "CSV_HEADER",
+    "CentreProfile",
+    "Shift",
+    "build_roster",
+    "generate_activity_rows",
+    "generate_day",
+    "write_sample",
+]
 
 CSV_HEADER = [
     "call_id", "start_time", "queue_start", "answer_time", "end_time", "ivr_secs", "wait_secs", "talk_secs",
@@ -47,7 +55,6 @@ class CentreProfile:
     ivr_self_service: float = 0.22
     ivr_abandon: float = 0.03
     staffing_factor: float = 1.0  # < 1 under-staffs, so service level falls
-    agents: int = 40
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -72,21 +79,69 @@ def _staffed(profile: CentreProfile, expected_calls: float, interval_seconds: in
     return max(1, round((erlangs + 0.4 * math.sqrt(max(erlangs, 0.1))) * profile.staffing_factor))
 
 
-def generate_day(profile: CentreProfile, day: date, rng: random.Random) -> Iterator[dict[str, str]]:
+@dataclass(frozen=True)
+class Shift:
+    """One agent's day: on shift from ``start`` to ``end`` (seconds after midnight), minus ``away``."""
+
+    agent: str
+    team: str
+    start: float
+    end: float
+    away: tuple[tuple[float, float, str], ...]  # (start, end, state) of breaks and training
+
+    def available(self, t: float) -> bool:
+        return self.start <= t < self.end and not any(a <= t < b for a, b, _ in self.away)
+
+
+#: Share of a shift spent on breaks and training (the roster over-staffs by this to cover them).
+_AWAY_SHARE = 0.12
+_SHIFT_QUARTERS = 32  # 8 hours
+_OPEN, _CLOSE = 28, 88  # 07:00-22:00 in quarters
+
+
+def build_roster(profile: CentreProfile, day: date, rng: random.Random) -> list[Shift]:
+    """Shifts that cover each interval's staffing need (greedy: start a shift where cover falls short)."""
+    daily = profile.calls_per_weekday * _WEEKDAY[day.weekday()]
+    need = {
+        q: _staffed(profile, daily * _HOURLY[q // 4] / 100 / 4, 900) / (1 - _AWAY_SHARE) for q in range(96)
+    }
+    shifts: list[Shift] = []
+    cover = [0] * 96
+    for q in range(_OPEN, _CLOSE):
+        while cover[q] < need[q]:
+            n = len(shifts) + 1
+            end_q = min(q + _SHIFT_QUARTERS, _CLOSE)
+            for covered in range(q, end_q):
+                cover[covered] += 1
+            start, end = q * 900.0, end_q * 900.0
+            away = []
+            for offset_hours, minutes, state in (
+                (2, 15, "BREAK"),
+                (4, 30, "BREAK"),
+                (6, 45 if n % 5 == 0 else 15, "TRAINING"),
+            ):
+                a = start + offset_hours * 3600 + rng.randrange(0, 20) * 60
+                if a + minutes * 60 <= end:
+                    away.append((a, a + minutes * 60, state))
+            shifts.append(
+                Shift(f"{profile.centre_id[:3].upper()}{n:03d}", f"team-{1 + n % 4}", start, end, tuple(away))
+            )
+    return shifts
+
+
+def generate_day(
+    profile: CentreProfile, day: date, rng: random.Random, roster: list[Shift] | None = None
+) -> Iterator[dict[str, str]]:
     """One night's export for one centre: rows keyed by CSV_HEADER, wall-clock local times."""
     daily = profile.calls_per_weekday * _WEEKDAY[day.weekday()]
     midnight = datetime(day.year, day.month, day.day)
+    shifts = roster if roster is not None else build_roster(profile, day, rng)
     agents_free: list[tuple[float, str]] = []
-    agent_names = [f"{profile.centre_id[:3].upper()}{n:03d}" for n in range(1, profile.agents * 3)]
     arrivals: list[float] = []
     for quarter in range(96):
         expected = daily * _HOURLY[quarter // 4] / 100 / 4
         arrivals.extend(quarter * 900 + rng.random() * 900 for _ in range(_poisson(rng, expected)))
     arrivals.sort()
-    staffing = {
-        q: _staffed(profile, daily * _HOURLY[q // 4] / 100 / 4, 900) if 7 <= q // 4 < 22 else 0
-        for q in range(96)
-    }
     busy_until: dict[str, float] = {}
     serial = 0
     for t in arrivals:
@@ -110,8 +165,7 @@ def generate_day(profile: CentreProfile, day: date, rng: random.Random) -> Itera
             hold_count="0",
         )
         roll = rng.random()
-        quarter = min(95, int(t // 900))
-        on_duty = staffing[quarter]
+        on_duty = sum(1 for shift in shifts if shift.available(t))
         if roll < profile.ivr_self_service or (on_duty == 0 and roll < 0.6):
             row.update(
                 result=_RESULT_CODES["self_served"],
@@ -129,9 +183,9 @@ def generate_day(profile: CentreProfile, day: date, rng: random.Random) -> Itera
             yield row
             continue
         enqueue = t + round(ivr)
-        # Agents on duty this interval; each is free from the end of their last contact.
-        pool = agent_names[:on_duty]
-        agents_free = [(max(busy_until.get(a, 0.0), quarter * 900.0), a) for a in pool]
+        # Agents available now (on shift, not on a break); each is free from the end of their last contact.
+        pool = [shift.agent for shift in shifts if shift.available(enqueue)] or [shifts[0].agent]
+        agents_free = [(max(busy_until.get(a, 0.0), enqueue), a) for a in pool]
         heapq.heapify(agents_free)
         free_at, agent = agents_free[0]
         wait = max(0.0, free_at - enqueue)
@@ -229,39 +283,22 @@ def _test_contacts(profile: CentreProfile, day: date) -> list[dict[str, str]]:
     return [answered, abandoned]
 
 
-def generate_activity_rows(profile: CentreProfile, day: date, rng: random.Random) -> list[dict[str, str]]:
-    """Agent states for the day: shifts (staffed), breaks and training, by the same staffing curve."""
+def generate_activity_rows(
+    profile: CentreProfile, day: date, rng: random.Random, roster: list[Shift] | None = None
+) -> list[dict[str, str]]:
+    """Agent states for the day from the roster the calls were answered by: shifts, breaks, training."""
+    midnight = datetime(day.year, day.month, day.day)
+
+    def stamp(seconds: float) -> str:
+        return (midnight + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+
     rows = []
-    peak = _staffed(profile, profile.calls_per_weekday * _WEEKDAY[day.weekday()] * 9.8 / 400, 900)
-    for n in range(1, peak + 1):
-        agent = f"{profile.centre_id[:3].upper()}{n:03d}"
-        start_hour = 7 + (n * 7) % 8
-        start = datetime(day.year, day.month, day.day, start_hour, 0)
-        end = start + timedelta(hours=8)
-        rows.append(
-            {
-                "agent": agent,
-                "team": f"team-{1 + n % 4}",
-                "state": "STAFFED",
-                "start": start.isoformat(timespec="seconds"),
-                "end": end.isoformat(timespec="seconds"),
-            }
-        )
-        for offset_hours, minutes, state in (
-            (2, 15, "BREAK"),
-            (4, 30, "BREAK"),
-            (6, 15 if n % 5 else 45, "TRAINING"),
-        ):
-            b_start = start + timedelta(hours=offset_hours, minutes=rng.randrange(0, 20))
-            rows.append(
-                {
-                    "agent": agent,
-                    "team": f"team-{1 + n % 4}",
-                    "state": state,
-                    "start": b_start.isoformat(timespec="seconds"),
-                    "end": (b_start + timedelta(minutes=minutes)).isoformat(timespec="seconds"),
-                }
-            )
+    for shift in roster if roster is not None else build_roster(profile, day, rng):
+        spans = [(shift.start, shift.end, "STAFFED"), *shift.away]
+        rows += [
+            {"agent": shift.agent, "team": shift.team, "state": state, "start": stamp(a), "end": stamp(b)}
+            for a, b, state in spans
+        ]
     return rows
 
 
@@ -274,8 +311,8 @@ def _csv(rows: list[dict[str, str]], header: list[str]) -> str:
 
 
 DEFAULT_PROFILES = (
-    CentreProfile("north", calls_per_weekday=1400, staffing_factor=0.97),
-    CentreProfile("south", calls_per_weekday=900, aht_seconds=340, staffing_factor=0.84, patience_seconds=90),
+    CentreProfile("north", calls_per_weekday=1400, staffing_factor=0.8),
+    CentreProfile("south", calls_per_weekday=900, aht_seconds=340, staffing_factor=0.72, patience_seconds=90),
 )
 
 
@@ -293,7 +330,8 @@ def write_sample(
     for profile in profiles:
         for offset in range(days):
             day = start + timedelta(days=offset)
-            rows = list(generate_day(profile, day, rng))
+            roster = build_roster(profile, day, rng)
+            rows = list(generate_day(profile, day, rng, roster))
             if bad_rows:
                 rows += _bad_rows(profile, day, rows) + _test_contacts(profile, day)
             path = folder / profile.centre_id / "acd" / f"calls-{day:%Y-%m-%d}.csv"
@@ -302,7 +340,7 @@ def write_sample(
             activity = folder / profile.centre_id / "agents" / f"agents-{day:%Y-%m-%d}.csv"
             activity.parent.mkdir(parents=True, exist_ok=True)
             activity.write_text(
-                _csv(generate_activity_rows(profile, day, rng), ACTIVITY_HEADER), encoding="utf-8"
+                _csv(generate_activity_rows(profile, day, rng, roster), ACTIVITY_HEADER), encoding="utf-8"
             )
             written += [path, activity]
     return written

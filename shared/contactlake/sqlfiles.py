@@ -7,6 +7,7 @@ with ``$name`` parameters, Athena gets the Trino text with positional ``?`` and 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -15,6 +16,8 @@ import sqlglot
 from sqlglot import exp
 
 from contactlake.ports import SqlParam
+
+_MARKER = re.compile(r":contactlake_p(\d+)\b")
 
 __all__ = ["for_athena", "for_duckdb", "load_sql", "parameter_names", "referenced_tables", "sql_names"]
 
@@ -68,12 +71,23 @@ def for_duckdb(sql: str, params: Mapping[str, SqlParam]) -> tuple[str, dict[str,
 
 
 def for_athena(sql: str, params: Mapping[str, SqlParam]) -> tuple[str, list[SqlParam]]:
-    """The Trino statement with positional ``?`` placeholders and the values in placeholder order."""
+    """The Trino statement with ``?`` placeholders and the values in the order the ``?`` appear in its text.
+
+    sqlglot's tree order is not text order (a WITH clause is visited after the SELECT list), so each
+    placeholder is first renamed to a unique marker, the statement rendered, and the markers read back
+    left to right.
+    """
     _check(sql, params)
     tree = _parse(sql).copy()
-    ordered: list[SqlParam] = []
-    for node in list(tree.find_all(exp.Placeholder, bfs=False)):
+    names: list[str] = []
+    for node in list(tree.find_all(exp.Placeholder)):
         if node.name:
-            ordered.append(params[node.name])
-            node.replace(exp.Placeholder())
-    return tree.sql(dialect="trino"), ordered
+            names.append(node.name)
+            node.replace(exp.Placeholder(this=f"contactlake_p{len(names) - 1}"))
+    ordered: list[SqlParam] = []
+
+    def take(match: re.Match[str]) -> str:
+        ordered.append(params[names[int(match.group(1))]])
+        return "?"
+
+    return _MARKER.sub(take, tree.sql(dialect="trino")), ordered

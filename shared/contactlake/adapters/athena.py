@@ -48,7 +48,6 @@ _INT_TYPES = {
     "bigint": pa.int64(),
 }
 _FLOAT_TYPES = ("double", "float", "real")
-_MARKER = re.compile(r":contactlake_p(\d+)\b")
 
 
 def sql_literal(value: SqlParam | date) -> str:
@@ -97,30 +96,8 @@ def arrow_type(column: Mapping[str, Any]) -> pa.DataType:
 
 
 def positional_statement(sql: str, params: Mapping[str, SqlParam]) -> tuple[str, list[SqlParam]]:
-    """The Trino statement with ``?`` placeholders and the values in the order the ``?`` appear in its text.
-
-    sqlglot's tree order is not text order (a WITH clause is visited after the SELECT list), so each
-    placeholder is first renamed to a unique marker, the statement rendered, and the markers read back
-    left to right. ``sqlfiles.for_athena`` is used for the parameter check.
-    """
-    import sqlglot
-    from sqlglot import exp
-
-    sqlfiles.for_athena(sql, params)  # raises if a parameter is not bound
-    tree = sqlglot.parse_one(sql, read="trino")
-    names: list[str] = []
-    for node in list(tree.find_all(exp.Placeholder)):
-        if node.name:
-            names.append(node.name)
-            node.replace(exp.Placeholder(this=f"contactlake_p{len(names) - 1}"))
-    text = tree.sql(dialect="trino")
-    ordered: list[SqlParam] = []
-
-    def take(match: re.Match[str]) -> str:
-        ordered.append(params[names[int(match.group(1))]])
-        return "?"
-
-    return _MARKER.sub(take, text), ordered
+    """The Trino statement with positional ``?`` and values in text order (``sqlfiles.for_athena``)."""
+    return sqlfiles.for_athena(sql, params)
 
 
 def _convert(text: str | None, type_: pa.DataType) -> Any:

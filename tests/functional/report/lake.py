@@ -21,6 +21,7 @@ from contactlake.analyse.run import run_analysis
 from contactlake.config import AppConfig, Settings, load_app_config
 from contactlake.ingest.pipeline import process_upload
 from contactlake.ports import Ports
+from tests.unit.report.testconfig import TEST_CONFIG
 
 FIRST_DAY = date(2026, 11, 2)
 LAST_DAY = date(2026, 11, 9)
@@ -39,14 +40,17 @@ class SmallLake:
     def copy(self, target: Path) -> SmallLake:
         """A private copy for tests that change the lake (delete an upload, add reports)."""
         shutil.copytree(self.home, target)
-        return SmallLake(target, Settings(home=target), self.config)
+        config_path = str(target / "contactlake.toml")
+        return SmallLake(target, Settings(home=target, config_path=config_path), load_app_config(config_path))
 
 
 @cache
 def build_small_lake(home: Path) -> SmallLake:
-    settings = Settings(home=home)
+    home.mkdir(parents=True)
+    (home / "contactlake.toml").write_text(TEST_CONFIG, encoding="utf-8")
+    settings = Settings(home=home, config_path=str(home / "contactlake.toml"))
     ports = build_local_ports(settings)
-    config = load_app_config()
+    config = load_app_config(settings.config_path)
     exports = Path(str(resources.files("contactlake") / "sample_data" / "exports"))
     for path in sorted(exports.rglob("*.csv.gz")):
         if not any(day.isoformat() in path.name for day in DAYS):
@@ -83,7 +87,7 @@ def use_lake(monkeypatch: pytest.MonkeyPatch, home: Path, **env: str) -> None:
 
     monkeypatch.setenv("CONTACTLAKE_MODE", "local")
     monkeypatch.setenv("CONTACTLAKE_HOME", str(home))
-    monkeypatch.delenv("CONTACTLAKE_CONFIG", raising=False)
+    monkeypatch.setenv("CONTACTLAKE_CONFIG", str(home / "contactlake.toml"))
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     runtime.cache_clear()

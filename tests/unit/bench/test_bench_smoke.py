@@ -63,7 +63,6 @@ def test_kpi_benchmark_agrees_with_its_baseline_and_measures_bytes(tmp_path: Pat
         kpi_contacts=2_000,
         kpi_days=3,
         kpi_centres=1,
-        all_cores=False,
         out=tmp_path,
         progress=False,
         workers=1,

@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 
-from contactlake.config import load_app_config
 from contactlake.report.api import (
     ApiError,
     check_centre,
@@ -17,8 +16,9 @@ from contactlake.report.api import (
     paginate,
     resolve_caller,
 )
+from tests.unit.report.testconfig import fixed_config
 
-CONFIG = load_app_config()
+CONFIG = fixed_config()
 ROLE = "arn:aws:iam::123456789012:role/contactlake-north-ops"
 
 
