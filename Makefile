@@ -31,7 +31,7 @@ $(TOOLS_STAMP): requirements/tools-constraints.txt
 
 setup: $(STAMP) ## create the virtual environment (automatic for the other tasks)
 
-demo: $(STAMP) ## run the whole pipeline on the shipped sample data (local lake in ./lake)
+demo: $(STAMP) ## run the whole pipeline on the shipped sample data (local lake in ./data)
 	$(BIN)/contactlake demo
 
 test: $(STAMP) $(TOOLS_STAMP) ## run the full test suite
@@ -65,4 +65,4 @@ deploy: package ## deploy to AWS with SAM (needs credentials; ENV=dev|prod)
 	bash infra/deploy.sh $(or $(ENV),dev)
 
 clean: ## remove the local lake, build outputs and caches (keeps the environments)
-	rm -rf lake build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf data build .pytest_cache .mypy_cache .ruff_cache

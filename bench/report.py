@@ -86,6 +86,17 @@ def ingest_tables(comparisons: Sequence[IngestComparison]) -> list[Table]:
         ]
         for c in comparisons
     ]
+    if len(comparisons) > 1:
+        first, last = comparisons[0].contender, comparisons[-1].contender
+        growth = (last.peak_rss_mb - first.peak_rss_mb) / (last.rows - first.rows) * 1e6
+        ratio_rows.append(
+            [
+                "contactlake peak RSS growth",
+                f"{growth:+,.0f} MB per million rows",
+                f"({first.rows:,} → {last.rows:,} rows)",
+                "",
+            ]
+        )
     return [
         ("Ingest: generic CSV → validated, partitioned Parquet (one core)", headers, rows),
         (
@@ -242,7 +253,7 @@ def _markdown_table(title: str, headers: list[str], rows: list[list[str]]) -> st
         f"**{title}**",
         "",
         "| " + " | ".join(headers) + " |",
-        "|" + "|".join("---:" for _ in headers) + "|",
+        "|:---|" + "|".join("---:" for _ in headers[1:]) + "|",
     ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
@@ -256,7 +267,7 @@ def render_text(tables: Sequence[Table], found: Sequence[Target], machine: dict[
     header = (
         f"Machine: {machine['cpu_model']}, {machine['cpus']} CPUs, {machine['memory_gib']} GiB, "
         f"{machine['os']}, Python {machine['python']}; load average at start "
-        f"{machine['load_average_at_start']}"
+        f"{machine['load_average_at_start']}, at end {machine.get('load_average_at_end', '?')}"
     )
     parts = [header, *[_text_table(*table) for table in tables]]
     parts.append(_text_table("Targets", ["target", "goal", "measured", "result"], _target_rows(found)))
@@ -267,7 +278,8 @@ def render_markdown(tables: Sequence[Table], found: Sequence[Target], machine: d
     versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
     header = (
         f"Measured on {machine['cpu_model']} ({machine['cpus']} CPUs, {machine['memory_gib']} GiB), "
-        f"{machine['os']}, Python {machine['python']}; {versions}."
+        f"{machine['os']}, Python {machine['python']}; {versions}. Load average at start "
+        f"{machine['load_average_at_start']}, at end {machine.get('load_average_at_end', '?')}."
     )
     parts = [header, *[_markdown_table(*table) for table in tables]]
     parts.append(_markdown_table("Targets", ["target", "goal", "measured", "result"], _target_rows(found)))

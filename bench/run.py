@@ -146,6 +146,8 @@ def run_benchmarks(options: BenchOptions) -> BenchResults:
     finally:
         progress.close()
         shutil.rmtree(work, ignore_errors=True)
+    if hasattr(os, "getloadavg"):  # other work on the machine during the run shows up in the ratios
+        results.machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     tables = [*ingest_tables(results.ingest)] if results.ingest else []
     if results.kpi is not None:
         tables += kpi_tables(results.kpi)

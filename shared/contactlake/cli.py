@@ -1,7 +1,7 @@
 """The ``contactlake`` command: one subcommand per stage, on the local lake by default.
 
 Run ``contactlake --help`` or ``contactlake <command> --help``. Every command works on the lake folder
-given by ``--home`` (default ``./lake``, or ``CONTACTLAKE_HOME``) and the configuration given by
+given by ``--home`` (default ``./data``, or ``CONTACTLAKE_HOME``) and the configuration given by
 ``--config`` (default: the demo configuration shipped with the package, or ``CONTACTLAKE_CONFIG``).
 """
 
@@ -253,7 +253,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  {len(windows)} centres, {sum(r.rows for r in results):,} aggregate rows")
     as_of = max(last for _, last in ranges.values())
     print(f"3/4 KPIs for {as_of}")
-    _print_day(ports, as_of)
+    _print_day(ports, config, [c for c, (_, last) in ranges.items() if last == as_of], as_of)
     print("4/4 reports")
     from contactlake.report import build_reports
 
@@ -277,11 +277,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_day(ports: Ports, day: date) -> None:
-    from contactlake.sqlfiles import load_sql
+def _print_day(ports: Ports, config: AppConfig, centre_ids: Sequence[str], day: date) -> None:
+    """The day's headline KPIs per centre, each by its own service-level policy."""
+    from contactlake.analyse import queries
 
-    table = ports.engine.query(load_sql("day_summary"), {"day": day.isoformat()})
-    print(_format_table(table.to_pylist(), table.column_names, 20))
+    rows = []
+    for centre_id in centre_ids:
+        centre = config.centre(centre_id)
+        for kpi in queries.kpis(ports, centre, "day", day, day).to_pylist():
+            policy = centre.service_level
+            target = f"{policy.target:.0%} in {policy.threshold_seconds} s"
+            rows.append(
+                {
+                    "centre": centre_id,
+                    "offered": kpi["offered"],
+                    "answered": kpi["answered"],
+                    "abandoned": kpi["abandoned"],
+                    "SL (target)": f"{kpi['service_level']:.1%} ({target})",
+                    "ASA s": kpi["asa_seconds"],
+                    "AHT s": kpi["aht_seconds"],
+                    "abandon %": f"{kpi['abandon_rate']:.1%}",
+                }
+            )
+    if rows:
+        print(_format_table(rows, list(rows[0]), 20))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -311,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
         "CONTACTLAKE_CONFIG "
         "(centres/stakeholders TOML), CONTACTLAKE_PII_KEY (pseudonymisation key), CONTACTLAKE_SMTP_HOST.",
     )
-    parser.add_argument("--home", help="lake folder (default ./lake or $CONTACTLAKE_HOME)")
+    parser.add_argument("--home", help="local lake folder (default ./data or $CONTACTLAKE_HOME)")
     parser.add_argument("--config", help="configuration TOML (default: the shipped demo configuration)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

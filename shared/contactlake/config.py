@@ -178,7 +178,7 @@ class Settings:
     """Where things live. Local mode needs only ``home``; AWS mode needs the bucket names."""
 
     mode: Mode = "local"
-    home: Path = Path("lake")
+    home: Path = Path("data")
     config_path: str | None = None
     raw_bucket: str = ""
     lake_bucket: str = ""
@@ -208,7 +208,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     key = env.get("CONTACTLAKE_PII_KEY")
     return Settings(
         mode=mode,  # type: ignore[arg-type]
-        home=Path(env.get("CONTACTLAKE_HOME", "lake")),
+        home=Path(env.get("CONTACTLAKE_HOME", "data")),
         config_path=env.get("CONTACTLAKE_CONFIG"),
         raw_bucket=env.get("CONTACTLAKE_RAW_BUCKET", ""),
         lake_bucket=env.get("CONTACTLAKE_LAKE_BUCKET", ""),
