@@ -26,6 +26,7 @@ TASKS = {
     "ingest.generate": "bench.ingest_data:generate_chunk",
     "ingest.contactlake": "bench.ingest:run_contactlake",
     "ingest.pandas": "bench.ingest:run_pandas",
+    "ingest.arrow": "bench.ingest:run_arrow",
     "kpi.generate": "bench.kpi_data:generate_centre",
     "kpi.contactlake": "bench.kpi:run_contactlake",
     "kpi.pandas": "bench.kpi:run_pandas",

@@ -10,6 +10,11 @@ partition_cols=…)``), minus S3: pandas ``read_csv`` with explicit dtypes, ISO 
 ``to_datetime``, then ``to_parquet(partition_cols=["centre_id", "contact_date"])`` with the pyarrow
 engine and zstd. It validates nothing, hashes nothing and loads the whole file in memory, so it is the
 floor of what turning this CSV into partitioned Parquet costs in Python — the number to beat.
+
+Reference (not a target): the same with pyarrow alone — ``pyarrow.csv.read_csv``, timestamps parsed with
+``strptime`` (bad ones become null, like the baseline's ``errors="coerce"``), ``write_dataset`` with Hive
+partitions and zstd. It is the I/O floor on this machine: what reading and writing cost before any
+validation, pseudonymisation, de-duplication or quarantine.
 """
 
 from __future__ import annotations
@@ -37,13 +42,15 @@ __all__ = [
     "ParquetSummary",
     "bench_ingest",
     "parquet_summary",
+    "run_arrow",
     "run_contactlake",
     "run_pandas",
 ]
 
 #: Where the export is placed in the local lake: centre north, source acd (the demo's mapping).
 RAW_KEY = "north/acd/calls-2026-01-01.csv"
-CONTENDERS = ("pandas", "contactlake")
+#: The baseline, the I/O floor (a reference, not a target), and contactlake.
+CONTENDERS = ("pandas", "arrow", "contactlake")
 _TIMESTAMP_COLUMNS = ("start_time", "queue_start", "answer_time", "end_time")
 _NUMBER_COLUMNS = (
     "ivr_secs",
@@ -124,6 +131,44 @@ def run_pandas(args: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     rows = _profiled(args.get("profile_out"), work)
     return {"work_seconds": time.perf_counter() - started, "rows_read": rows, "rows_stored": rows}
+
+
+def run_arrow(args: dict[str, Any]) -> dict[str, Any]:
+    """Child side: the pyarrow-only reference (read, parse timestamps, write partitioned zstd Parquet)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+    import pyarrow.dataset as ds
+
+    from contactlake.sample import CSV_HEADER
+
+    started = time.perf_counter()
+    types = {name: (pa.float64() if name in _NUMBER_COLUMNS else pa.string()) for name in CSV_HEADER}
+    table = pacsv.read_csv(
+        args["csv"],
+        read_options=pacsv.ReadOptions(use_threads=False),
+        convert_options=pacsv.ConvertOptions(column_types=types),
+    )
+    for name in _TIMESTAMP_COLUMNS:
+        parsed = pc.strptime(table[name], format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=True)
+        table = table.set_column(table.schema.get_field_index(name), name, parsed)
+    table = table.append_column("centre_id", pa.array([args["centre_id"]] * table.num_rows, pa.string()))
+    table = table.append_column("contact_date", pc.cast(table["start_time"], pa.date32()))
+    ds.write_dataset(
+        table,
+        args["out"],
+        format="parquet",
+        partitioning=["centre_id", "contact_date"],
+        partitioning_flavor="hive",
+        file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
+        use_threads=False,
+        max_partitions=100_000,
+    )
+    return {
+        "work_seconds": time.perf_counter() - started,
+        "rows_read": table.num_rows,
+        "rows_stored": table.num_rows,
+    }
 
 
 @dataclass(frozen=True)
@@ -212,6 +257,12 @@ class IngestComparison:
     rows: int
     baseline: IngestRun
     contender: IngestRun
+    reference: IngestRun | None = None
+
+    @property
+    def floor_share(self) -> float | None:
+        """The pyarrow reference's time / contactlake's: the share of contactlake's time that is I/O."""
+        return None if self.reference is None else self.reference.wall_seconds / self.contender.wall_seconds
 
     @property
     def ratio(self) -> float:
@@ -228,8 +279,10 @@ class IngestComparison:
             "rows": self.rows,
             "ratio": self.ratio,
             "work_ratio": self.work_ratio,
+            "floor_share": self.floor_share,
             "baseline": self.baseline.as_dict(),
             "contender": self.contender.as_dict(),
+            "reference": self.reference.as_dict() if self.reference is not None else None,
         }
 
 
@@ -245,18 +298,24 @@ def _one_run(
     contender: str, export: ExportFile, work_dir: Path, cpu: int | None, profile_out: Path | None = None
 ) -> IngestRun:
     home = work_dir / f"{contender}-{export.rows}"
-    shutil.rmtree(home, ignore_errors=True)
-    try:
+    if contender == "contactlake":
+        args = {"home": str(home), "key": RAW_KEY}
+        output_dir = home / "lake" / "curated" / "contacts"
+    else:  # pandas and arrow
+        output_dir = home / "out"
+        args = {"csv": str(export.path), "out": str(output_dir), "centre_id": "north"}
+    if profile_out is not None:
+        args["profile_out"] = str(profile_out)
+
+    def fresh_home() -> None:
+        """An empty lake holding only the raw export (a second attempt must not find the first's output)."""
+        shutil.rmtree(home, ignore_errors=True)
         if contender == "contactlake":
             _link_or_copy(export.path, home / "raw" / RAW_KEY)
-            args = {"home": str(home), "key": RAW_KEY}
-            output_dir = home / "lake" / "curated" / "contacts"
-        else:
-            output_dir = home / "out"
-            args = {"csv": str(export.path), "out": str(output_dir), "centre_id": "north"}
-        if profile_out is not None:
-            args["profile_out"] = str(profile_out)
-        child: ChildRun = run_child(f"ingest.{contender}", args, cpu=cpu)
+
+    fresh_home()
+    try:
+        child: ChildRun = run_child(f"ingest.{contender}", args, cpu=cpu, reset=fresh_home)
         summary = parquet_summary(output_dir)
     finally:
         shutil.rmtree(home, ignore_errors=True)
@@ -309,5 +368,7 @@ def bench_ingest(
             _one_run(
                 "contactlake", export, work_dir, cpu, profile_dir / f"ingest-contactlake-{export.rows}.txt"
             )
-        comparisons.append(IngestComparison(export.rows, best["pandas"], best["contactlake"]))
+        comparisons.append(
+            IngestComparison(export.rows, best["pandas"], best["contactlake"], best.get("arrow"))
+        )
     return comparisons

@@ -104,7 +104,7 @@ class _Progress:
 def _step_count(options: BenchOptions) -> int:
     steps = 0
     if options.run_ingest:
-        per_size = 2 * options.repeat + (1 if options.profile else 0)
+        per_size = 3 * options.repeat + (1 if options.profile else 0)
         steps += 1 + per_size * len(options.ingest_rows)
     if options.run_kpi:
         steps += 1 + 3 + (2 if options.kpi_one_core else 0)

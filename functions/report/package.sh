@@ -3,7 +3,7 @@
 #
 #   functions/report/package.sh               -> build/report/deployment.zip and build/report/sam.json
 #   ARCH=x86_64 functions/report/package.sh   -> for x86_64 (default arm64, as template.yaml declares)
-#   OUT=/tmp/x functions/report/package.sh    -> elsewhere
+#   OUT=build/other functions/report/package.sh    -> elsewhere
 #
 # This is the single-zip Chalice artifact; infra/package.sh builds the layered variant template.yaml
 # deploys. No AWS account is touched: wheels come from the package index (manylinux, CPython 3.12, binary

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bench import harness
 from bench.ingest_data import export_files
 from bench.kpi import _next_first_leg
 from bench.run import BenchOptions, run_benchmarks
@@ -47,6 +48,12 @@ def test_ingest_benchmark_runs_both_contenders_and_accounts_for_every_row(tmp_pa
         assert contender.output.codecs == ("ZSTD",)
         assert contender.output.all_zstd
         assert baseline.output.codecs == ("ZSTD",)
+        reference = comparison.reference
+        assert reference is not None
+        assert reference.rows_read == reference.output.rows == comparison.rows
+        assert reference.output.codecs == ("ZSTD",)
+        assert comparison.floor_share is not None
+        assert comparison.floor_share > 0
         assert contender.cpus == baseline.cpus == (0,)
         assert contender.peak_rss_mb > 0
         assert contender.input_bytes == exports[3_000].size_bytes
@@ -85,8 +92,9 @@ def test_kpi_benchmark_agrees_with_its_baseline_and_measures_bytes(tmp_path: Pat
     read = kpi.bytes_read
     assert read["lake_files"] == 3
     assert read["partition_files"] == 1
-    # The report day is the middle day: its own file, plus the next day's for the repeat-contact lookahead.
-    assert sorted(read["one_centre_day_from_lake"]["scans"]) == ["1/3", "2/3"]
+    # The nightly job for the middle day reads its own file, and the next day's for repeat contacts.
+    assert set(read["one_centre_day_from_lake"]["scans"]) == {"1/3", "2/3"}
+    assert read["report_from_aggregates"]["scans"] == ["1/3"]
     assert 0 < kpi.partition_share < 1
     assert 0 < kpi.share("report_from_aggregates") < 1
     assert json.loads((tmp_path / "results.json").read_text())["kpi"]["totals_agree"] is True
@@ -116,3 +124,36 @@ def test_next_first_leg_orders_ties_by_contact_id_like_the_sql() -> None:
         "NaT",
         "NaT",
     ]
+
+
+def test_a_child_that_dies_is_reset_and_run_once_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    outcome = harness.ChildRun("t", 1.0, 0.5, 0.1, 100.0, (0,), {"rows_read": 3})
+
+    def run_once(*_args: object) -> harness.ChildRun:
+        calls.append("run")
+        if len(calls) == 1:
+            raise harness.BenchError(
+                "t failed with exit code -6: terminate called without an active exception"
+            )
+        return outcome
+
+    monkeypatch.setattr(harness, "_run_once", run_once)
+
+    run = harness.run_child("t", {}, reset=lambda: calls.append("reset"))
+
+    assert calls == ["run", "reset", "run"]
+    assert run.result == {
+        "rows_read": 3,
+        "retried_after": "t failed with exit code -6: terminate called without an active exception",
+    }
+
+
+def test_a_child_that_dies_twice_fails_the_benchmark(monkeypatch: pytest.MonkeyPatch) -> None:
+    def run_once(*_args: object) -> harness.ChildRun:
+        raise harness.BenchError("t failed with exit code 1")
+
+    monkeypatch.setattr(harness, "_run_once", run_once)
+
+    with pytest.raises(harness.BenchError, match="exit code 1"):
+        harness.run_child("t", {})
