@@ -93,18 +93,22 @@ class LocalObjectStore:
         return self.path(area, key).is_file()
 
     def list(self, area: Area, prefix: str) -> Iterator[ObjectInfo]:
+        """Objects whose key starts with ``prefix``, in key order (like S3's ListObjectsV2)."""
         base = self.root / area
-        if not base.is_dir():
-            return
         start = base / prefix
-        folder = start if start.is_dir() else start.parent
+        # A prefix ending in "/" names a folder: if it is not there, nothing is (never walk its parent).
+        folder = start if prefix.endswith("/") or not prefix else start.parent
         if not folder.is_dir():
             return
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and not path.name.startswith("."):
-                key = path.relative_to(base).as_posix()
-                if key.startswith(prefix):
-                    yield self._info(area, key)
+        found = []
+        for directory, _subdirs, files in os.walk(folder):
+            for name in files:
+                if not name.startswith("."):
+                    key = Path(directory, name).relative_to(base).as_posix()
+                    if key.startswith(prefix):
+                        found.append(key)
+        for key in sorted(found):
+            yield self._info(area, key)
 
     def delete(self, area: Area, keys: Sequence[str]) -> None:
         for key in keys:
