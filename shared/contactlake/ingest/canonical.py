@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -41,34 +43,94 @@ _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 @dataclass
 class RowChecks:
-    """Per-row first-failure bookkeeping for one batch: the rule id and the message of that failure.
+    """Per-row first-failure bookkeeping for one batch: which rule rejected a row, and why.
 
-    One rule id can carry different messages (``time.duration_mismatch`` names the stage that
-    disagrees), so the message is kept per row, not per rule.
+    Each failing rule keeps its boolean mask; only the union is maintained while checks run, so a
+    check costs one kernel whatever the batch size. The rule id and message of a row (the *first* rule
+    that failed it, in the order the checks ran) are worked out only for the rows that are rejected —
+    usually a handful — instead of rewriting string columns on every check. One rule id can carry
+    different messages (``time.duration_mismatch`` names the stage that disagrees), so messages are per
+    failure, and may be per row (``fail_rows``).
     """
 
     length: int
-    rule: pa.Array = field(init=False)
-    message: pa.Array = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.rule = pa.nulls(self.length, pa.string())
-        self.message = pa.nulls(self.length, pa.string())
+    _failures: list[tuple[pa.Array, str, str | pa.Array]] = field(init=False, default_factory=list)
+    _failed: pa.Array | None = field(init=False, default=None)
 
     def fail(self, mask: pa.Array | pa.ChunkedArray | pa.Scalar, rule_id: str, message: str) -> None:
         """Mark rows where ``mask`` is true (nulls count as false) with ``rule_id``, unless already marked."""
-        mask = pc.fill_null(mask, False)
+        self._record(mask, rule_id, message)
+
+    def fail_rows(self, mask: pa.Array, rule_id: str, messages: pa.Array) -> None:
+        """Like :meth:`fail`, with one message per row (adapters that know each row's own reason)."""
+        self._record(mask, rule_id, messages)
+
+    def _record(
+        self, mask: pa.Array | pa.ChunkedArray | pa.Scalar, rule_id: str, message: str | pa.Array
+    ) -> None:
         if isinstance(mask, pa.Scalar):
-            mask = pa.array([mask.as_py()] * self.length, pa.bool_())
+            if not mask.as_py():
+                return
+            mask = pa.repeat(pa.scalar(True), self.length)
+        if isinstance(mask, pa.ChunkedArray):
+            mask = mask.combine_chunks()
+        if mask.null_count:
+            mask = pc.fill_null(mask, False)
         if not pc.any(mask).as_py():
             return
-        fresh = pc.and_(mask, pc.is_null(self.rule))
-        self.rule = pc.if_else(fresh, pa.scalar(rule_id), self.rule)
-        self.message = pc.if_else(fresh, pa.scalar(message), self.message)
+        self._failures.append((mask, rule_id, message))
+        self._failed = mask if self._failed is None else pc.or_(self._failed, mask)
+
+    def absorb(self, sub: RowChecks, rows: pa.Array) -> None:
+        """Take over the failures of ``sub``, which checked the rows where ``rows`` (a mask) is true."""
+        for mask, rule_id, message in sub._failures:
+            spread = pc.replace_with_mask(pa.repeat(pa.scalar(False), self.length), rows, mask)
+            if isinstance(message, pa.Array):
+                message = pc.replace_with_mask(pa.nulls(self.length, pa.string()), rows, message)
+            self._record(spread, rule_id, message)
 
     @property
     def ok(self) -> pa.Array:
-        return pc.is_null(self.rule)
+        """True for rows no check has failed."""
+        if self._failed is None:
+            return pa.repeat(pa.scalar(True), self.length)
+        return pc.invert(self._failed)
+
+    @property
+    def any_failed(self) -> bool:
+        return self._failed is not None
+
+    def first_failures(self, rows: pa.Array) -> tuple[list[str], list[str]]:
+        """Rule id and message of the first failure of each row in ``rows`` (indices of rejected rows)."""
+        found = self._first(rows)
+        if any(f is None for f in found):
+            raise ValueError("first_failures was given a row that passed every check")
+        return [f[0] for f in found if f], [f[1] for f in found if f]
+
+    def _first(self, rows: pa.Array) -> list[tuple[str, str] | None]:
+        found: list[tuple[str, str] | None] = [None] * len(rows)
+        pending = set(range(len(rows)))
+        for mask, rule_id, message in self._failures:
+            if not pending:
+                break
+            hits = pc.take(mask, rows).to_pylist()
+            per_row = pc.take(message, rows).to_pylist() if isinstance(message, pa.Array) else None
+            for position in [p for p in pending if hits[p]]:
+                found[position] = (rule_id, per_row[position] if per_row is not None else message)
+                pending.discard(position)
+        return found
+
+    @property
+    def rule(self) -> pa.Array:
+        """Every row's first failing rule (null where it passed); for tests and small batches."""
+        found = self._first(pa.array(range(self.length), pa.int64()))
+        return pa.array([f[0] if f else None for f in found], pa.string())
+
+    @property
+    def message(self) -> pa.Array:
+        """Every row's first failure message (null where it passed); for tests and small batches."""
+        found = self._first(pa.array(range(self.length), pa.int64()))
+        return pa.array([f[1] if f else None for f in found], pa.string())
 
 
 def parse_numbers(
@@ -150,6 +212,32 @@ def _cast_timestamps(text: pa.Array, target: pa.DataType) -> pa.Array:
         return _cast_each(cleaned, target)
 
 
+def _fixed_offset(values: pa.Array | pa.ChunkedArray, zone: str) -> timedelta | None:
+    """The zone's UTC offset if it is the same throughout the values' span (±1 day), else None.
+
+    A night's export spans a day or two, so almost every batch lies between two DST changes: then one
+    subtraction converts the whole column, exactly, instead of a time-zone lookup per value. The offset
+    is sampled at every midnight of the span (no zone changes its offset twice within a day), so a batch
+    containing a change takes the general path with its per-row DST rules.
+    """
+    bounds = pc.min_max(values)
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    if low is None or high is None:
+        return timedelta(0)
+    try:
+        tz = ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+    day = datetime(low.year, low.month, low.day) - timedelta(days=1)
+    last = high + timedelta(days=1)
+    offset = tz.utcoffset(day)
+    while day <= last:
+        day += timedelta(days=1)
+        if tz.utcoffset(day) != offset:
+            return None
+    return offset
+
+
 def local_to_utc(
     naive: pa.Array, zone: str, checks: RowChecks | None = None, column: str = "timestamp"
 ) -> pa.Array:
@@ -158,8 +246,10 @@ def local_to_utc(
     Never shifted silently: a time that exists twice (clocks back) or not at all (clocks forward) is
     marked with its own rule so the centre can re-export it with an offset.
     """
+    offset = _fixed_offset(naive, zone)
+    if offset is not None:  # no DST change anywhere near the batch: every time exists exactly once
+        return pc.cast(pc.subtract(pc.cast(naive, _MS), pa.scalar(offset, pa.duration("ms"))), _MS)
     try:
-        # Fast path: no time in the batch falls in a DST gap or overlap.
         exact = pc.assume_timezone(naive, timezone=zone, ambiguous="raise", nonexistent="raise")
         return pc.cast(pc.cast(exact, pa.timestamp("ms", tz="UTC")), _MS)
     except pa.ArrowInvalid:
@@ -187,6 +277,10 @@ def local_to_utc(
 
 def utc_to_local(utc: pa.Array | pa.ChunkedArray, zone: str) -> pa.Array:
     """Zone-less UTC to the zone's wall-clock time (zone-less), for local-time grains."""
+    offset = _fixed_offset(utc, zone)
+    if offset is not None:
+        shifted = pc.add(pc.cast(utc, _MS), pa.scalar(offset, pa.duration("ms")))
+        return shifted.combine_chunks() if isinstance(shifted, pa.ChunkedArray) else shifted
     aware = pc.assume_timezone(utc, timezone="UTC")
     return pc.cast(pc.local_timestamp(pc.cast(aware, pa.timestamp("ms", tz=zone))), _MS)
 
@@ -210,17 +304,49 @@ def parse_timestamps(
     if fmt == "iso8601":
         fast = _naive_iso(text)
         if fast is not None:  # the usual export: clean local ISO times, one cast for the column
-            result = local_to_utc(fast, zone, checks, column)
-            checks.fail(
-                pc.and_(pc.is_valid(text), pc.is_null(result)), "timestamp.invalid", _iso_message(column)
-            )
-            return result
-        text = pc.utf8_trim_whitespace(text)
-        text = pc.if_else(pc.equal(text, ""), _NO_TEXT, text)
-    else:
-        text = pc.if_else(
-            pc.equal(pc.utf8_trim_whitespace(text), ""), _NO_TEXT, pc.utf8_trim_whitespace(text)
-        )
+            return local_to_utc(fast, zone, checks, column)
+        return _parse_iso_mixed(text, checks, column, zone)
+    return _parse_general(text, checks, column, zone, fmt)
+
+
+def _parse_iso_mixed(text: pa.Array, checks: RowChecks, column: str, zone: str) -> pa.Array:
+    """A column the one-cast path refused: plain local times in one kernel, the rest row by rule.
+
+    Rows in the plain ``YYYY-MM-DDTHH:MM:SS`` shape are parsed together; the others (offsets, fractions,
+    a space for the 'T', impossible dates, junk) — usually a handful — go through the general path on
+    their own, and their failures are mapped back onto the batch.
+    """
+    parsed = pc.strptime(text, format=_ISO_FORMAT, unit="ms", error_is_null=True)
+    plain = pc.and_(pc.is_valid(parsed), pc.equal(pc.binary_length(text), 19))
+    plain = pc.and_(plain, _fields_as_written(text, parsed))
+    plain = pc.fill_null(plain, False)
+    result = local_to_utc(pc.if_else(plain, parsed, pa.scalar(None, _MS)), zone, checks, column)
+    rest = pc.and_(pc.is_valid(text), pc.invert(plain))
+    if not pc.any(rest).as_py():
+        return result
+    rows = pc.indices_nonzero(rest)
+    sub = RowChecks(len(rows))
+    converted = _parse_general(pc.take(text, rows), sub, column, zone, "iso8601")
+    checks.absorb(sub, rest)
+    return pc.replace_with_mask(result, rest, converted)
+
+
+def _fields_as_written(text: pa.Array, parsed: pa.Array) -> pa.Array:
+    """strptime rolls 30 February over to 1 March and :60 to the next minute: the day and second parsed
+    must be the digits written (the rows compared are 19-character ``YYYY-MM-DDTHH:MM:SS``; nulls
+    elsewhere)."""
+    try:
+        day = pc.cast(pc.utf8_slice_codeunits(text, 8, 10), pa.int8(), safe=False)
+        second = pc.cast(pc.utf8_slice_codeunits(text, 17, 19), pa.int8(), safe=False)
+    except pa.ArrowInvalid:
+        return pa.repeat(pa.scalar(False), len(text))
+    return pc.and_(pc.equal(pc.day(parsed), day), pc.equal(pc.second(parsed), second))
+
+
+def _parse_general(text: pa.Array, checks: RowChecks, column: str, zone: str, fmt: str) -> pa.Array:
+    """Every accepted shape, with a rule for each row that fits none (the slow path: few rows reach it)."""
+    trimmed = pc.utf8_trim_whitespace(text)
+    text = pc.if_else(pc.equal(trimmed, ""), _NO_TEXT, trimmed)
     if fmt == "iso8601":
         shaped = pc.fill_null(pc.match_substring_regex(text, _ISO), False)
         has_offset = pc.fill_null(pc.match_substring_regex(text, _OFFSET), False)

@@ -427,14 +427,11 @@ def split_rows(
     if len(bad) and pc.any(bad).as_py():
         rows = pc.indices_nonzero(bad)  # few rows: take them rather than filter every column
         texts = raw_text(batch.take(rows), delimiter)
+        rules, messages = checks.first_failures(rows)
         parsed.rejects.extend(
             Reject(line, text, rule, message)
             for line, text, rule, message in zip(
-                lines.take(rows).to_pylist(),
-                texts.to_pylist(),
-                checks.rule.take(rows).to_pylist(),
-                checks.message.take(rows).to_pylist(),
-                strict=True,
+                lines.take(rows).to_pylist(), texts.to_pylist(), rules, messages, strict=True
             )
         )
     return parsed

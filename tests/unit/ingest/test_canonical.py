@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from contactlake.ingest.canonical import RowChecks, parse_numbers, parse_timestamps, utc_to_local
+from contactlake.ingest.canonical import (
+    RowChecks,
+    local_to_utc,
+    parse_numbers,
+    parse_timestamps,
+    utc_to_local,
+)
 
 
 def test_iso_timestamps_with_and_without_offsets() -> None:
@@ -71,3 +78,48 @@ def test_row_checks_keep_the_first_failure_and_its_own_message() -> None:
     assert checks.rule.to_pylist() == ["a.rule", "b.rule", None]
     assert checks.message.to_pylist() == ["first reason", "second reason", None]
     assert checks.ok.to_pylist() == [False, False, True]
+
+
+def _hourly(start: datetime, hours: int) -> pa.Array:
+    return pa.array([start + timedelta(hours=h, minutes=7) for h in range(hours)], pa.timestamp("ms"))
+
+
+def test_fixed_offset_fast_path_agrees_with_the_zone_database_all_year() -> None:
+    """Batches of a few days, slid across a year: the one-subtraction path must equal a per-value lookup."""
+    for zone in ("Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"):
+        for day in range(0, 366, 3):
+            naive = _hourly(datetime(2024, 1, 1) + timedelta(days=day), 72)
+            checks = RowChecks(len(naive))
+            got = local_to_utc(naive, zone, checks)
+            early = pc.assume_timezone(naive, timezone=zone, ambiguous="earliest", nonexistent="earliest")
+            assert (
+                got.to_pylist()
+                == pc.cast(pc.cast(early, pa.timestamp("ms", tz="UTC")), pa.timestamp("ms")).to_pylist()
+            )
+            back = utc_to_local(got, zone)
+            local = pc.cast(
+                pc.local_timestamp(
+                    pc.cast(pc.assume_timezone(got, timezone="UTC"), pa.timestamp("ms", tz=zone))
+                ),
+                pa.timestamp("ms"),
+            )
+            assert back.to_pylist() == local.to_pylist()
+
+
+def test_mixed_column_parses_plain_rows_together_and_each_odd_row_by_its_rule() -> None:
+    values = pa.array([
+        "2024-07-01T10:00:00", "2024-02-30T10:00:00", "2024-07-01T10:00:60", "2024-07-01 11:00:00",
+        "2024-07-01T10:00:00Z", "2024-07-01T25:61:00", "", None, "not a time", "2024-07-01T12:00:00",
+        "2024-03-31T01:30:00",
+    ])  # fmt: skip
+    checks = RowChecks(len(values))
+    result = parse_timestamps(values, checks, "start", "Europe/London").to_pylist()
+    assert result[0] == datetime(2024, 7, 1, 9)
+    assert result[3] == datetime(2024, 7, 1, 10)
+    assert result[4] == datetime(2024, 7, 1, 10)
+    assert result[9] == datetime(2024, 7, 1, 11)
+    assert [result[i] for i in (1, 2, 5, 6, 7, 8)] == [None] * 6
+    assert checks.rule.to_pylist() == [
+        None, "timestamp.invalid", "timestamp.invalid", None, None, "timestamp.invalid", None, None,
+        "timestamp.invalid", None, "timestamp.dst_nonexistent",
+    ]  # fmt: skip

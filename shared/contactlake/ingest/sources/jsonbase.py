@@ -144,9 +144,8 @@ class ContactRows:
         problem_rules = [p[0] if p else None for p in self.problems]
         for rule_id in sorted({r for r in problem_rules if r}):
             mask = pa.array([r == rule_id for r in problem_rules], pa.bool_())
-            checks.rule = pc.if_else(pc.and_(mask, pc.is_null(checks.rule)), pa.scalar(rule_id), checks.rule)
             messages = pa.array([p[1] if p and p[0] == rule_id else None for p in self.problems], pa.string())
-            checks.message = pc.coalesce(checks.message, messages)
+            checks.fail_rows(mask, rule_id, messages)
         zone = self.upload.centre.timezone
         columns: dict[str, pa.Array] = {}
         for name in _TIMESTAMPS:
@@ -184,15 +183,10 @@ class ContactRows:
         )
         parsed.contacts = table.filter(ok)
         parsed.pathway_steps = self._steps(table.column("contact_id"), ok.to_pylist(), zone)
-        for index in pc.indices_nonzero(pc.invert(ok)).to_pylist():
-            parsed.rejects.append(
-                Reject(
-                    self.lines[index],
-                    self.raws[index],
-                    checks.rule[index].as_py(),
-                    checks.message[index].as_py(),
-                )
-            )
+        rejected = pc.indices_nonzero(pc.invert(ok))
+        rules, messages = checks.first_failures(rejected)
+        for index, rule_id, message in zip(rejected.to_pylist(), rules, messages, strict=True):
+            parsed.rejects.append(Reject(self.lines[index], self.raws[index], rule_id, message))
         return parsed
 
     def _steps(self, contact_ids: pa.ChunkedArray, keep: list[bool], zone: str) -> pa.Table:
