@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from contactlake.config import Settings
-from contactlake.ports import Area, ObjectInfo, ObjectNotFound, Ports
+from contactlake.ports import Area, ObjectChanged, ObjectInfo, ObjectNotFound, Ports
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -49,14 +49,25 @@ class S3ObjectStore:
         with self.open(area, key) as body:
             return body.read()
 
-    def open(self, area: Area, key: str) -> BinaryIO:
+    def open(self, area: Area, key: str, if_match: str | None = None) -> BinaryIO:
+        """Stream the object; with ``if_match`` (an ETag) S3 itself refuses any other version (412)."""
         from botocore.exceptions import ClientError
 
         try:
-            response = self.client.get_object(Bucket=self.bucket(area), Key=key)
+            if if_match:
+                response = self.client.get_object(Bucket=self.bucket(area), Key=key, IfMatch=if_match)
+            else:
+                response = self.client.get_object(Bucket=self.bucket(area), Key=key)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+            code = error.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404", "NoSuchBucket"):
                 raise ObjectNotFound(f"s3://{self.bucket(area)}/{key} does not exist") from None
+            if code in ("PreconditionFailed", "412"):
+                raise ObjectChanged(
+                    f"s3://{self.bucket(area)}/{key} is no longer the version announced (ETag "
+                    f"{if_match}); it was overwritten before or while being read — its newer version is "
+                    "processed from its own event"
+                ) from None
             raise
         import io
 

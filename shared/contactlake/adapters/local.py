@@ -22,7 +22,7 @@ import pyarrow as pa
 from contactlake import sqlfiles
 from contactlake.config import Settings
 from contactlake.lake import LakeTable, all_tables
-from contactlake.ports import Area, ObjectInfo, ObjectNotFound, Ports, QueryError, SqlParam
+from contactlake.ports import Area, ObjectChanged, ObjectInfo, ObjectNotFound, Ports, QueryError, SqlParam
 
 __all__ = [
     "DuckDBEngine",
@@ -61,20 +61,60 @@ class LocalObjectStore:
         except FileNotFoundError:
             raise ObjectNotFound(f"{area}/{key} does not exist") from None
 
-    def open(self, area: Area, key: str) -> BinaryIO:
+    def open(self, area: Area, key: str, if_match: str | None = None) -> BinaryIO:
+        """Open for reading; with ``if_match`` (an ETag), only if the object is still that version.
+
+        The check is made on the open file (its inode and times), so a later replacement of the name
+        cannot slip in between: the bytes read are those of the version checked.
+        """
         try:
-            return self.path(area, key).open("rb")
+            handle = self.path(area, key).open("rb")
         except FileNotFoundError:
             raise ObjectNotFound(f"{area}/{key} does not exist") from None
+        if if_match is not None:
+            etag = self._etag(area, key, os.fstat(handle.fileno()), handle)
+            if etag != if_match.strip('"'):
+                handle.close()
+                raise ObjectChanged(
+                    f"{area}/{key} is no longer the version announced (ETag {if_match}); it was overwritten "
+                    "before or while being read — its newer version is processed from its own event"
+                )
+            handle.seek(0)
+        return handle
 
     def head(self, area: Area, key: str) -> ObjectInfo:
         """Like S3's HEAD: the ETag is the MD5 of the content, so identity matches a single-part upload."""
         info = self._info(area, key)
-        digest = hashlib.md5(usedforsecurity=False)
         with self.path(area, key).open("rb") as handle:
-            for chunk in iter(lambda: handle.read(4 * 1024 * 1024), b""):
-                digest.update(chunk)
-        return ObjectInfo(area, key, info.size, info.version, digest.hexdigest(), info.last_modified)
+            etag = self._etag(area, key, os.fstat(handle.fileno()), handle)
+        return ObjectInfo(area, key, info.size, info.version, etag, info.last_modified)
+
+    def _etag(self, area: Area, key: str, stat: os.stat_result, handle: BinaryIO) -> str:
+        """MD5 of the content, remembered per file version (S3 computes it once, at upload time).
+
+        The memo lives under ``<root>/.etags/`` (never in the raw area, which is not modified) and is
+        keyed by inode, size and modification time, so a rewritten file is hashed again.
+        """
+        identity = f"{stat.st_ino}-{stat.st_size}-{stat.st_mtime_ns}"
+        memo = self.root / ".etags" / area / f"{key}.json"
+        try:
+            remembered = json.loads(memo.read_text(encoding="utf-8"))
+            if remembered.get("identity") == identity:
+                return str(remembered["etag"])
+        except (OSError, ValueError):
+            pass
+        digest = hashlib.md5(usedforsecurity=False)
+        for chunk in iter(lambda: handle.read(4 * 1024 * 1024), b""):
+            digest.update(chunk)
+        etag = digest.hexdigest()
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            tmp = memo.with_name(f".{memo.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(json.dumps({"identity": identity, "etag": etag}), encoding="utf-8")
+            os.replace(tmp, memo)
+        except OSError:
+            pass  # a read-only lake folder: hash again next time
+        return etag
 
     def _info(self, area: Area, key: str) -> ObjectInfo:
         try:

@@ -67,10 +67,10 @@ def read_upload(
     """
     adapter = get_adapter(upload.adapter)
     ctx = _context(upload, config, settings, block_bytes)
-    with ports.store.open("raw", upload.key) as raw:
+    with ports.store.open("raw", upload.key, if_match=upload.fingerprint) as raw:
         hashing = HashingReader(raw)
         yield from adapter.read(hashing, upload, ctx)  # type: ignore[arg-type]  # a binary stream
-        yield ParsedBatch(rows_read=0, checksum_sha256=hashing.finish(upload.fingerprint))
+        yield ParsedBatch(rows_read=0, checksum_sha256=hashing.finish())
 
 
 def skipped_manifest(key: str, message: str, upload: Upload | None = None) -> Manifest:

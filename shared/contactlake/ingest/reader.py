@@ -9,11 +9,11 @@ import codecs
 import gzip
 import hashlib
 import io
-import re
 import zlib
 from typing import BinaryIO
 
 from contactlake.ingest.model import IngestError
+from contactlake.ports import ObjectChanged
 
 __all__ = [
     "MAX_DECOMPRESSED_BYTES",
@@ -32,25 +32,18 @@ MAX_RATIO = 200
 MIN_RATIO_CAP = 64 * 1024**2
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
-
-
-class ObjectChanged(RuntimeError):
-    """The object's bytes are not the version that was announced: it was overwritten while being read."""
 
 
 class HashingReader(io.RawIOBase):
-    """Passes the raw object through while computing its SHA-256 (the manifest's checksum) and MD5.
+    """Passes the raw object through while computing its SHA-256 (the manifest's checksum).
 
-    The MD5 is compared with the ETag the upload was identified by (S3's ETag of a single-part upload is
-    the MD5 of its bytes), so an object overwritten between HEAD and GET is never stored under the
-    other version's identity.
+    That the bytes are the version the upload was identified by is the store's job: the object is
+    opened with ``if_match`` (S3 answers 412 for another version, the local store compares its ETag).
     """
 
     def __init__(self, inner: BinaryIO) -> None:
         self.inner = inner
         self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
 
     def readable(self) -> bool:
@@ -61,21 +54,14 @@ class HashingReader(io.RawIOBase):
         if not chunk:
             return 0
         self.sha256.update(chunk)
-        self.md5.update(chunk)
         self.size += len(chunk)
         buffer[: len(chunk)] = chunk
         return len(chunk)
 
-    def finish(self, expected_etag: str | None) -> str:
-        """Read what the adapter left, check the ETag, return the SHA-256 hex digest."""
+    def finish(self) -> str:
+        """Read what the adapter left (so the checksum covers the whole object); the SHA-256 hex digest."""
         while self.readinto(bytearray(1024 * 1024)):
             pass
-        etag = (expected_etag or "").strip('"').lower()
-        if _PLAIN_MD5.match(etag) and etag != self.md5.hexdigest():
-            raise ObjectChanged(
-                f"the object read ({self.size:,} bytes) is not the version announced (ETag {etag}); "
-                "it was overwritten while being read — its newer version is processed from its own event"
-            )
         return self.sha256.hexdigest()
 
     def close(self) -> None:

@@ -237,3 +237,22 @@ def test_glue_throttling_is_retried(cloud: Cloud, clean_run: tuple[dict[str, Any
     assert fault.hits == 3
     _same_as(clean_run[0], manifest)
     assert cloud.partitions() == [["north", "2024-01-15"], ["north", "2024-01-16"]]
+
+
+def test_object_overwritten_between_head_and_get_is_skipped_by_s3_itself(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The raw object is read with IfMatch: S3 answers 412 for any other version, nothing is stored."""
+    store = cloud.ports.store
+    real_open = store.open
+
+    def reupload_then_open(area: str, key: str, if_match: str | None = None) -> Any:
+        cloud.s3.put_object(Bucket=BUCKETS["raw"], Key=key, Body=gzip.compress(b"call_id\nX-1\n", mtime=0))
+        return real_open(area, key, if_match)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "open", reupload_then_open)
+    staged = stage_upload(cloud.ports, cloud.config, cloud.settings, KEY)
+    assert not isinstance(staged, str)
+    assert staged.status == "skipped"
+    assert "overwritten before or while being read" in staged.message
+    assert cloud.data_etags() == {}

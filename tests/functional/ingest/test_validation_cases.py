@@ -413,14 +413,14 @@ def test_object_overwritten_while_it_is_read_is_skipped_and_leaves_nothing(
     store = lake.ports.store
     real_open = store.open
 
-    def open_new_version(area: str, name: str):  # type: ignore[no-untyped-def]
+    def open_new_version(area: str, name: str, if_match: str | None = None):  # type: ignore[no-untyped-def]
         store.put("raw", name, csv(GOOD[0]))  # the centre re-uploads between HEAD and GET
-        return real_open(area, name)  # type: ignore[arg-type]
+        return real_open(area, name, if_match)  # type: ignore[arg-type]
 
     monkeypatch.setattr(store, "open", open_new_version)
     manifest = lake.ingest(key)
     assert manifest.status == "skipped"
-    assert "overwritten while being read" in manifest.message
+    assert "overwritten before or while being read" in manifest.message
     assert not list((lake.home / "lake").rglob("*.parquet"))
     assert not (lake.home / "lake" / "manifests").exists()
 
