@@ -14,15 +14,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import duckdb
 import pyarrow as pa
 
-from contactlake import sqlfiles
 from contactlake.config import Settings
 from contactlake.lake import LakeTable, all_tables
 from contactlake.ports import Area, ObjectChanged, ObjectInfo, ObjectNotFound, Ports, QueryError, SqlParam
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = [
     "DuckDBEngine",
@@ -193,7 +194,13 @@ class DuckDBEngine:
         return f"CREATE OR REPLACE VIEW {table.name} AS SELECT {', '.join(columns)} WHERE false"
 
     def connect(self, tables: set[str] | None = None) -> duckdb.DuckDBPyConnection:
-        """The engine's connection with fresh views for ``tables`` (default: every lake table)."""
+        """The engine's connection with fresh views for ``tables`` (default: every lake table).
+
+        DuckDB (and sqlglot) are imported on the first query, not with the module: ingesting an upload
+        never queries, and the two cost a quarter of a second to import.
+        """
+        import duckdb
+
         if self._connection is None:
             self._connection = duckdb.connect(":memory:")
             self._connection.execute("SET TimeZone = 'UTC'")
@@ -205,6 +212,10 @@ class DuckDBEngine:
         return self._connection
 
     def query(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table:
+        import duckdb
+
+        from contactlake import sqlfiles
+
         text, bound = sqlfiles.for_duckdb(sql, params or {})
         with self._lock:
             # Only the tables the statement reads get a view: a view over a glob reads every footer.
