@@ -74,10 +74,10 @@ class RowChecks:
             mask = pa.repeat(pa.scalar(True), self.length)
         if isinstance(mask, pa.ChunkedArray):
             mask = mask.combine_chunks()
+        if not pc.any(mask).as_py():  # nulls are skipped: most checks pass every row of a batch
+            return
         if mask.null_count:
             mask = pc.fill_null(mask, False)
-        if not pc.any(mask).as_py():
-            return
         self._failures.append((mask, rule_id, message))
         self._failed = mask if self._failed is None else pc.or_(self._failed, mask)
 
@@ -420,8 +420,8 @@ def build_contacts(
     values = dict(columns)
     if source_line is not None:
         values["source_line"] = source_line
-    values["source_system"] = pa.array([source_system] * length, pa.string())
-    values["upload_id"] = pa.array([upload_id] * length, pa.string())
+    values["source_system"] = pa.repeat(pa.scalar(source_system, pa.string()), length)
+    values["upload_id"] = pa.repeat(pa.scalar(upload_id, pa.string()), length)
     if "initiated_utc" in values:
         values["initiated_local"] = utc_to_local(values["initiated_utc"], zone)
     if caller is not None:
@@ -463,7 +463,7 @@ def pathway_table(
         if value is None:
             arrays.append(pa.nulls(n, f.type))
         elif isinstance(value, str):
-            arrays.append(pa.array([value] * n, f.type))
+            arrays.append(pa.repeat(pa.scalar(value, f.type), n))
         else:
             array = value.combine_chunks() if isinstance(value, pa.ChunkedArray) else value
             arrays.append(array if array.type == f.type else pc.cast(array, f.type))  # type: ignore[union-attr]

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -258,11 +259,11 @@ class _Blocks:
         batch = table.combine_chunks().to_batches()[0] if table.num_rows else _empty_batch(self.names)
         rejects = self._rejects(chunk, invalid.rows)
         taken = {line for r in rejects for line in range(r.line or 0, (r.line or 0) + _span(r.raw_text))}
-        physical = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+        physical = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)  # lines the chunk spans
         lines = _line_numbers(batch, self.line, taken, physical - len(taken))
         open_line = _open_row_line(batch, lines, invalid.rows, rejects)
         if open_line is None:
-            self.line += chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+            self.line += physical
             return CsvBlock(batch, lines, rejects), None
         cut = 0
         for _ in range(open_line - self.line):
@@ -323,14 +324,14 @@ def _line_numbers(batch: pa.RecordBatch, first_line: int, taken: set[int], lines
     """
     n = batch.num_rows
     if lines_for_rows == n and not taken:
-        return pa.array(range(first_line, first_line + n), pa.int64())
+        return pa.array(np.arange(first_line, first_line + n, dtype=np.int64))
     extra = None
     for column in batch.columns:
         counts = pc.count_substring(column, "\n")
         if n and pc.max(counts).as_py():
             extra = counts if extra is None else pc.add(extra, counts)
     if extra is None and not taken:
-        return pa.array(range(first_line, first_line + n), pa.int64())
+        return pa.array(np.arange(first_line, first_line + n, dtype=np.int64))
     spans = extra.to_pylist() if extra is not None else [0] * n
     lines, line = [], first_line
     for span in spans:

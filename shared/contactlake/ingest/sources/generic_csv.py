@@ -81,7 +81,7 @@ class GenericCsvAdapter:
             if source is not None and source in names:
                 raw = batch.column(names.index(source))
             elif field_name in mapping.defaults:
-                raw = pa.array([mapping.defaults[field_name]] * n, pa.string())
+                raw = pa.repeat(pa.scalar(mapping.defaults[field_name], pa.string()), n)
             else:
                 continue
             label = source or field_name
@@ -158,7 +158,7 @@ def _activity(
         source = mapping.columns.get(field_name)
         if source is not None and source in names:
             return batch.column(names.index(source))
-        return pa.array([mapping.defaults.get(field_name)] * n, pa.string())
+        return pa.repeat(pa.scalar(mapping.defaults.get(field_name), pa.string()), n)
 
     started = parse_timestamps(col("started"), checks, mapping.columns["started"], zone, mapping.time_format)
     ended = parse_timestamps(col("ended"), checks, mapping.columns["ended"], zone, mapping.time_format)
@@ -179,8 +179,8 @@ def _activity(
             utc_to_local(started, upload.centre.timezone), pa.scalar(0, pa.timestamp("ms"))
         ),
         "duration_seconds": pc.fill_null(duration, 0.0),
-        "source_system": pa.array([upload.adapter] * n, pa.string()),
-        "upload_id": pa.array([upload.upload_id] * n, pa.string()),
+        "source_system": pa.repeat(pa.scalar(upload.adapter, pa.string()), n),
+        "upload_id": pa.repeat(pa.scalar(upload.upload_id, pa.string()), n),
         "source_line": lines,
     }
     return pa.Table.from_arrays([arrays[f.name] for f in AGENT_ACTIVITY], schema=AGENT_ACTIVITY)
