@@ -96,10 +96,6 @@ class RowChecks:
             return pa.repeat(pa.scalar(True), self.length)
         return pc.invert(self._failed)
 
-    @property
-    def any_failed(self) -> bool:
-        return self._failed is not None
-
     def first_failures(self, rows: pa.Array) -> tuple[list[str], list[str]]:
         """Rule id and message of the first failure of each row in ``rows`` (indices of rejected rows)."""
         found = self._first(rows)
