@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -30,6 +31,7 @@ from contactlake import schema
 from contactlake.ingest.model import ParsedBatch, Reject, Upload
 from contactlake.lake import LAKE_TABLES, manifest_key, parquet_bytes, partition_prefix
 from contactlake.ports import ObjectNotFound, Ports
+from contactlake.validate.idledger import IdLedger, hash_ids, hashes_as_arrow
 
 __all__ = [
     "Manifest",
@@ -145,11 +147,19 @@ class _ExistingIds:
 _IN_FILE = "contact_id appears earlier in this upload; the first one is kept"
 
 
-def _first_occurrence(ids: pa.Array) -> pa.Array:
-    """True for the first row of each id within a batch (the first occurrence wins)."""
-    positions = pa.array(range(len(ids)), pa.int64())
-    firsts = pa.table({"id": ids, "i": positions}).group_by("id", use_threads=False).aggregate([("i", "min")])
-    return pc.is_in(positions, firsts.column("i_min"))
+def _epoch_day(day: date) -> int:
+    return (day - date(1970, 1, 1)).days
+
+
+def _first_occurrence(ids: pa.Array) -> pa.Array | None:
+    """True for the first row of each id within a batch (the first occurrence wins); None if all differ."""
+    encoded = pc.dictionary_encode(ids)
+    if len(encoded.dictionary) == len(ids):
+        return None
+    _, first = np.unique(encoded.indices.to_numpy(zero_copy_only=False), return_index=True)
+    keep = np.zeros(len(ids), dtype=np.bool_)
+    keep[first] = True
+    return pa.array(keep)
 
 
 def _raw_json(table: pa.Table) -> list[str]:
@@ -160,11 +170,12 @@ def _raw_json(table: pa.Table) -> list[str]:
 class _Committer:
     def __init__(self, ports: Ports, upload: Upload, manifest: Manifest, replaced: str | None) -> None:
         self.ports, self.upload, self.manifest = ports, upload, manifest
-        #: Contact ids stored by each batch, and each batch's files: in-file duplicates across batches are
-        #: found once, at the end, in one hash aggregation (checking every batch against all earlier
-        #: ones would cost O(rows x batches)).
-        self.seen: dict[int, pa.Array] = {}
-        self.batch_files: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        #: Hashes of the ids each batch stored, and each batch's files: repeats across batches are found
+        #: once, at the end, in bounded memory (checking every batch against all earlier ones would cost
+        #: O(rows x batches), and keeping the ids would grow with the file).
+        self.ledger = IdLedger()
+        #: (batch, table, day as days since 1970) → the file that batch wrote for that day.
+        self.batch_files: dict[tuple[int, str, int], str] = {}
         self.existing = _ExistingIds(ports, upload, {upload.upload_id, *([replaced] if replaced else [])})
         self.rejects: list[Reject] = []
         self.partitions: dict[str, set[tuple[str, ...]]] = defaultdict(set)
@@ -173,16 +184,14 @@ class _Committer:
         self.excluded: Counter[str] = Counter()
 
     def _dedupe(self, contacts: pa.Table) -> pa.Table:
-        ids = contacts.column("contact_id").combine_chunks()
-        keep = _first_occurrence(ids) if len(pc.unique(ids)) != len(ids) else None
+        keep = _first_occurrence(contacts.column("contact_id").combine_chunks())
         if keep is not None:
             dropped = contacts.filter(pc.invert(keep))
             for line, raw in zip(dropped.column("source_line").to_pylist(), _raw_json(dropped), strict=True):
                 self.rejects.append(Reject(line, raw, "duplicate.contact_id_in_file", _IN_FILE))
             contacts = contacts.filter(keep)
-        self.seen[self.batch_index] = contacts.column("contact_id").combine_chunks()
         days = pc.cast(contacts.column("initiated_local"), pa.date32())
-        clash = pa.array([False] * contacts.num_rows, pa.bool_())
+        clash = pa.repeat(pa.scalar(False), contacts.num_rows)
         for day in pc.unique(days).to_pylist():
             existing = self.existing.ids_for(day)
             if len(existing):
@@ -201,6 +210,12 @@ class _Committer:
                     )
                 )
             contacts = contacts.filter(pc.invert(clash))
+            days = days.filter(pc.invert(clash))
+        self.ledger.add(
+            self.batch_index,
+            contacts.column("contact_id").combine_chunks(),
+            pc.cast(days, pa.int32()).to_numpy(zero_copy_only=False),
+        )
         return contacts
 
     def _write_partitioned(self, table_name: str, table: pa.Table, date_values: pa.Array) -> int:
@@ -209,11 +224,18 @@ class _Committer:
         written = 0
         if not table.num_rows:
             return written
-        # One stable sort by day, then a slice per day (filtering once per day would cost days x rows).
-        order = pc.sort_indices(date_values)
-        table, date_values = table.take(order), pc.take(date_values, order)
         if isinstance(date_values, pa.ChunkedArray):
             date_values = date_values.combine_chunks()
+        # Rows in day order (exports usually are) are sliced as they are; otherwise one stable sort by
+        # day first (filtering once per day would cost days x rows).
+        if (
+            len(date_values) > 1
+            and not pc.all(
+                pc.less_equal(date_values.slice(0, len(date_values) - 1), date_values.slice(1))
+            ).as_py()
+        ):
+            order = pc.sort_indices(date_values)
+            table, date_values = table.take(order), pc.take(date_values, order)
         runs = pc.run_end_encode(date_values)
         ends, days = runs.run_ends.to_pylist(), runs.values.to_pylist()
         for start, end, day in zip([0, *ends[:-1]], ends, days, strict=True):
@@ -223,7 +245,7 @@ class _Committer:
             meta = {**(spec.schema.metadata or {}), b"contactlake.upload_id": self.upload.upload_id.encode()}
             self.ports.store.put("lake", key, parquet_bytes(part.replace_schema_metadata(meta)))
             self.manifest.files.append(key)
-            self.batch_files[self.batch_index].append((table_name, key))
+            self.batch_files[self.batch_index, table_name, _epoch_day(day)] = key
             self.partitions[table_name].add((self.upload.centre_id, str(day)))
             written += part.num_rows
         return written
@@ -257,36 +279,18 @@ class _Committer:
         self.batch_index += 1
 
     def _drop_later_duplicates(self) -> None:
-        """Remove ids already stored by an earlier batch of this upload from later batches' files."""
-        if len(self.seen) < 2:
-            return
-        # Sort, then compare neighbours: memory stays a few times the ids (a hash aggregation over every
-        # id of a large upload would cost several times more, at its peak).
-        all_ids = pa.chunked_array(list(self.seen.values()), pa.string()).combine_chunks()
-        sorted_ids = pc.take(all_ids, pc.sort_indices(all_ids))
-        same = pc.equal(sorted_ids.slice(1), sorted_ids.slice(0, len(sorted_ids) - 1))
-        if not pc.any(same).as_py():
-            return
-        repeated_ids = pc.unique(pc.take(sorted_ids, pc.indices_nonzero(same)))
-        batches = [pa.array([index] * len(ids), pa.int32()) for index, ids in self.seen.items()]
-        table = pa.table({"id": all_ids, "batch": pa.concat_arrays(batches)})
-        table = table.filter(pc.is_in(table.column("id"), repeated_ids))
-        repeated = table.group_by("id", use_threads=False).aggregate([("batch", "min")])
-        first_batch = dict(
-            zip(repeated.column("id").to_pylist(), repeated.column("batch_min").to_pylist(), strict=True)
-        )
-        ids = pa.array(list(first_batch), pa.string())
-        for index in sorted(
-            b for b, batch_ids in self.seen.items() if pc.any(pc.is_in(batch_ids, ids)).as_py()
-        ):
-            later = pa.array([i for i, first in first_batch.items() if first < index], pa.string())
-            if not len(later):
-                continue
-            for table_name, key in self.batch_files[index]:
-                if table_name not in ("contacts", "pathway_steps"):
+        """Remove ids already stored by an earlier batch of this upload from later batches' files.
+
+        The ledger names the batch and day of every repeat, so only the files holding one are re-read.
+        """
+        for (index, day), hashes in sorted(self.ledger.repeats().items()):
+            later = hashes_as_arrow(hashes)
+            for table_name in ("contacts", "pathway_steps"):
+                key = self.batch_files.get((index, table_name, day))
+                if key is None:
                     continue
                 stored = pq.read_table(pa.BufferReader(self.ports.store.get("lake", key)))
-                drop = pc.is_in(stored.column("contact_id"), later)
+                drop = pc.is_in(hashes_as_arrow(hash_ids(stored.column("contact_id"))), later)
                 if not pc.any(drop).as_py():
                     continue
                 if table_name == "contacts":
@@ -306,7 +310,10 @@ class _Committer:
                     self.manifest.files.remove(key)
 
     def finish(self) -> None:
-        self._drop_later_duplicates()
+        try:
+            self._drop_later_duplicates()
+        finally:
+            self.ledger.close()
         # The upload's arrival time, not the clock: re-processing the same upload rewrites identical bytes.
         stamp = (
             (self.upload.last_modified or datetime(1970, 1, 1, tzinfo=UTC))
@@ -491,6 +498,7 @@ def commit_upload(
     except Exception:
         # The file turned out unreadable part-way (truncated gzip, broken quote…): take back what this
         # attempt wrote so the lake holds all of an upload or none of it.
+        committer.ledger.close()
         ports.store.delete("lake", manifest.files)
         raise
     committer.finish()

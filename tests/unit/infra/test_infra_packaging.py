@@ -25,7 +25,7 @@ PROVIDED = {
     "pytz": "deps",
     "tzdata": "deps",
     "matplotlib": "reporting",
-    "numpy": "reporting",
+    "numpy": "deps",
     "PIL": "reporting",
     "fpdf": "reporting",
     "xlsxwriter": "reporting",
