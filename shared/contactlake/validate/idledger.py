@@ -92,10 +92,10 @@ class IdLedger:
         records["low"] = hashes[:, 1]
         records["batch"] = batch_index
         records["day"] = days
-        buckets = (records["high"] >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)
-        order = np.argsort(buckets, kind="stable")
+        buckets = (records["high"] >> np.uint64(64 - _BUCKET_BITS)).astype(np.uint8)
+        order = np.argsort(buckets, kind="stable")  # a radix sort for one-byte keys
         records, buckets = records[order], buckets[order]
-        bounds = np.searchsorted(buckets, np.arange((1 << _BUCKET_BITS) + 1))
+        bounds = np.searchsorted(buckets, np.arange((1 << _BUCKET_BITS) + 1, dtype=np.uint16))
         for bucket, (start, end) in enumerate(itertools.pairwise(bounds.tolist())):
             if end > start:
                 self._files[bucket].write(records[start:end].tobytes())
