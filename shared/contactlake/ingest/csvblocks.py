@@ -30,6 +30,7 @@ from contactlake.ingest.model import IngestError, ParsedBatch, Reject
 
 __all__ = [
     "BLOCK_BYTES",
+    "IN_FILE_MESSAGE",
     "MAX_FIELD_CHARS",
     "MAX_ROW_BYTES",
     "CsvBlock",
@@ -411,6 +412,10 @@ def split_rows(
     """
     batch, lines = block.batch, block.lines
     parsed = ParsedBatch(rows_read=batch.num_rows + len(block.rejects), rejects=list(block.rejects))
+    contacts = tables.get("contacts")
+    if contacts is not None:
+        _reject_repeated_ids(contacts.column("contact_id"), kept_mask(checks, excluded), checks)
+        parsed.ids_unique = True
     ok = kept_mask(checks, excluded)
     bad = pc.invert(checks.ok)
     for rule_id, mask in (excluded or {}).items():
@@ -436,6 +441,28 @@ def split_rows(
             )
         )
     return parsed
+
+
+#: The rule's message (the committer applies the same rule across batches).
+IN_FILE_MESSAGE = "contact_id appears earlier in this upload; the first one is kept"
+
+
+def _reject_repeated_ids(ids: pa.Array | pa.ChunkedArray, kept: pa.Array, checks: RowChecks) -> None:
+    """``duplicate.contact_id_in_file`` for a stored row whose id a stored row above it already has.
+
+    Done here, before the one filter of the batch, so the quarantine keeps the row's own text.
+    """
+    encoded = pc.dictionary_encode(ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids)
+    if len(encoded.dictionary) == len(ids):
+        return
+    stored = kept.to_numpy(zero_copy_only=False)
+    positions = np.flatnonzero(stored)
+    _, first = np.unique(encoded.indices.to_numpy(zero_copy_only=False)[positions], return_index=True)
+    if len(first) == len(positions):
+        return
+    repeated = stored.copy()
+    repeated[positions[first]] = False
+    checks.fail(pa.array(repeated), "duplicate.contact_id_in_file", IN_FILE_MESSAGE)
 
 
 def _excluded_before(excluded: Mapping[str, pa.Array], rule_id: str) -> pa.Array | None:

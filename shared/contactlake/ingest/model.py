@@ -78,3 +78,5 @@ class ParsedBatch:
     excluded: Counter[str] = field(default_factory=Counter)
     #: Set on the last batch of an upload: the SHA-256 of the raw object, computed while it streamed.
     checksum_sha256: str | None = None
+    #: True when the adapter already rejected ids repeated within this batch (with the source's text).
+    ids_unique: bool = False

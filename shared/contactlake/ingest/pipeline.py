@@ -166,6 +166,7 @@ def stage_upload(ports: Ports, config: AppConfig, settings: Settings, key: str) 
                 "rows_read": batch.rows_read,
                 "excluded": dict(batch.excluded),
                 "checksum_sha256": batch.checksum_sha256,
+                "ids_unique": batch.ids_unique,
             }
             rejects = rejects.replace_schema_metadata({"contactlake.batch": json.dumps(meta)})
             ports.store.put("lake", f"{prefix}/{index:05d}-rejects.parquet", parquet_bytes(rejects))
@@ -195,6 +196,7 @@ def _read_staged(ports: Ports, prefix: str, batches: int) -> Iterator[ParsedBatc
             ],
             excluded=Counter(meta["excluded"]),
             checksum_sha256=meta.get("checksum_sha256"),
+            ids_unique=bool(meta.get("ids_unique", False)),
         )
         for name, table_schema in (
             ("contacts", schema.CONTACTS),

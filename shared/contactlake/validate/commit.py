@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from contactlake import schema
+from contactlake.ingest.csvblocks import IN_FILE_MESSAGE
 from contactlake.ingest.model import ParsedBatch, Reject, Upload
 from contactlake.lake import LAKE_TABLES, manifest_key, parquet_bytes, partition_prefix
 from contactlake.ports import ObjectNotFound, Ports
@@ -144,7 +145,7 @@ class _ExistingIds:
         return self.cache[day]
 
 
-_IN_FILE = "contact_id appears earlier in this upload; the first one is kept"
+_IN_FILE = IN_FILE_MESSAGE
 
 
 def _epoch_day(day: date) -> int:
@@ -183,8 +184,8 @@ class _Committer:
         self.quarantined: Counter[str] = Counter()
         self.excluded: Counter[str] = Counter()
 
-    def _dedupe(self, contacts: pa.Table) -> pa.Table:
-        keep = _first_occurrence(contacts.column("contact_id").combine_chunks())
+    def _dedupe(self, contacts: pa.Table, ids_unique: bool) -> pa.Table:
+        keep = None if ids_unique else _first_occurrence(contacts.column("contact_id").combine_chunks())
         if keep is not None:
             dropped = contacts.filter(pc.invert(keep))
             for line, raw in zip(dropped.column("source_line").to_pylist(), _raw_json(dropped), strict=True):
@@ -257,7 +258,7 @@ class _Committer:
         self.rejects.extend(batch.rejects)
         self.excluded.update(batch.excluded)
         if batch.contacts is not None and batch.contacts.num_rows:
-            contacts = self._dedupe(batch.contacts)
+            contacts = self._dedupe(batch.contacts, batch.ids_unique)
             days = pc.cast(contacts.column("initiated_local"), pa.date32())
             self.manifest.rows_stored += self._write_partitioned("contacts", contacts, days)
             if batch.pathway_steps is not None and batch.pathway_steps.num_rows:

@@ -328,6 +328,8 @@ def test_duplicate_contact_id_in_a_file_and_across_files(lake: LocalLake) -> Non
     )
     assert first.quarantined_by_rule == {"duplicate.contact_id_in_file": 1}
     assert lake.rows(lake.contacts(), "contact_id", "queue") == [("C1", "billing"), ("C2", "sales")]
+    # Within a batch the repeat is caught while the source text is at hand: the quarantine keeps it.
+    assert lake.rows(lake.quarantine(), "raw_text") == [(GOOD[0].replace("billing", "sales"),)]
     # Another export (another day's file) repeating C2: the copy already stored wins.
     second = run(lake, "north/calls/calls-2024-01-16.csv", csv(GOOD[1], GOOD[2]))
     assert second.quarantined_by_rule == {"duplicate.contact_id_across_uploads": 1}
