@@ -61,7 +61,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"centres in the KPI lake (default {FULL.kpi_centres})",
     )
     parser.add_argument(
-        "--repeat", type=_positive, default=1, help="runs per ingest contender; the fastest counts"
+        "--repeat", type=_positive, help="runs per contender, the fastest counts (default 2; --quick 1)"
     )
     parser.add_argument(
         "--cpu", type=int, default=0, help="the CPU every measured process is pinned to (default 0)"
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         kpi_contacts=args.kpi_contacts or options.kpi_contacts,
         kpi_days=args.kpi_days or options.kpi_days,
         kpi_centres=args.kpi_centres or options.kpi_centres,
-        repeat=args.repeat,
+        repeat=args.repeat or options.repeat,
         cpu=args.cpu,
         kpi_one_core=args.kpi_one_core,
         profile=args.profile,

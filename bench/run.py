@@ -29,13 +29,13 @@ DEFAULT_OUT = REPO_ROOT / "bench" / "out"
 class BenchOptions:
     """What to measure and how big; the defaults are the full ``make bench`` run."""
 
-    ingest_rows: tuple[int, ...] = (250_000, 1_000_000)
+    ingest_rows: tuple[int, ...] = (250_000, 1_000_000, 3_000_000)
     kpi_contacts: int = 10_000_000
     kpi_days: int = 365
     kpi_centres: int = 5
     run_ingest: bool = True
     run_kpi: bool = True
-    repeat: int = 1
+    repeat: int = 2
     cpu: int = 0
     kpi_one_core: bool = False
     kpi_threads: int = os.cpu_count() or 2
@@ -46,7 +46,7 @@ class BenchOptions:
 
 
 FULL = BenchOptions()
-QUICK = BenchOptions(ingest_rows=(20_000, 100_000), kpi_contacts=200_000, kpi_days=28)
+QUICK = BenchOptions(ingest_rows=(20_000, 100_000), kpi_contacts=200_000, kpi_days=28, repeat=1)
 
 
 @dataclass
