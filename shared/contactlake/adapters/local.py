@@ -55,6 +55,8 @@ class LocalObjectStore:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)
+        if area == "raw":  # like S3, the upload's ETag is computed as it arrives, not when it is read
+            self._remember(area, key, os.stat(path), hashlib.md5(data, usedforsecurity=False).hexdigest())
 
     def get(self, area: Area, key: str) -> bytes:
         try:
@@ -96,11 +98,9 @@ class LocalObjectStore:
         The memo lives under ``<root>/.etags/`` (never in the raw area, which is not modified) and is
         keyed by inode, size and modification time, so a rewritten file is hashed again.
         """
-        identity = f"{stat.st_ino}-{stat.st_size}-{stat.st_mtime_ns}"
-        memo = self.root / ".etags" / area / f"{key}.json"
         try:
-            remembered = json.loads(memo.read_text(encoding="utf-8"))
-            if remembered.get("identity") == identity:
+            remembered = json.loads(self._memo(area, key).read_text(encoding="utf-8"))
+            if remembered.get("identity") == _identity(stat):
                 return str(remembered["etag"])
         except (OSError, ValueError):
             pass
@@ -108,14 +108,21 @@ class LocalObjectStore:
         for chunk in iter(lambda: handle.read(4 * 1024 * 1024), b""):
             digest.update(chunk)
         etag = digest.hexdigest()
+        self._remember(area, key, stat, etag)
+        return etag
+
+    def _memo(self, area: Area, key: str) -> Path:
+        return self.root / ".etags" / area / f"{key}.json"
+
+    def _remember(self, area: Area, key: str, stat: os.stat_result, etag: str) -> None:
+        memo = self._memo(area, key)
         try:
             memo.parent.mkdir(parents=True, exist_ok=True)
             tmp = memo.with_name(f".{memo.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(json.dumps({"identity": identity, "etag": etag}), encoding="utf-8")
+            tmp.write_text(json.dumps({"identity": _identity(stat), "etag": etag}), encoding="utf-8")
             os.replace(tmp, memo)
         except OSError:
             pass  # a read-only lake folder: hash again next time
-        return etag
 
     def _info(self, area: Area, key: str) -> ObjectInfo:
         try:
@@ -224,6 +231,11 @@ class DuckDBEngine:
                 return con.sql(text, params=bound).to_arrow_table()
             except duckdb.Error as error:
                 raise QueryError(f"query failed on DuckDB: {error}") from error
+
+
+def _identity(stat: os.stat_result) -> str:
+    """A file version: a replaced file has a new inode, a rewritten one a new size or time."""
+    return f"{stat.st_ino}-{stat.st_size}-{stat.st_mtime_ns}"
 
 
 def _duck_type(arrow_type: pa.DataType) -> str:

@@ -1,0 +1,44 @@
+"""The local object store's S3 behaviours: ETags computed on arrival, conditional reads."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from contactlake.adapters.local import LocalObjectStore
+from contactlake.ports import ObjectChanged
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def test_etag_is_the_md5_remembered_per_version_and_recomputed_for_a_file_changed_behind_its_back(
+    tmp_path: Path,
+) -> None:
+    store = LocalObjectStore(tmp_path)
+    store.put("raw", "north/acd/a.csv", b"id\n1\n")
+    assert (tmp_path / ".etags" / "raw" / "north" / "acd" / "a.csv.json").is_file()  # like S3: on arrival
+    assert store.head("raw", "north/acd/a.csv").etag == _md5(b"id\n1\n")
+    path = tmp_path / "raw" / "north" / "acd" / "a.csv"
+    path.write_bytes(b"id\n2\n22\n")  # dropped in by hand: no put, so nothing remembered for this version
+    assert store.head("raw", "north/acd/a.csv").etag == _md5(b"id\n2\n22\n")
+    store.put("lake", "x/y.parquet", b"data")
+    assert not (tmp_path / ".etags" / "lake").exists()  # only uploads are fingerprinted
+
+
+def test_open_if_match_reads_that_version_or_refuses(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    store.put("raw", "k.csv", b"first")
+    etag = store.head("raw", "k.csv").etag
+    assert etag is not None
+    with store.open("raw", "k.csv", if_match=f'"{etag}"') as handle:
+        assert handle.read() == b"first"
+    store.put("raw", "k.csv", b"second version")
+    with pytest.raises(ObjectChanged, match="overwritten before or while being read"):
+        store.open("raw", "k.csv", if_match=etag)
+    os.remove(tmp_path / ".etags" / "raw" / "k.csv.json")  # the memo is only a cache
+    assert store.head("raw", "k.csv").etag == _md5(b"second version")
