@@ -145,9 +145,6 @@ class _ExistingIds:
         return self.cache[day]
 
 
-_IN_FILE = IN_FILE_MESSAGE
-
-
 def _epoch_day(day: date) -> int:
     return (day - date(1970, 1, 1)).days
 
@@ -184,12 +181,17 @@ class _Committer:
         self.quarantined: Counter[str] = Counter()
         self.excluded: Counter[str] = Counter()
 
+    def _quarantine(self, dropped: pa.Table, rule_id: str, message: str) -> None:
+        """Canonical rows the validate stage turns away, kept as JSON with their source line."""
+        for line, raw in zip(dropped.column("source_line").to_pylist(), _raw_json(dropped), strict=True):
+            self.rejects.append(Reject(line, raw, rule_id, message))
+
     def _dedupe(self, contacts: pa.Table, ids_unique: bool) -> pa.Table:
         keep = None if ids_unique else _first_occurrence(contacts.column("contact_id").combine_chunks())
         if keep is not None:
-            dropped = contacts.filter(pc.invert(keep))
-            for line, raw in zip(dropped.column("source_line").to_pylist(), _raw_json(dropped), strict=True):
-                self.rejects.append(Reject(line, raw, "duplicate.contact_id_in_file", _IN_FILE))
+            self._quarantine(
+                contacts.filter(pc.invert(keep)), "duplicate.contact_id_in_file", IN_FILE_MESSAGE
+            )
             contacts = contacts.filter(keep)
         days = pc.cast(contacts.column("initiated_local"), pa.date32())
         clash = pa.repeat(pa.scalar(False), contacts.num_rows)
@@ -199,17 +201,12 @@ class _Committer:
                 on_day = pc.equal(days, pa.scalar(day, pa.date32()))
                 clash = pc.or_(clash, pc.and_(on_day, pc.is_in(contacts.column("contact_id"), existing)))
         if pc.any(clash).as_py():
-            dropped = contacts.filter(clash)
-            for line, raw in zip(dropped.column("source_line").to_pylist(), _raw_json(dropped), strict=True):
-                self.rejects.append(
-                    Reject(
-                        line,
-                        raw,
-                        "duplicate.contact_id_across_uploads",
-                        "contact_id is already stored from another upload of this centre "
-                        "and source; contact ids must be unique per source system",
-                    )
-                )
+            self._quarantine(
+                contacts.filter(clash),
+                "duplicate.contact_id_across_uploads",
+                "contact_id is already stored from another upload of this centre and source; contact ids "
+                "must be unique per source system",
+            )
             contacts = contacts.filter(pc.invert(clash))
             days = days.filter(pc.invert(clash))
         self.ledger.add(
@@ -297,10 +294,7 @@ class _Committer:
                 if table_name == "contacts":
                     dropped = stored.filter(drop)
                     self.manifest.rows_stored -= dropped.num_rows
-                    for line, raw in zip(
-                        dropped.column("source_line").to_pylist(), _raw_json(dropped), strict=True
-                    ):
-                        self.rejects.append(Reject(line, raw, "duplicate.contact_id_in_file", _IN_FILE))
+                    self._quarantine(dropped, "duplicate.contact_id_in_file", IN_FILE_MESSAGE)
                 else:
                     self.manifest.pathway_steps_stored -= int(pc.sum(pc.cast(drop, pa.int64())).as_py())
                 kept = stored.filter(pc.invert(drop))
