@@ -18,6 +18,7 @@ from sqlglot import exp
 from contactlake.ports import SqlParam
 
 _MARKER = re.compile(r":contactlake_p(\d+)\b")
+_INCLUDE = re.compile(r"^[ \t]*-- @include ([a-z0-9_]+)[ \t]*\n", re.MULTILINE)
 
 __all__ = ["for_athena", "for_duckdb", "load_sql", "parameter_names", "referenced_tables", "sql_names"]
 
@@ -30,9 +31,21 @@ def sql_names() -> list[str]:
 
 @cache
 def load_sql(name: str) -> str:
+    """A shipped SQL file, with its ``-- @include <fragment>`` lines replaced by ``sql/fragments/``.
+
+    Fragments hold what several results share (the KPI rate formulas), so each is written once.
+    """
     if name not in sql_names():
         raise KeyError(f"no SQL file named {name!r}; known: {', '.join(sql_names())}")
-    return (resources.files("contactlake") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+    text = (resources.files("contactlake") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+    return _INCLUDE.sub(lambda match: _fragment(match.group(1)), text)
+
+
+def _fragment(name: str) -> str:
+    path = resources.files("contactlake") / "sql" / "fragments" / f"{name}.sql"
+    if not path.is_file():
+        raise KeyError(f"no SQL fragment named {name!r} (looked for sql/fragments/{name}.sql)")
+    return path.read_text(encoding="utf-8")
 
 
 @cache
