@@ -36,6 +36,10 @@ class LakeTable:
     prefix: str
     schema: pa.Schema
     partitions: tuple[tuple[str, str], ...]  # (column, SQL type), in path order
+    #: Files written under an older schema version may lack columns added since; the local engine then
+    #: reads the files by column name (which reads every file's footer when the view is bound). Athena
+    #: always does, from the Glue table's columns.
+    evolved: bool = False
 
     @property
     def partition_names(self) -> tuple[str, ...]:
@@ -45,7 +49,10 @@ class LakeTable:
 _CENTRE_DATE = (("centre_id", "VARCHAR"), ("contact_date", "DATE"))
 
 LAKE_TABLES: dict[str, LakeTable] = {
-    "contacts": LakeTable("contacts", "lake", "curated/contacts", schema.CONTACTS, _CENTRE_DATE),
+    # source_updated_utc was added in schema version 2.
+    "contacts": LakeTable(
+        "contacts", "lake", "curated/contacts", schema.CONTACTS, _CENTRE_DATE, evolved=True
+    ),
     "pathway_steps": LakeTable(
         "pathway_steps", "lake", "curated/pathway_steps", schema.PATHWAY_STEPS, _CENTRE_DATE
     ),

@@ -39,7 +39,7 @@ __all__ = [
 
 #: Bumped when a column is added, removed or changes meaning; written into every Parquet file's metadata
 #: and every manifest, so a reader can tell which contract a file was written under.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TS = pa.timestamp("ms")
 
@@ -89,6 +89,13 @@ CONTACTS = pa.schema(
         pa.field("initial_contact_id", pa.string(), metadata={"doc": "First contact of a transfer chain."}),
         pa.field("previous_contact_id", pa.string(), metadata={"doc": "Contact this one continues."}),
         pa.field("test_case_id", pa.string(), metadata={"doc": "Set on synthetic test contacts only."}),
+        pa.field(
+            "source_updated_utc",
+            TS,
+            metadata={
+                "doc": "Source's last change to the record (Connect LastUpdateTimestamp); latest kept."
+            },
+        ),
     ],
     metadata={"contactlake.table": "contacts", "contactlake.schema_version": str(SCHEMA_VERSION)},
 )

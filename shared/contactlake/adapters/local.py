@@ -182,23 +182,30 @@ class DuckDBEngine:
         self._lock = threading.Lock()
 
     def _view_sql(self, table: LakeTable) -> str:
+        """A view with the table's canonical columns and types over whatever files the lake holds.
+
+        As in Athena, where the Glue table's columns rule, a column missing from older files reads as
+        NULL: the files are unioned by name with a typed, empty row set of the canonical schema, and the
+        files of an ``evolved`` table are also unioned by name among themselves (otherwise the first
+        file's columns would decide for all).
+        """
         folder = self.store.root / table.area / table.prefix
         depth = "/".join("*" for _ in table.partitions)
         pattern = f"{folder.as_posix()}/{depth}/*.parquet"
+        canonical = self._typed_empty(table)
         if not any(folder.glob(f"{depth}/*.parquet")):
-            return self._empty_view(table)
+            return f"CREATE OR REPLACE VIEW {table.name} AS {canonical}"
         types = ", ".join(f"'{name}': {sql_type}" for name, sql_type in table.partitions)
         escaped = pattern.replace("'", "''")
-        return (
-            f"CREATE OR REPLACE VIEW {table.name} AS SELECT * FROM read_parquet('{escaped}', "
-            f"hive_partitioning = true, hive_types = {{{types}}})"
-        )
+        by_name = ", union_by_name = true" if table.evolved else ""
+        files = f"read_parquet('{escaped}', hive_partitioning = true, hive_types = {{{types}}}{by_name})"
+        return f"CREATE OR REPLACE VIEW {table.name} AS {canonical} UNION ALL BY NAME SELECT * FROM {files}"
 
     @staticmethod
-    def _empty_view(table: LakeTable) -> str:
+    def _typed_empty(table: LakeTable) -> str:
         columns = [f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in table.schema]
         columns += [f"CAST(NULL AS {sql_type}) AS {name}" for name, sql_type in table.partitions]
-        return f"CREATE OR REPLACE VIEW {table.name} AS SELECT {', '.join(columns)} WHERE false"
+        return f"SELECT {', '.join(columns)} WHERE false"
 
     def connect(self, tables: set[str] | None = None) -> duckdb.DuckDBPyConnection:
         """The engine's connection with fresh views for ``tables`` (default: every lake table).

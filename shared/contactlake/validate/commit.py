@@ -47,6 +47,7 @@ __all__ = [
 
 ProgressCallback = Callable[[int], None]
 _STORED_STATES = ("stored", "superseded", "rejected")
+_DISPLACED_RULE = "duplicate.superseded_by_later_upload"
 
 
 @dataclass
@@ -81,6 +82,9 @@ class Manifest:
     replaced_upload_id: str | None = None
     #: Set when a later upload (a corrected re-export, or a replay with a fixed mapping) replaced this one.
     replaced_by: str | None = None
+    #: Contacts of this upload that later uploads delivered newer copies of (per later upload id); they
+    #: left this upload's files and count as excluded under ``duplicate.superseded_by_later_upload``.
+    displaced_by: dict[str, int] = field(default_factory=dict)
     source_last_modified: str | None = None
     started_utc: str = ""
     finished_utc: str = ""
@@ -120,29 +124,48 @@ def _now() -> datetime:
 
 
 class _ExistingIds:
-    """Contact ids already stored for this centre and source by *other* datasets, per partition date."""
+    """Contacts already stored for this centre and source by *other* datasets, per partition date.
+
+    Per day: each stored copy's ``contact_id``, ``source_updated_utc`` and the ``file`` holding it, so a
+    re-delivered record can be compared with the copy it would replace.
+    """
+
+    _SCHEMA = pa.schema(
+        [("contact_id", pa.string()), ("source_updated_utc", schema.TS), ("file", pa.string())]
+    )
 
     def __init__(self, ports: Ports, upload: Upload, ignore_uploads: set[str]) -> None:
         self.ports, self.upload, self.ignore = ports, upload, ignore_uploads
-        self.cache: dict[date, pa.Array] = {}
+        self.cache: dict[date, pa.Table] = {}
 
-    def ids_for(self, day: date) -> pa.Array:
+    def stored_on(self, day: date) -> pa.Table:
         if day not in self.cache:
             table = LAKE_TABLES["contacts"]
             prefix = partition_prefix(table, {"centre_id": self.upload.centre_id, "contact_date": day}) + "/"
-            arrays = []
+            parts = []
             for info in self.ports.store.list("lake", prefix):
-                upload_id = info.key.rsplit("/", 1)[-1].rsplit("-", 1)[0]
-                if upload_id in self.ignore or not info.key.endswith(".parquet"):
+                if _upload_of(info.key) in self.ignore or not info.key.endswith(".parquet"):
                     continue
-                data = pq.read_table(
-                    pa.BufferReader(self.ports.store.get("lake", info.key)),
-                    columns=["contact_id", "source_system"],
+                data = pq.read_table(pa.BufferReader(self.ports.store.get("lake", info.key)))
+                data = data.filter(pc.equal(data.column("source_system"), self.upload.adapter))
+                updated = (
+                    data.column("source_updated_utc")
+                    if "source_updated_utc" in data.column_names  # files written before schema version 2
+                    else pa.nulls(data.num_rows, schema.TS)
                 )
-                same_source = pc.equal(data.column("source_system"), self.upload.adapter)
-                arrays.append(data.column("contact_id").filter(same_source).combine_chunks())
-            self.cache[day] = pa.concat_arrays(arrays) if arrays else pa.array([], pa.string())
+                parts.append(
+                    pa.table(
+                        [data.column("contact_id"), updated, pa.repeat(pa.scalar(info.key), data.num_rows)],
+                        schema=self._SCHEMA,
+                    )
+                )
+            self.cache[day] = pa.concat_tables(parts) if parts else self._SCHEMA.empty_table()
         return self.cache[day]
+
+
+def _upload_of(key: str) -> str:
+    """The upload id in a curated file's name (``<upload_id>-<batch>.parquet``)."""
+    return key.rsplit("/", 1)[-1].rsplit("-", 1)[0]
 
 
 def _epoch_day(day: date) -> int:
@@ -176,6 +199,8 @@ class _Committer:
         self.batch_files: dict[tuple[int, str, int], str] = {}
         self.existing = _ExistingIds(ports, upload, {upload.upload_id, *([replaced] if replaced else [])})
         self.rejects: list[Reject] = []
+        #: (another upload's curated contacts file, its day) → ids this upload delivers a newer copy of.
+        self.displaced: dict[tuple[str, date], set[str]] = defaultdict(set)
         self.partitions: dict[str, set[tuple[str, ...]]] = defaultdict(set)
         self.batch_index = 0
         self.quarantined: Counter[str] = Counter()
@@ -194,27 +219,60 @@ class _Committer:
             )
             contacts = contacts.filter(keep)
         days = pc.cast(contacts.column("initiated_local"), pa.date32())
-        clash = pa.repeat(pa.scalar(False), contacts.num_rows)
-        for day in pc.unique(days).to_pylist():
-            existing = self.existing.ids_for(day)
-            if len(existing):
-                on_day = pc.equal(days, pa.scalar(day, pa.date32()))
-                clash = pc.or_(clash, pc.and_(on_day, pc.is_in(contacts.column("contact_id"), existing)))
-        if pc.any(clash).as_py():
-            self._quarantine(
-                contacts.filter(clash),
-                "duplicate.contact_id_across_uploads",
-                "contact_id is already stored from another upload of this centre and source; contact ids "
-                "must be unique per source system",
-            )
-            contacts = contacts.filter(pc.invert(clash))
-            days = days.filter(pc.invert(clash))
+        contacts, days = self._settle_redeliveries(contacts, days)
         self.ledger.add(
             self.batch_index,
             contacts.column("contact_id").combine_chunks(),
             pc.cast(days, pa.int32()).to_numpy(zero_copy_only=False),
         )
         return contacts
+
+    def _settle_redeliveries(self, contacts: pa.Table, days: pa.Array) -> tuple[pa.Table, pa.Array]:
+        """Contacts another upload already stored (same centre, source and local day).
+
+        When both copies carry the source's update time (Connect's ``LastUpdateTimestamp``) the later
+        one is kept: a newer delivery displaces the stored copy (done in :meth:`finish`), an older or
+        equal one is excluded as ``duplicate.superseded_update``. Without update times the stored copy
+        wins and the new one is quarantined as ``duplicate.contact_id_across_uploads``.
+        """
+        ids = contacts.column("contact_id").combine_chunks()
+        updated = contacts.column("source_updated_utc").combine_chunks()
+        clash = np.zeros(contacts.num_rows, dtype=np.bool_)
+        comparable = np.zeros(contacts.num_rows, dtype=np.bool_)
+        newer = np.zeros(contacts.num_rows, dtype=np.bool_)
+        for day in pc.unique(days).to_pylist():
+            stored = self.existing.stored_on(day)
+            if not stored.num_rows:
+                continue
+            on_day = pc.equal(days, pa.scalar(day, pa.date32()))
+            where = pc.if_else(on_day, pc.index_in(ids, stored.column("contact_id")), None)
+            found = pc.is_valid(where).to_numpy(zero_copy_only=False)
+            if not found.any():
+                continue
+            theirs = pc.take(stored.column("source_updated_utc"), where)
+            dated = pc.and_(pc.is_valid(updated), pc.is_valid(theirs))
+            later = pc.and_(dated, pc.fill_null(pc.greater(updated, theirs), False))
+            clash |= found
+            comparable |= dated.to_numpy(zero_copy_only=False)
+            newer |= later.to_numpy(zero_copy_only=False)
+            files = pc.take(stored.column("file"), where).filter(later).to_pylist()
+            for file, contact_id in zip(files, ids.filter(later).to_pylist(), strict=True):
+                self.displaced[file, day].add(contact_id)
+        if not clash.any():
+            return contacts, days
+        stale = comparable & ~newer
+        unresolved = clash & ~comparable
+        if stale.any():
+            self.excluded["duplicate.superseded_update"] += int(stale.sum())
+        if unresolved.any():
+            self._quarantine(
+                contacts.filter(pa.array(unresolved)),
+                "duplicate.contact_id_across_uploads",
+                "contact_id is already stored from another upload of this centre and source; contact ids "
+                "must be unique per source system",
+            )
+        keep = pa.array(~(stale | unresolved))
+        return contacts.filter(keep), days.filter(keep)
 
     def _write_partitioned(self, table_name: str, table: pa.Table, date_values: pa.Array) -> int:
         spec = LAKE_TABLES[table_name]
@@ -304,11 +362,61 @@ class _Committer:
                     self.ports.store.delete("lake", [key])
                     self.manifest.files.remove(key)
 
+    def _displace_older_copies(self) -> None:
+        """Take the contacts this upload delivered newer copies of out of the uploads that stored them.
+
+        Each earlier upload's manifest is rewritten first (``displaced_by`` *sets* this upload's count, so
+        writing it twice is harmless), then its files. A crash in between is repaired by the retry, which
+        finds the same stored copies and rewrites the files; a retry after the files were rewritten finds
+        nothing left to displace. An earlier upload with no manifest yet is still in flight (or crashed):
+        its own retry sees this upload's newer copies and excludes its older ones itself.
+        """
+        by_upload: dict[str, dict[tuple[str, date], set[str]]] = defaultdict(dict)
+        for (file, day), ids in self.displaced.items():
+            by_upload[_upload_of(file)][file, day] = ids
+        steps_spec = LAKE_TABLES["pathway_steps"]
+        for upload_id, files in sorted(by_upload.items()):
+            owner = load_manifest(self.ports, upload_id)
+            if owner is None or owner.status != "stored":
+                continue
+            rewrites: dict[str, pa.Table] = {}
+            removed_contacts = removed_steps = 0
+            for (file, day), ids in sorted(files.items()):
+                steps_file = (
+                    f"{partition_prefix(steps_spec, {'centre_id': owner.centre_id, 'contact_date': day})}/"
+                    f"{file.rsplit('/', 1)[-1]}"
+                )
+                gone = pa.array(sorted(ids), pa.string())
+                for key in (file, steps_file):
+                    if key not in owner.files:
+                        continue
+                    stored = pq.read_table(pa.BufferReader(self.ports.store.get("lake", key)))
+                    kept = stored.filter(pc.invert(pc.is_in(stored.column("contact_id"), gone)))
+                    if key == file:
+                        removed_contacts += stored.num_rows - kept.num_rows
+                    else:
+                        removed_steps += stored.num_rows - kept.num_rows
+                    rewrites[key] = kept
+            if owner.displaced_by.get(self.upload.upload_id) != removed_contacts:
+                owner.rows_stored += owner.displaced_by.get(self.upload.upload_id, 0) - removed_contacts
+                owner.pathway_steps_stored -= removed_steps
+                owner.displaced_by[self.upload.upload_id] = removed_contacts
+                owner.excluded_by_rule[_DISPLACED_RULE] = sum(owner.displaced_by.values())
+                owner.rows_excluded = sum(owner.excluded_by_rule.values())
+                owner.files = [key for key in owner.files if key not in rewrites or rewrites[key].num_rows]
+                _rewrite_manifest(self.ports, owner)
+            for key, kept in rewrites.items():
+                if kept.num_rows:
+                    self.ports.store.put("lake", key, parquet_bytes(kept))
+                else:
+                    self.ports.store.delete("lake", [key])
+
     def finish(self) -> None:
         try:
             self._drop_later_duplicates()
         finally:
             self.ledger.close()
+        self._displace_older_copies()
         # The upload's arrival time, not the clock: re-processing the same upload rewrites identical bytes.
         stamp = (
             (self.upload.last_modified or datetime(1970, 1, 1, tzinfo=UTC))
@@ -443,15 +551,18 @@ def retire_upload(ports: Ports, previous: Manifest, replaced_by: str) -> None:
     previous.replaced_by = replaced_by
     previous.files = []
     previous.quarantine_files = []
-    write_ingest_log(
-        ports,
-        previous.centre_id,
-        datetime.fromisoformat(previous.source_last_modified or "1970-01-01T00:00:00+00:00")
+    _rewrite_manifest(ports, previous)
+
+
+def _rewrite_manifest(ports: Ports, manifest: Manifest) -> None:
+    """Record a change to an upload committed earlier: its ingest_log row and its manifest."""
+    ingest_date = (
+        datetime.fromisoformat(manifest.source_last_modified or "1970-01-01T00:00:00+00:00")
         .astimezone(UTC)
-        .date(),
-        previous,
+        .date()
     )
-    ports.store.put("lake", manifest_key(previous.upload_id), previous.to_json(), "application/json")
+    write_ingest_log(ports, manifest.centre_id, ingest_date, manifest)
+    ports.store.put("lake", manifest_key(manifest.upload_id), manifest.to_json(), "application/json")
 
 
 def commit_upload(

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from contactlake import schema
 from tests.fixtures.lakes import FIXTURES, LocalLake
 
 EXPORT = (
@@ -103,7 +104,7 @@ def test_manifest_and_ingest_log_fields(lake: LocalLake) -> None:
         "rows_quarantined": 1,
         "rows_excluded": 1,
         "files_written": 2,
-        "schema_version": 1,
+        "schema_version": schema.SCHEMA_VERSION,
     }
     assert json.loads(row["quarantined_by_rule"]) == {"outcome.unknown_code": 1}
     assert json.loads(row["excluded_by_rule"]) == {"row.blank_line": 1}

@@ -11,9 +11,10 @@ AfterContactWorkEndTimestamp}``, ``CustomerEndpoint{Address}``, ``TransferComple
 
 Connect delivers records *at least once* and re-delivers a contact when it changes; AWS's advice is to
 keep, per ``ContactId``, the copy with the latest ``LastUpdateTimestamp``. Within one file that is done
-here (the older copies are excluded with ``duplicate.superseded_update``); across files see
-docs/adr/0004-idempotent-uploads.md. Each Firehose object is its own dataset (``dataset_grain =
-"object"``): files of the same day add up instead of replacing each other.
+here (the older copies are excluded with ``duplicate.superseded_update``); across files the commit stage
+compares ``source_updated_utc`` with the stored copy's (docs/adr/0004-idempotent-uploads.md). Each
+Firehose object is its own dataset (``dataset_grain = "object"``): files of the same day add up instead
+of replacing each other.
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ def pick_contact(record: dict[str, Any]) -> tuple[dict[str, Any], str | None, li
         "acw_seconds": acw,
         "outcome": outcome,
         "transfer_count": 1.0 if transferred else 0.0,
+        "source_updated_utc": text(record.get("LastUpdateTimestamp"), "LastUpdateTimestamp"),
     }
     steps: list[Step] = []
     if method == "CALLBACK":

@@ -27,7 +27,10 @@ from contactlake.validate.rules import check_contacts
 
 __all__ = ["ContactRows", "RecordProblem", "Step", "dig", "number", "text"]
 
-_TIMESTAMPS = ("initiated_utc", "ivr_entered_utc", "enqueued_utc", "answered_utc", "disconnected_utc")
+_TIMESTAMPS = (
+    "initiated_utc", "ivr_entered_utc", "enqueued_utc", "answered_utc", "disconnected_utc",
+    "source_updated_utc",
+)  # fmt: skip
 _NUMBERS = ("ivr_seconds", "queue_seconds", "talk_seconds", "hold_seconds", "acw_seconds")
 _COUNTS = ("transfer_count", "escalation_count", "hold_count")
 _TEXTS = (
