@@ -106,7 +106,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
     key = f"{centre.centre_id}/{source.name}/{source_file.name}"
     # The raw area keeps its own copy: the user's file is never modified, and re-runs read the same bytes.
-    ports.store.put("raw", key, source_file.read_bytes())
+    ports.store.put_file("raw", key, source_file)
     manifest = _ingest_key(ports, config, settings, key, 0)
     _print_manifest(manifest)
     print(f"manifest: {settings.home / 'lake' / 'manifests' / (manifest.upload_id + '.json')}")
@@ -231,7 +231,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     totals = {"read": 0, "stored": 0, "quarantined": 0, "excluded": 0}
     for key, path in exports:
         if not ports.store.exists("raw", key):
-            ports.store.put("raw", key, path.read_bytes())
+            ports.store.put_file("raw", key, path)
         manifest = _ingest_key(ports, config, settings, key, 0)
         if args.verbose:
             _print_manifest(manifest)

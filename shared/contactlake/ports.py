@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import BinaryIO, Literal, Protocol
 
 import pyarrow as pa
@@ -61,6 +62,10 @@ class ObjectInfo:
 
 class ObjectStore(Protocol):
     def put(self, area: Area, key: str, data: bytes, content_type: str = ...) -> None: ...
+    def put_file(self, area: Area, key: str, path: Path) -> None:
+        """Store a local file's bytes under ``key`` streaming, however large (never held in memory)."""
+        ...
+
     def get(self, area: Area, key: str) -> bytes: ...
     def open(self, area: Area, key: str, if_match: str | None = None) -> BinaryIO: ...
     def head(self, area: Area, key: str) -> ObjectInfo: ...

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from contactlake.config import Settings
@@ -44,6 +45,10 @@ class S3ObjectStore:
 
     def put(self, area: Area, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         self.client.put_object(Bucket=self.bucket(area), Key=key, Body=data, ContentType=content_type)
+
+    def put_file(self, area: Area, key: str, path: Path) -> None:
+        """boto3's managed transfer: multipart above 8 MiB, parts streamed from the file."""
+        self.client.upload_file(str(path), self.bucket(area), key)
 
     def get(self, area: Area, key: str) -> bytes:
         with self.open(area, key) as body:

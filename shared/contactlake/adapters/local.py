@@ -36,6 +36,10 @@ __all__ = [
 ]
 
 
+#: Bytes copied at a time when a file is stored: bounded memory for any size of upload.
+_COPY_CHUNK = 8 * 1024 * 1024
+
+
 class LocalObjectStore:
     """``<root>/<area>/<key>``; writes go to a temporary name first so readers never see half a file."""
 
@@ -57,6 +61,19 @@ class LocalObjectStore:
         os.replace(tmp, path)
         if area == "raw":  # like S3, the upload's ETag is computed as it arrives, not when it is read
             self._remember(area, key, os.stat(path), hashlib.md5(data, usedforsecurity=False).hexdigest())
+
+    def put_file(self, area: Area, key: str, path: Path) -> None:
+        target = self.path(area, key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        digest = hashlib.md5(usedforsecurity=False)
+        with path.open("rb") as source, tmp.open("wb") as sink:
+            while chunk := source.read(_COPY_CHUNK):
+                digest.update(chunk)
+                sink.write(chunk)
+        os.replace(tmp, target)
+        if area == "raw":
+            self._remember(area, key, os.stat(target), digest.hexdigest())
 
     def get(self, area: Area, key: str) -> bytes:
         try:

@@ -182,3 +182,16 @@ def test_upload_event_produces_partitioned_parquet_quarantine_and_manifest(
         o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKETS["lake"], Prefix="curated/")["Contents"]
     }
     assert after == before
+
+
+def test_put_file_streams_a_large_export_as_a_multipart_upload(aws: dict[str, Any], tmp_path: Path) -> None:
+    source = tmp_path / "big.csv"
+    data = b"x" * (9 * 1024 * 1024)  # above boto3's 8 MiB multipart threshold
+    source.write_bytes(data)
+    store = aws["runtime"].ports.store
+    store.put_file("raw", "north/acd/big.csv", source)
+    etag = store.head("raw", "north/acd/big.csv").etag
+    assert etag is not None
+    assert etag.strip('"').endswith("-2")  # two parts: S3's multipart ETag
+    with store.open("raw", "north/acd/big.csv", if_match=etag) as body:
+        assert body.read() == data

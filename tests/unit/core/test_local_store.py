@@ -42,3 +42,19 @@ def test_open_if_match_reads_that_version_or_refuses(tmp_path: Path) -> None:
         store.open("raw", "k.csv", if_match=etag)
     os.remove(tmp_path / ".etags" / "raw" / "k.csv.json")  # the memo is only a cache
     assert store.head("raw", "k.csv").etag == _md5(b"second version")
+
+
+def test_put_file_copies_in_chunks_and_remembers_the_etag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("contactlake.adapters.local._COPY_CHUNK", 1000)  # many chunks for a small file
+    source = tmp_path / "export.csv"
+    data = b"id,queue\n" + b"".join(b"%d,Billing\n" % i for i in range(2000))
+    source.write_bytes(data)
+    store = LocalObjectStore(tmp_path / "lake")
+    store.put_file("raw", "north/acd/export.csv", source)
+    assert store.get("raw", "north/acd/export.csv") == data
+    assert store.head("raw", "north/acd/export.csv").etag == _md5(data)
+    assert (tmp_path / "lake" / ".etags" / "raw" / "north" / "acd" / "export.csv.json").is_file()
+    assert source.read_bytes() == data  # the user's file is only read
+    assert not list((tmp_path / "lake" / "raw" / "north" / "acd").glob(".*.tmp"))
