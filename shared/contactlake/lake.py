@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,6 +24,7 @@ __all__ = [
     "all_tables",
     "manifest_key",
     "parquet_bytes",
+    "parquet_writer",
     "partition_prefix",
     "register_table",
 ]
@@ -128,17 +131,24 @@ def _encodings(table_schema: pa.Schema) -> tuple[list[str], dict[str, str]]:
     return dictionary, encoding
 
 
+def _writer_options(table_schema: pa.Schema) -> dict[str, Any]:
+    dictionary, encoding = _encodings(table_schema)
+    # created_by carries the library version only; no timestamps are written, so the bytes repeat.
+    return {
+        "compression": "zstd",
+        "write_statistics": True,
+        "use_dictionary": dictionary,
+        "column_encoding": encoding or None,
+    }
+
+
 def parquet_bytes(table: pa.Table) -> bytes:
     """Serialise with zstd; deterministic for the same input, so re-processing writes identical bytes."""
     sink = io.BytesIO()
-    dictionary, encoding = _encodings(table.schema)
-    pq.write_table(
-        table,
-        sink,
-        compression="zstd",
-        write_statistics=True,
-        use_dictionary=dictionary,
-        column_encoding=encoding or None,
-        # created_by carries the library version only; no timestamps are written, so the bytes repeat.
-    )
+    pq.write_table(table, sink, **_writer_options(table.schema))
     return sink.getvalue()
+
+
+def parquet_writer(path: Path, table_schema: pa.Schema) -> pq.ParquetWriter:
+    """A file written one row group at a time, with :func:`parquet_bytes`' encodings and compression."""
+    return pq.ParquetWriter(path, table_schema, **_writer_options(table_schema))

@@ -33,6 +33,7 @@ from contactlake.ingest.model import ParsedBatch, Reject, Upload
 from contactlake.lake import LAKE_TABLES, manifest_key, parquet_bytes, partition_prefix
 from contactlake.ports import ObjectNotFound, Ports
 from contactlake.validate.idledger import IdLedger, hash_ids, hashes_as_arrow
+from contactlake.validate.spool import QuarantineSpool
 
 __all__ = [
     "Manifest",
@@ -198,18 +199,23 @@ class _Committer:
         #: (batch, table, day as days since 1970) → the file that batch wrote for that day.
         self.batch_files: dict[tuple[int, str, int], str] = {}
         self.existing = _ExistingIds(ports, upload, {upload.upload_id, *([replaced] if replaced else [])})
-        self.rejects: list[Reject] = []
+        # The upload's arrival time, not the clock: re-processing the same upload rewrites identical bytes.
+        stamp = (
+            (upload.last_modified or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC).replace(tzinfo=None)
+        )
+        self.rejects = QuarantineSpool(upload.upload_id, upload.key, stamp)
         #: (another upload's curated contacts file, its day) → ids this upload delivers a newer copy of.
         self.displaced: dict[tuple[str, date], set[str]] = defaultdict(set)
         self.partitions: dict[str, set[tuple[str, ...]]] = defaultdict(set)
         self.batch_index = 0
-        self.quarantined: Counter[str] = Counter()
         self.excluded: Counter[str] = Counter()
 
     def _quarantine(self, dropped: pa.Table, rule_id: str, message: str) -> None:
         """Canonical rows the validate stage turns away, kept as JSON with their source line."""
-        for line, raw in zip(dropped.column("source_line").to_pylist(), _raw_json(dropped), strict=True):
-            self.rejects.append(Reject(line, raw, rule_id, message))
+        lines = dropped.column("source_line").to_pylist()
+        self.rejects.add(
+            Reject(line, raw, rule_id, message) for line, raw in zip(lines, _raw_json(dropped), strict=True)
+        )
 
     def _dedupe(self, contacts: pa.Table, ids_unique: bool) -> pa.Table:
         keep = None if ids_unique else _first_occurrence(contacts.column("contact_id").combine_chunks())
@@ -310,7 +316,7 @@ class _Committer:
         if batch.checksum_sha256:
             self.manifest.checksum_sha256 = batch.checksum_sha256
         self.manifest.rows_read += batch.rows_read
-        self.rejects.extend(batch.rejects)
+        self.rejects.add(batch.rejects)
         self.excluded.update(batch.excluded)
         if batch.contacts is not None and batch.contacts.num_rows:
             contacts = self._dedupe(batch.contacts, batch.ids_unique)
@@ -414,39 +420,18 @@ class _Committer:
     def finish(self) -> None:
         try:
             self._drop_later_duplicates()
+            self._displace_older_copies()
+            day = _ingest_date(self.upload)
+            key = quarantine_rows_key(self.upload.centre_id, day, self.upload.upload_id)
+            if self.rejects.store(self.ports.store, key):
+                self.manifest.quarantine_files.append(key)
+                self.partitions["quarantine"].add((self.upload.centre_id, str(day)))
         finally:
             self.ledger.close()
-        self._displace_older_copies()
-        # The upload's arrival time, not the clock: re-processing the same upload rewrites identical bytes.
-        stamp = (
-            (self.upload.last_modified or datetime(1970, 1, 1, tzinfo=UTC))
-            .astimezone(UTC)
-            .replace(tzinfo=None)
-        )
-        day = _ingest_date(self.upload)
-        for reject in self.rejects:
-            self.quarantined[reject.rule_id] += 1
-        if self.rejects:
-            table = pa.Table.from_pydict(
-                {
-                    "upload_id": [self.upload.upload_id] * len(self.rejects),
-                    "source_key": [self.upload.key] * len(self.rejects),
-                    "source_line": [r.line for r in self.rejects],
-                    "raw_text": [r.raw_text for r in self.rejects],
-                    "rule_id": [r.rule_id for r in self.rejects],
-                    "message": [r.message for r in self.rejects],
-                    "quarantined_utc": [stamp] * len(self.rejects),
-                },
-                schema=schema.QUARANTINE,
-            )
-            self.manifest.quarantine_files.append(
-                quarantine_rows_key(self.upload.centre_id, day, self.upload.upload_id)
-            )
-            self.ports.store.put("quarantine", self.manifest.quarantine_files[-1], parquet_bytes(table))
-            self.partitions["quarantine"].add((self.upload.centre_id, str(day)))
-        self.manifest.rows_quarantined = len(self.rejects)
+            self.rejects.close()
+        self.manifest.rows_quarantined = self.rejects.count
         self.manifest.rows_excluded = sum(self.excluded.values())
-        self.manifest.quarantined_by_rule = dict(sorted(self.quarantined.items()))
+        self.manifest.quarantined_by_rule = dict(sorted(self.rejects.by_rule.items()))
         self.manifest.excluded_by_rule = dict(sorted(self.excluded.items()))
         self.manifest.partitions = sorted(
             f"{name}/centre_id={c}/{d}" for name, parts in self.partitions.items() for c, d in parts
@@ -472,7 +457,7 @@ def quarantine_file(
     manifest.message = f"{rule_id}: {message}"
     manifest.rows_read = 1
     committer = _Committer(ports, upload, manifest, None)
-    committer.rejects.append(Reject(line, f"s3 object {upload.key} (whole file)", rule_id, message))
+    committer.rejects.add([Reject(line, f"s3 object {upload.key} (whole file)", rule_id, message)])
     committer.finish()
     _write_log_and_manifest(ports, upload, manifest, committer, time.perf_counter())
     return manifest
@@ -605,6 +590,7 @@ def commit_upload(
         # The file turned out unreadable part-way (truncated gzip, broken quote…): take back what this
         # attempt wrote so the lake holds all of an upload or none of it.
         committer.ledger.close()
+        committer.rejects.close()
         ports.store.delete("lake", manifest.files)
         raise
     committer.finish()

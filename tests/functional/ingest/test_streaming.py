@@ -9,9 +9,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from contactlake.ingest import reader
+from contactlake.validate import spool
 from tests.fixtures.lakes import REPO, LocalLake
 from tests.functional.ingest.test_idempotency import HEADER, ROWS, export
 
@@ -102,3 +104,29 @@ def test_peak_memory_is_bounded_by_the_block_not_the_file(tmp_path: Path) -> Non
     # ~33 MB file): the whole file as Arrow strings would be several times the file size.
     assert result["arrow_peak"] < size / 3
     assert (result["rss_peak_kb"] - result["rss_before_kb"]) * 1024 < size * 2
+
+
+def test_an_export_where_every_row_fails_is_quarantined_in_row_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mapping mistake can reject a whole multi-GB file: rejects are written out as they come."""
+    monkeypatch.setattr(spool, "FLUSH_ROWS", 40)
+    rows = [
+        f"B-{n},2024-01-15T09:{n % 60:02d}:00,,,2024-01-15T09:59:00,5,,,,,,WHAT,,,,voice,0,0,,"
+        for n in range(300)
+    ]
+    lake = LocalLake.create(tmp_path)
+    manifest = lake.ingest("north/acd/calls-2024-01-15.csv", export(*rows), block_bytes=4096)
+    assert (manifest.rows_read, manifest.rows_stored, manifest.quarantined_by_rule) == (
+        300, 0, {"outcome.unknown_code": 300}
+    )  # fmt: skip
+    assert manifest.reconciles
+    (quarantine_file,) = (lake.home / "quarantine").rglob("*.parquet")
+    stored = pq.ParquetFile(quarantine_file)
+    assert stored.metadata.num_row_groups > 1
+    table = stored.read()
+    assert table.column("source_line").to_pylist() == list(range(2, 302))
+    assert table.column("raw_text").to_pylist() == rows
+    before = lake.digest()
+    lake.ingest("north/acd/calls-2024-01-15.csv")
+    assert lake.digest() == before
