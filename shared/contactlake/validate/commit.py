@@ -147,7 +147,9 @@ class _ExistingIds:
             for info in self.ports.store.list("lake", prefix):
                 if _upload_of(info.key) in self.ignore or not info.key.endswith(".parquet"):
                     continue
-                data = pq.read_table(pa.BufferReader(self.ports.store.get("lake", info.key)))
+                stored = pq.ParquetFile(pa.BufferReader(self.ports.store.get("lake", info.key)))
+                wanted = [name for name in self._SCHEMA.names if name in stored.schema_arrow.names]
+                data = stored.read(columns=[*wanted, "source_system"])
                 data = data.filter(pc.equal(data.column("source_system"), self.upload.adapter))
                 updated = (
                     data.column("source_updated_utc")
