@@ -66,6 +66,9 @@ CONTACT_FIELDS: dict[str, str] = {
     "initial_contact_id": "text",
     "previous_contact_id": "text",
     "test_case_id": "text",
+    # When the source last changed the record: a later export of the same contact with a later time
+    # replaces the stored copy instead of being quarantined as a duplicate (ADR 0004).
+    "source_updated": "timestamp",
 }
 #: Fields of an agent-activity export.
 ACTIVITY_FIELDS: dict[str, str] = {

@@ -441,3 +441,30 @@ def test_keys_outside_the_allow_list_write_nothing(lake: LocalLake, key: str, ru
     assert manifest.message.startswith(rule)
     assert not (lake.home / "lake").exists()
     assert not (lake.home / "quarantine").exists()
+
+
+def test_a_mapped_update_time_lets_a_later_export_replace_a_stored_contact(lake: LocalLake) -> None:
+    """``source_updated`` in a mapping: another day's file with a newer copy replaces the stored one."""
+    lake.write_mapping(
+        "calls.toml", MAPPING.replace('queue = "queue"', 'queue = "queue"\nsource_updated = "updated"')
+    )
+    header = f"{HEADER},updated"
+    first = run(
+        lake,
+        "north/calls/calls-2024-01-15.csv",
+        csv(f"{GOOD[0]},2024-01-15T09:06:00", f"{GOOD[1]},2024-01-15T09:12:00", header=header),
+    )
+    corrected = GOOD[1].replace(",sales,", ",billing,")
+    second = run(
+        lake,
+        "north/calls/calls-2024-01-16.csv",
+        csv(f"{corrected},2024-01-16T07:00:00", f"{GOOD[0]},2024-01-15T09:06:00", header=header),
+    )
+    assert (second.rows_stored, second.excluded_by_rule, second.quarantined_by_rule) == (
+        1, {"duplicate.superseded_update": 1}, {}
+    )  # fmt: skip
+    assert lake.rows(lake.contacts(), "contact_id", "queue", "upload_id") == [
+        ("C1", "billing", first.upload_id),
+        ("C2", "billing", second.upload_id),
+    ]
+    assert lake.manifest(first.upload_id)["excluded_by_rule"] == {"duplicate.superseded_by_later_upload": 1}
