@@ -228,7 +228,11 @@ def generate_centre(args: dict[str, Any]) -> dict[str, Any]:
 
 def _fingerprint(contacts: int, days: int, centres: tuple[BenchCentre, ...]) -> str:
     digest = hashlib.sha256(inspect.getsource(sys.modules[__name__]).encode())
-    digest.update(f"{contacts}|{days}|{centres}|{_SEED}|{_FORMAT_VERSION}|{KPI_START}".encode())
+    from contactlake import schema
+
+    # The schema version too: a lake of older files would be upgraded inside the first measured run.
+    version = schema.SCHEMA_VERSION
+    digest.update(f"{contacts}|{days}|{centres}|{_SEED}|{_FORMAT_VERSION}|{KPI_START}|{version}".encode())
     return digest.hexdigest()[:12]
 
 

@@ -39,9 +39,8 @@ class LakeTable:
     prefix: str
     schema: pa.Schema
     partitions: tuple[tuple[str, str], ...]  # (column, SQL type), in path order
-    #: Files written under an older schema version may lack columns added since; the local engine then
-    #: reads the files by column name (which reads every file's footer when the view is bound). Athena
-    #: always does, from the Glue table's columns.
+    #: Columns were added since schema version 1, so files written earlier lack them: Athena reads them as
+    #: NULL by itself; the local engine upgrades such files once (``adapters.local.upgrade_files``).
     evolved: bool = False
 
     @property
