@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 from collections.abc import Iterator
@@ -16,11 +17,12 @@ from moto import mock_aws
 
 from contactlake.adapters.aws import EventBridgePublisher, GlueCatalog, S3ObjectStore
 from contactlake.adapters.local import OutboxMailer
-from contactlake.config import Settings, load_app_config
+from contactlake.config import Settings, load_app_config, parse_app_config
 from contactlake.lake import all_tables
 from contactlake.ports import Ports
 from contactlake.runtime import Runtime
 from tests.conftest import load_handler
+from tests.fixtures.lakes import FIXTURES, centres
 
 REGION = "eu-west-2"
 BUCKETS = {"raw": "cl-raw", "lake": "cl-lake", "quarantine": "cl-quarantine", "reports": "cl-reports"}
@@ -195,3 +197,40 @@ def test_put_file_streams_a_large_export_as_a_multipart_upload(aws: dict[str, An
     assert etag.strip('"').endswith("-2")  # two parts: S3's multipart ETag
     with store.open("raw", "north/acd/big.csv", if_match=etag) as body:
         assert body.read() == data
+
+
+def test_a_connect_contact_redelivered_in_a_later_object_replaces_the_stored_copy_on_s3(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two Firehose objects through both Lambdas: the newer delivery displaces the stored copy in S3."""
+    rt = aws["runtime"]
+    connect = Runtime(
+        settings=rt.settings,
+        config=parse_app_config(centres(), source_path=str(tmp_path / "contactlake.toml")),
+        ports=rt.ports,
+    )
+    ingest, validate = load_handler("ingest"), load_handler("validate")
+    monkeypatch.setattr(ingest, "runtime", lambda: connect)
+    monkeypatch.setattr(validate, "runtime", lambda: connect)
+    s3 = aws["s3"]
+    records = (FIXTURES / "amazon_connect" / "ctr-2024-03-05.jsonl").read_bytes().splitlines()
+    upload_ids = []
+    for key, body in (
+        ("leeds/ctr/2024/03/05/09/part-a.gz", gzip.compress(records[0] + b"\n" + records[2])),
+        ("leeds/ctr/2024/03/05/10/part-b.gz", gzip.compress(records[1])),
+    ):
+        s3.put_object(Bucket=BUCKETS["raw"], Key=key, Body=body)
+        upload_ids.append(ingest.handler(_next_s3_event(aws), Context())["uploads"][0]["upload_id"])
+        assert validate.handler(_next_s3_event(aws), Context())["uploads"][0]["reconciles"]
+
+    def read(key: str) -> Any:
+        return s3.get_object(Bucket=BUCKETS["lake"], Key=key)["Body"].read()
+
+    curated = s3.list_objects_v2(Bucket=BUCKETS["lake"], Prefix="curated/contacts/")["Contents"]
+    contacts = [row for o in curated for row in pq.read_table(io.BytesIO(read(o["Key"]))).to_pylist()]
+    copies = [row for row in contacts if row["contact_id"] == "c0a80001-1111-4aaa-8001-000000000001"]
+    assert [(row["upload_id"], row["acw_seconds"]) for row in copies] == [(upload_ids[1], 30.0)]
+    assert len(contacts) == 2
+    earlier = json.loads(read(f"manifests/{upload_ids[0]}.json"))
+    assert earlier["displaced_by"] == {upload_ids[1]: 1}
+    assert (earlier["rows_read"], earlier["rows_stored"], earlier["rows_excluded"]) == (2, 1, 1)
