@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from contactlake.ingest.canonical import RowChecks
 from contactlake.ingest.model import IngestError, ParsedBatch, Reject
+from contactlake.validate.idledger import U64, first_occurrences, hash_ids
 
 __all__ = [
     "BLOCK_BYTES",
@@ -413,8 +415,9 @@ def split_rows(
     batch, lines = block.batch, block.lines
     parsed = ParsedBatch(rows_read=batch.num_rows + len(block.rejects), rejects=list(block.rejects))
     contacts = tables.get("contacts")
+    hashed: tuple[npt.NDArray[np.intp], U64] | None = None
     if contacts is not None:
-        _reject_repeated_ids(contacts.column("contact_id"), kept_mask(checks, excluded), checks)
+        hashed = _reject_repeated_ids(contacts.column("contact_id"), kept_mask(checks, excluded), checks)
         parsed.ids_unique = True
     ok = kept_mask(checks, excluded)
     bad = pc.invert(checks.ok)
@@ -430,6 +433,11 @@ def split_rows(
     everything = bool(pc.all(ok).as_py()) if len(ok) else True
     for name, table in tables.items():
         setattr(parsed, name, table if everything else table.filter(ok))
+    if hashed is not None:
+        positions, hashes = hashed
+        parsed.contact_id_hashes = (
+            hashes if everything else hashes[ok.to_numpy(zero_copy_only=False)[positions]]
+        )
     if len(bad) and pc.any(bad).as_py():
         rows = pc.indices_nonzero(bad)  # few rows: take them rather than filter every column
         texts = raw_text(batch.take(rows), delimiter)
@@ -447,22 +455,26 @@ def split_rows(
 IN_FILE_MESSAGE = "contact_id appears earlier in this upload; the first one is kept"
 
 
-def _reject_repeated_ids(ids: pa.Array | pa.ChunkedArray, kept: pa.Array, checks: RowChecks) -> None:
+def _reject_repeated_ids(
+    ids: pa.Array | pa.ChunkedArray, kept: pa.Array, checks: RowChecks
+) -> tuple[npt.NDArray[np.intp], U64]:
     """``duplicate.contact_id_in_file`` for a stored row whose id a stored row above it already has.
 
-    Done here, before the one filter of the batch, so the quarantine keeps the row's own text.
+    Done here, before the one filter of the batch, so the quarantine keeps the row's own text. Returns
+    the rows that were to be stored and their ids' hashes: the committer's ledger reuses them, so each
+    id is hashed once.
     """
-    encoded = pc.dictionary_encode(ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids)
-    if len(encoded.dictionary) == len(ids):
-        return
     stored = kept.to_numpy(zero_copy_only=False)
     positions = np.flatnonzero(stored)
-    _, first = np.unique(encoded.indices.to_numpy(zero_copy_only=False)[positions], return_index=True)
-    if len(first) == len(positions):
-        return
-    repeated = stored.copy()
-    repeated[positions[first]] = False
-    checks.fail(pa.array(repeated), "duplicate.contact_id_in_file", IN_FILE_MESSAGE)
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    hashes = hash_ids(ids if len(positions) == len(ids) else ids.take(pa.array(positions)))
+    first = first_occurrences(hashes)
+    if first is not None:
+        repeated = np.zeros(len(stored), dtype=np.bool_)
+        repeated[positions[~first]] = True
+        checks.fail(pa.array(repeated), "duplicate.contact_id_in_file", IN_FILE_MESSAGE)
+    return positions, hashes
 
 
 def _excluded_before(excluded: Mapping[str, pa.Array], rule_id: str) -> pa.Array | None:

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -32,7 +33,7 @@ from contactlake.ingest.csvblocks import IN_FILE_MESSAGE
 from contactlake.ingest.model import ParsedBatch, Reject, Upload
 from contactlake.lake import LAKE_TABLES, manifest_key, parquet_bytes, partition_prefix
 from contactlake.ports import ObjectNotFound, Ports
-from contactlake.validate.idledger import IdLedger, hash_ids, hashes_as_arrow
+from contactlake.validate.idledger import U64, IdLedger, first_occurrences, hash_ids, hashes_as_arrow
 from contactlake.validate.spool import QuarantineSpool
 
 __all__ = [
@@ -175,17 +176,6 @@ def _epoch_day(day: date) -> int:
     return (day - date(1970, 1, 1)).days
 
 
-def _first_occurrence(ids: pa.Array) -> pa.Array | None:
-    """True for the first row of each id within a batch (the first occurrence wins); None if all differ."""
-    encoded = pc.dictionary_encode(ids)
-    if len(encoded.dictionary) == len(ids):
-        return None
-    _, first = np.unique(encoded.indices.to_numpy(zero_copy_only=False), return_index=True)
-    keep = np.zeros(len(ids), dtype=np.bool_)
-    keep[first] = True
-    return pa.array(keep)
-
-
 def _raw_json(table: pa.Table) -> list[str]:
     """Validate-stage rejects keep the canonical row as JSON (the adapter's text is no longer at hand)."""
     return [json.dumps(row, default=str, sort_keys=True) for row in table.drop(["customer_key"]).to_pylist()]
@@ -219,29 +209,38 @@ class _Committer:
             Reject(line, raw, rule_id, message) for line, raw in zip(lines, _raw_json(dropped), strict=True)
         )
 
-    def _dedupe(self, contacts: pa.Table, ids_unique: bool) -> pa.Table:
-        keep = None if ids_unique else _first_occurrence(contacts.column("contact_id").combine_chunks())
+    def _dedupe(self, contacts: pa.Table, ids_unique: bool, hashes: U64 | None) -> pa.Table:
+        """Drop repeats of ids within the batch and settle ids stored by other uploads; log the rest.
+
+        ``hashes`` are the ids' hashes when the adapter computed them (else they are computed here): the
+        ledger keeps those of the rows stored, to find repeats across this upload's batches at the end.
+        """
+        if hashes is None:
+            hashes = hash_ids(contacts.column("contact_id"))
+        keep = None if ids_unique else first_occurrences(hashes)
         if keep is not None:
+            mask = pa.array(keep)
             self._quarantine(
-                contacts.filter(pc.invert(keep)), "duplicate.contact_id_in_file", IN_FILE_MESSAGE
+                contacts.filter(pc.invert(mask)), "duplicate.contact_id_in_file", IN_FILE_MESSAGE
             )
-            contacts = contacts.filter(keep)
+            contacts, hashes = contacts.filter(mask), hashes[keep]
         days = pc.cast(contacts.column("initiated_local"), pa.date32())
-        contacts, days = self._settle_redeliveries(contacts, days)
-        self.ledger.add(
-            self.batch_index,
-            contacts.column("contact_id").combine_chunks(),
-            pc.cast(days, pa.int32()).to_numpy(zero_copy_only=False),
-        )
+        contacts, days, settled = self._settle_redeliveries(contacts, days)
+        if settled is not None:
+            hashes = hashes[settled]
+        self.ledger.add(self.batch_index, hashes, pc.cast(days, pa.int32()).to_numpy(zero_copy_only=False))
         return contacts
 
-    def _settle_redeliveries(self, contacts: pa.Table, days: pa.Array) -> tuple[pa.Table, pa.Array]:
+    def _settle_redeliveries(
+        self, contacts: pa.Table, days: pa.Array
+    ) -> tuple[pa.Table, pa.Array, npt.NDArray[np.bool_] | None]:
         """Contacts another upload already stored (same centre, source and local day).
 
         When both copies carry the source's update time (Connect's ``LastUpdateTimestamp``) the later
         one is kept: a newer delivery displaces the stored copy (done in :meth:`finish`), an older or
         equal one is excluded as ``duplicate.superseded_update``. Without update times the stored copy
-        wins and the new one is quarantined as ``duplicate.contact_id_across_uploads``.
+        wins and the new one is quarantined as ``duplicate.contact_id_across_uploads``. The third value
+        is the mask of rows kept (None when all are).
         """
         ids = contacts.column("contact_id").combine_chunks()
         updated = contacts.column("source_updated_utc").combine_chunks()
@@ -267,7 +266,7 @@ class _Committer:
             for file, contact_id in zip(files, ids.filter(later).to_pylist(), strict=True):
                 self.displaced[file, day].add(contact_id)
         if not clash.any():
-            return contacts, days
+            return contacts, days, None
         stale = comparable & ~newer
         unresolved = clash & ~comparable
         if stale.any():
@@ -279,8 +278,8 @@ class _Committer:
                 "contact_id is already stored from another upload of this centre and source; contact ids "
                 "must be unique per source system",
             )
-        keep = pa.array(~(stale | unresolved))
-        return contacts.filter(keep), days.filter(keep)
+        keep = ~(stale | unresolved)
+        return contacts.filter(pa.array(keep)), days.filter(pa.array(keep)), keep
 
     def _write_partitioned(self, table_name: str, table: pa.Table, date_values: pa.Array) -> int:
         spec = LAKE_TABLES[table_name]
@@ -321,7 +320,7 @@ class _Committer:
         self.rejects.add(batch.rejects)
         self.excluded.update(batch.excluded)
         if batch.contacts is not None and batch.contacts.num_rows:
-            contacts = self._dedupe(batch.contacts, batch.ids_unique)
+            contacts = self._dedupe(batch.contacts, batch.ids_unique, batch.contact_id_hashes)
             days = pc.cast(contacts.column("initiated_local"), pa.date32())
             self.manifest.rows_stored += self._write_partitioned("contacts", contacts, days)
             if batch.pathway_steps is not None and batch.pathway_steps.num_rows:

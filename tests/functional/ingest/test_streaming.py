@@ -13,12 +13,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from contactlake.ingest import reader
-from contactlake.validate import spool
+from contactlake.validate import idledger, spool
 from tests.fixtures.lakes import REPO, LocalLake
 from tests.functional.ingest.test_idempotency import HEADER, ROWS, export
 
 
-def test_block_size_does_not_change_what_is_stored(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "ledger_records", [idledger.MEMORY_RECORDS, 1], ids=["ledger-in-memory", "ledger-spilled"]
+)
+def test_block_size_does_not_change_what_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ledger_records: int
+) -> None:
+    """Also whether the ids of earlier batches are held in memory or spilled to scratch files."""
+    monkeypatch.setattr(idledger, "MEMORY_RECORDS", ledger_records)
     noted = ROWS[0].replace(",resolved,", ',"line one\nline two",')
     rows = [
         noted,
