@@ -45,13 +45,22 @@ class LocalObjectStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._bases: dict[str, str] = {}
 
     def path(self, area: Area, key: str) -> Path:
-        path = (self.root / area / key).resolve()
-        base = (self.root / area).resolve()
-        if base not in path.parents and path != base:
+        """Where ``key`` lives; a key that would leave its area (``..``, an absolute path) is refused.
+
+        Keys are names, as in S3, so the check is on the normalised path; the area itself is resolved
+        once. (Resolving every key walked the file system for each object written: 0.1 s of a 1M-row
+        upload's 213 files.)
+        """
+        base = self._bases.get(area)
+        if base is None:
+            base = self._bases[area] = str((self.root / area).resolve())
+        path = os.path.normpath(os.path.join(base, key))
+        if path != base and not path.startswith(base + os.sep):
             raise ValueError(f"key {key!r} escapes the {area} area")
-        return path
+        return Path(path)
 
     def put(self, area: Area, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         path = self.path(area, key)

@@ -58,3 +58,18 @@ def test_put_file_copies_in_chunks_and_remembers_the_etag(
     assert (tmp_path / "lake" / ".etags" / "raw" / "north" / "acd" / "export.csv.json").is_file()
     assert source.read_bytes() == data  # the user's file is only read
     assert not list((tmp_path / "lake" / "raw" / "north" / "acd").glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("key", ["../lake/x.parquet", "north/../../quarantine/x", "/etc/passwd", "a/../.."])
+def test_a_key_that_leaves_its_area_is_refused(tmp_path: Path, key: str) -> None:
+    store = LocalObjectStore(tmp_path)
+    with pytest.raises(ValueError, match="escapes the raw area"):
+        store.put("raw", key, b"x")
+    assert not any(path.is_file() for path in tmp_path.rglob("*"))
+
+
+def test_keys_are_names_inside_their_area(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    assert store.path("raw", "north/acd/./a.csv") == (tmp_path / "raw" / "north" / "acd" / "a.csv").resolve()
+    assert store.path("raw", "north/x/../acd/a.csv") == store.path("raw", "north/acd/a.csv")
+    assert store.path("raw", "") == (tmp_path / "raw").resolve()
