@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
-from contactlake.ingest.csvblocks import MAX_ROW_BYTES, iter_csv_blocks
+from contactlake.ingest import csvblocks
+from contactlake.ingest.csvblocks import MAX_ROW_BYTES, iter_csv_blocks, kept_rows
 from contactlake.ingest.model import IngestError
 
 TEXT = (
@@ -84,3 +87,34 @@ def test_header_problems(header: bytes, rule: str, hint: str) -> None:
         iter_csv_blocks(io.BufferedReader(io.BytesIO(header + b"a,b,c\n")), ",", ["id"])
     assert (error.value.rule_id, error.value.line) == (rule, 1)
     assert hint in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "keep",
+    [
+        [True] * 6,
+        [False] * 6,
+        [True, True, False, True, True, True],
+        [False, True, True, True, False, False],
+        [True, False] * 3,
+    ],
+)
+def test_kept_rows_equal_a_filter(keep: list[bool]) -> None:
+    table = pa.table({"id": [f"C-{n}" for n in range(6)], "n": list(range(6))})
+    kept = kept_rows(table, np.array(keep))
+    assert kept.equals(table.filter(pa.array(keep)))
+
+
+def test_kept_rows_are_slices_of_the_batch_unless_there_are_many_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    table = pa.table({"n": pa.array(range(1000), pa.int64())})
+    keep = np.ones(1000, dtype=np.bool_)
+    keep[[10, 500]] = False
+    kept = kept_rows(table, keep)
+    assert kept.column("n").num_chunks == 3  # no copy: three runs of the original buffers
+    assert kept.column("n").chunk(0).buffers()[1].address == table.column("n").chunk(0).buffers()[1].address
+    monkeypatch.setattr(csvblocks, "MAX_KEPT_RUNS", 2)
+    copied = kept_rows(table, keep)
+    assert copied.column("n").num_chunks == 1
+    assert copied.equals(kept)
