@@ -16,6 +16,7 @@ from bench.kpi import TOTALS, KpiComparison
 __all__ = [
     "INGEST_RSS_LIMIT_MB",
     "INGEST_SPEEDUP_TARGET",
+    "INGEST_TARGET_ROWS",
     "Target",
     "ingest_tables",
     "kpi_tables",
@@ -25,6 +26,8 @@ __all__ = [
 ]
 
 INGEST_SPEEDUP_TARGET = 2.0
+#: The export size the issue states the speed target for; every larger size is judged too.
+INGEST_TARGET_ROWS = 1_000_000
 INGEST_RSS_LIMIT_MB = 600.0
 
 Table = tuple[str, list[str], list[list[str]]]  # title, headers, rows
@@ -211,13 +214,15 @@ def kpi_tables(kpi: KpiComparison) -> list[Table]:
 def targets(ingest: Sequence[IngestComparison], kpi: KpiComparison | None) -> list[Target]:
     found = []
     if ingest:
-        largest = max(ingest, key=lambda c: c.rows)
+        # The issue states the target for a 1M-row export; it must hold there and at every larger size
+        # (a smoke run's sizes are all smaller: its largest one is judged).
+        judged = [c for c in ingest if c.rows >= INGEST_TARGET_ROWS] or [max(ingest, key=lambda c: c.rows)]
         found.append(
             Target(
-                f"ingest speed-up at {largest.rows:,} rows, one core",
+                f"ingest speed-up at {' and '.join(f'{c.rows:,}' for c in judged)} rows, one core",
                 f"≥ {INGEST_SPEEDUP_TARGET:g}× the pandas baseline",
-                f"{largest.ratio:.2f}×",
-                largest.ratio >= INGEST_SPEEDUP_TARGET,
+                ", ".join(f"{c.ratio:.2f}×" for c in judged),
+                all(c.ratio >= INGEST_SPEEDUP_TARGET for c in judged),
             )
         )
         peaks = ", ".join(f"{c.rows:,} rows: {c.contender.peak_rss_mb:,.0f} MB" for c in ingest)

@@ -15,8 +15,10 @@ import pandas as pd
 import pytest
 
 from bench import harness
+from bench.ingest import IngestComparison, IngestRun, ParquetSummary
 from bench.ingest_data import export_files
 from bench.kpi import _next_first_leg
+from bench.report import targets
 from bench.run import BenchOptions, run_benchmarks
 
 
@@ -157,3 +159,30 @@ def test_a_child_that_dies_twice_fails_the_benchmark(monkeypatch: pytest.MonkeyP
 
     with pytest.raises(harness.BenchError, match="exit code 1"):
         harness.run_child("t", {})
+
+
+def _comparison(rows: int, pandas_seconds: float, contactlake_seconds: float) -> IngestComparison:
+    def run(contender: str, seconds: float) -> IngestRun:
+        output = ParquetSummary(files=1, bytes=1, rows=rows, partitions=1, codecs=("ZSTD",))
+        return IngestRun(contender, rows, 1, seconds, seconds, seconds, 100.0, (0,), rows, rows, output)
+
+    return IngestComparison(rows, run("pandas", pandas_seconds), run("contactlake", contactlake_seconds))
+
+
+def test_the_speed_target_is_judged_at_1m_rows_and_every_larger_export() -> None:
+    speed = "ingest speed-up at 1,000,000 and 3,000,000 rows, one core"
+    small_fast = _comparison(250_000, 3.0, 1.0)
+    found = {
+        t.name: t
+        for t in targets(
+            [small_fast, _comparison(1_000_000, 9.0, 5.0), _comparison(3_000_000, 30.0, 14.0)], None
+        )
+    }
+    assert (found[speed].measured, found[speed].passed) == ("1.80×, 2.14×", False)
+    found = {
+        t.name: t
+        for t in targets([_comparison(1_000_000, 10.0, 5.0), _comparison(3_000_000, 30.0, 14.0)], None)
+    }
+    assert found[speed].passed
+    smoke = {t.name: t for t in targets([_comparison(3_000, 1.0, 0.4)], None)}
+    assert smoke["ingest speed-up at 3,000 rows, one core"].passed
