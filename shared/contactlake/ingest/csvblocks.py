@@ -126,6 +126,8 @@ def _last_boundary(buf: bytes, end: int) -> int:
     pos = buf.rfind(b"\n", 0, end)
     if pos < 0:
         return -1
+    if buf.find(_QUOTE, 0, pos) < 0:  # no quote at all: every newline ends a row
+        return pos + 1
     parity = buf.count(_QUOTE, 0, pos) & 1
     while parity:
         prev = buf.rfind(b"\n", 0, pos)
@@ -134,6 +136,15 @@ def _last_boundary(buf: bytes, end: int) -> int:
         parity ^= buf.count(_QUOTE, prev, pos) & 1
         pos = prev
     return pos + 1
+
+
+def _physical_lines(chunk: bytes, records: int) -> int:
+    """Lines the chunk spans. Without quotes or carriage returns each line is one record (parsed or
+    rejected), so the answer is known without counting newlines (memchr finds a byte ten times faster
+    than ``count`` counts them)."""
+    if chunk.find(_QUOTE) < 0 and chunk.find(b"\r") < 0:
+        return records
+    return chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
 
 
 def _locate(chunk: bytes, text: str, cursor: int) -> int:
@@ -265,7 +276,7 @@ class _Blocks:
         batch = table.combine_chunks().to_batches()[0] if table.num_rows else _empty_batch(self.names)
         rejects = self._rejects(chunk, invalid.rows)
         taken = {line for r in rejects for line in range(r.line or 0, (r.line or 0) + _span(r.raw_text))}
-        physical = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)  # lines the chunk spans
+        physical = _physical_lines(chunk, batch.num_rows + len(invalid.rows))
         lines = _line_numbers(batch, self.line, taken, physical - len(taken))
         open_line = _open_row_line(batch, lines, invalid.rows, rejects)
         if open_line is None:

@@ -51,6 +51,27 @@ def test_lines_are_exact_for_any_block_size(block: int) -> None:
     assert rejects == [(5, "row.ragged"), (11, "row.ragged")]
 
 
+PLAIN = (
+    "id,note,n\n"  # line 1
+    "a,one,1\n"  # line 2
+    "\n"  # line 3: blank
+    "b,too,many,fields\n"  # line 4: ragged
+    "c,two,2\n"  # line 5
+    "d,short\n"  # line 6: ragged
+    "\n"  # line 7: blank
+    "e,last,5"  # line 8, no final newline
+)
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+@pytest.mark.parametrize("block", [7, 16, 33, 1 << 20])
+def test_lines_are_exact_without_quotes_too(block: int, line_end: str) -> None:
+    """A block without quotes (or CRs) takes its line count from the records; CRLF files count lines."""
+    rows, rejects = read_all(PLAIN.replace("\n", line_end).encode(), block)
+    assert rows == [(2, "a", "one"), (3, "", ""), (5, "c", "two"), (7, "", ""), (8, "e", "last")]
+    assert rejects == [(4, "row.ragged"), (6, "row.ragged")]
+
+
 @pytest.mark.parametrize("block", [8, 1 << 20])
 def test_unbalanced_quote_rejects_one_line_and_reading_resumes(block: int) -> None:
     data = b'id,note,n\na,ok,1\nb,"never closed,2\nc,fine,3\nd,fine,4\n'
