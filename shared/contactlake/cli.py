@@ -30,6 +30,7 @@ from contactlake.config import (
     load_settings,
 )
 from contactlake.ports import Ports, QueryError
+from contactlake.validate.lease import CommitBusy
 
 __all__ = ["main"]
 
@@ -395,6 +396,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"contactlake: {error}\n  check the SQL (Athena/Trino dialect) and the table names: "
               "contacts, pathway_steps, agent_activity, quarantine, ingest_log, kpi_interval, kpi_daily",
               file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
+    except CommitBusy as error:
+        print(f"contactlake: {error}\n  another contactlake process is committing to this lake; "
+              "run the command again when it has finished", file=sys.stderr)  # fmt: skip
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

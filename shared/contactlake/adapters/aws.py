@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["EventBridgePublisher", "GlueCatalog", "S3ObjectStore", "boto_config", "build_aws_ports"]
 
+_OCTETS = "application/octet-stream"
+
 
 def boto_config() -> Any:
     from botocore.config import Config
@@ -53,6 +55,44 @@ class S3ObjectStore:
     def get(self, area: Area, key: str) -> bytes:
         with self.open(area, key) as body:
             return body.read()
+
+    def get_versioned(self, area: Area, key: str) -> tuple[bytes, str]:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket(area), Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise ObjectNotFound(f"s3://{self.bucket(area)}/{key} does not exist") from None
+            raise
+        return response["Body"].read(), str(response.get("ETag", "")).strip('"')
+
+    def create(self, area: Area, key: str, data: bytes, content_type: str = _OCTETS) -> bool:
+        """A conditional write (``If-None-Match: *``): S3 answers 412 if the key exists, 409 if another
+        conditional write on it is in flight; either way it is not ours."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_object(
+                Bucket=self.bucket(area), Key=key, Body=data, ContentType=content_type, IfNoneMatch="*"
+            )
+        except ClientError as error:
+            if _status(error) in (409, 412):
+                return False
+            raise
+        return True
+
+    def delete_if(self, area: Area, key: str, etag: str) -> bool:
+        """A conditional delete (``If-Match``: the ETag); 412 if the object changed, 404 if it is gone."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket(area), Key=key, IfMatch=etag)
+        except ClientError as error:
+            if _status(error) in (404, 409, 412):
+                return False
+            raise
+        return True
 
     def open(self, area: Area, key: str, if_match: str | None = None) -> BinaryIO:
         """Stream the object; with ``if_match`` (an ETag) S3 itself refuses any other version (412)."""
@@ -131,6 +171,11 @@ class S3ObjectStore:
                 operation, Params={"Bucket": self.bucket(area), "Key": key}, ExpiresIn=expires_seconds
             )
         )
+
+
+def _status(error: Any) -> int:
+    """The HTTP status of a botocore ``ClientError``."""
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
 class GlueCatalog:

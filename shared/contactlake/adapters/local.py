@@ -35,6 +35,8 @@ __all__ = [
     "build_local_ports",
 ]
 
+_OCTETS = "application/octet-stream"
+
 
 #: Bytes copied at a time when a file is stored: bounded memory for any size of upload.
 _COPY_CHUNK = 8 * 1024 * 1024
@@ -89,6 +91,46 @@ class LocalObjectStore:
             return self.path(area, key).read_bytes()
         except FileNotFoundError:
             raise ObjectNotFound(f"{area}/{key} does not exist") from None
+
+    def get_versioned(self, area: Area, key: str) -> tuple[bytes, str]:
+        data = self.get(area, key)
+        return data, hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+    def create(self, area: Area, key: str, data: bytes, content_type: str = _OCTETS) -> bool:
+        """Linking a finished temporary file to the name fails if the name exists: atomic, like S3's."""
+        path = self.path(area, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink()
+        return True
+
+    def delete_if(self, area: Area, key: str, etag: str) -> bool:
+        """Compare and delete. Not atomic across processes, unlike S3; a local lake has one writer at a
+        time in practice (the CLI), and the commit lease that uses this only guards against crashes."""
+        try:
+            _, current = self.get_versioned(area, key)
+        except ObjectNotFound:
+            return False
+        if current != etag.strip('"'):
+            return False
+        path = self.path(area, key)
+        path.unlink(missing_ok=True)
+        # Like S3, which has no folders: a short-lived object (a lease) leaves no empty folder behind.
+        base = self.path(area, "")
+        for folder in path.parents:
+            if folder == base:
+                break
+            try:
+                folder.rmdir()
+            except OSError:  # not empty
+                break
+        return True
 
     def open(self, area: Area, key: str, if_match: str | None = None) -> BinaryIO:
         """Open for reading; with ``if_match`` (an ETag), only if the object is still that version.

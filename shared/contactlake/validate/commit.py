@@ -34,6 +34,7 @@ from contactlake.ingest.model import ParsedBatch, Reject, Upload
 from contactlake.lake import LAKE_TABLES, manifest_key, parquet_bytes, partition_prefix
 from contactlake.ports import ObjectNotFound, Ports
 from contactlake.validate.idledger import U64, IdLedger, first_occurrences, hash_ids, hashes_as_arrow
+from contactlake.validate.lease import commit_lease
 from contactlake.validate.spool import QuarantineSpool
 
 __all__ = [
@@ -557,7 +558,22 @@ def commit_upload(
     batches: Iterable[ParsedBatch],
     progress: ProgressCallback | None = None,
 ) -> Manifest:
-    """Store one upload's batches in the lake and return its manifest (see the module's guarantees)."""
+    """Store one upload's batches in the lake and return its manifest (see the module's guarantees).
+
+    Commits of one centre and source are serialised by a lease (:mod:`contactlake.validate.lease`):
+    they read and rewrite each other's state. Raises :class:`~contactlake.validate.lease.CommitBusy`,
+    having written nothing, if another commit holds the lease too long.
+    """
+    with commit_lease(ports.store, upload.centre_id, upload.source, upload.upload_id):
+        return _commit(ports, upload, batches, progress)
+
+
+def _commit(
+    ports: Ports,
+    upload: Upload,
+    batches: Iterable[ParsedBatch],
+    progress: ProgressCallback | None,
+) -> Manifest:
     started = time.perf_counter()
     done = load_manifest(ports, upload.upload_id)
     if done is not None and done.status in _STORED_STATES:

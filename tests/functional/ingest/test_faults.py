@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ from contactlake.config import Settings, parse_app_config
 from contactlake.ingest.pipeline import commit_staged, stage_upload
 from contactlake.lake import all_tables
 from contactlake.ports import Ports
+from contactlake.validate import lease as validate_lease
+from contactlake.validate.lease import CommitBusy, lease_key
 from tests.fixtures.lakes import centres
 
 pytestmark = pytest.mark.slow  # moto and botocore retries: a few seconds per test
@@ -256,3 +259,31 @@ def test_object_overwritten_between_head_and_get_is_skipped_by_s3_itself(
     assert staged.status == "skipped"
     assert "overwritten before or while being read" in staged.message
     assert cloud.data_etags() == {}
+
+
+def test_s3_conditional_writes_and_deletes_answer_as_the_lease_expects(cloud: Cloud) -> None:
+    store = cloud.ports.store
+    assert store.create("lake", "manifests/leases/north/acd.json", b'{"upload_id": "a"}')
+    assert not store.create("lake", "manifests/leases/north/acd.json", b'{"upload_id": "b"}')  # S3: 412
+    data, etag = store.get_versioned("lake", "manifests/leases/north/acd.json")
+    assert data == b'{"upload_id": "a"}'
+    assert not store.delete_if("lake", "manifests/leases/north/acd.json", "0" * 32)  # another version
+    assert store.delete_if("lake", "manifests/leases/north/acd.json", etag)
+    assert not store.delete_if("lake", "manifests/leases/north/acd.json", etag)  # gone: 404
+
+
+def test_a_commit_waits_out_another_commit_of_the_same_centre_and_source(
+    cloud: Cloud, clean_run: tuple[dict[str, Any], dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held past the wait: CommitBusy and nothing written; the invocation's retry then commits as usual."""
+    clean, etags = clean_run
+    lease = json.dumps({"upload_id": "north-acd-other", "acquired_epoch": time.time()}).encode()
+    assert cloud.ports.store.create("lake", lease_key("north", "acd"), lease)
+    monkeypatch.setattr(validate_lease, "WAIT_SECONDS", 0.3)
+    with pytest.raises(CommitBusy, match="north-acd-other of north/acd has been committing"):
+        cloud.run()
+    assert cloud.data_etags() == {}
+    cloud.ports.store.delete("lake", [lease_key("north", "acd")])  # the other commit finishes
+    _same_as(clean, cloud.run())
+    assert cloud.data_etags() == etags
+    assert not cloud.ports.store.exists("lake", lease_key("north", "acd"))

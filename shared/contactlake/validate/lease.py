@@ -1,0 +1,94 @@
+"""One commit at a time per centre and source: a lease object that can only be created if absent.
+
+Why: uploads of one centre and source read and rewrite each other's state — a re-export replaces the
+current upload of its day, a later Amazon Connect file takes older copies of contacts out of an earlier
+upload's files and manifest (ADR 0004), and a repeated contact id is checked against what is stored.
+Two validate functions doing that at the same moment could each read the state before the other's
+write, and the later write would undo the earlier one (a displaced contact stored twice, a displacement
+count lost). Taking a lease per centre and source first serialises exactly the commits that can clash;
+different centres and sources still run in parallel.
+
+How: the lease is ``manifests/leases/<centre>/<source>.json`` in the lake, written with a conditional
+create (S3 ``If-None-Match: *``; locally a hard link, which fails if the name exists). The holder deletes
+it when done, only if it is still its own (``If-Match``). A lease older than :data:`LEASE_SECONDS` — longer
+than a validate function can run — was left by a crashed run and is taken over. A commit that cannot get
+the lease within :data:`WAIT_SECONDS` fails with :class:`CommitBusy`; the function's retry (or the
+operator re-running the CLI) picks the upload up again, and the upload's own idempotency makes that safe.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from contactlake.ports import ObjectNotFound, ObjectStore
+
+__all__ = ["LEASE_SECONDS", "WAIT_SECONDS", "CommitBusy", "commit_lease", "lease_key"]
+
+#: A lease older than this was left by a run that crashed: the validate function times out at 900 s.
+LEASE_SECONDS = 960.0
+#: How long a commit waits for another commit of the same centre and source before giving up.
+WAIT_SECONDS = 600.0
+_POLL_SECONDS = (0.05, 0.2, 1.0, 2.0)
+
+
+class CommitBusy(RuntimeError):
+    """Another upload of the same centre and source is being committed; retry later (nothing was written)."""
+
+
+def lease_key(centre_id: str, source: str) -> str:
+    return f"manifests/leases/{centre_id}/{source}.json"
+
+
+@contextmanager
+def commit_lease(
+    store: ObjectStore,
+    centre_id: str,
+    source: str,
+    upload_id: str,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    wait_seconds: float | None = None,
+) -> Iterator[None]:
+    """Hold the centre's and source's commit lease for the duration of the block."""
+    key = lease_key(centre_id, source)
+    body = json.dumps({"upload_id": upload_id, "acquired_epoch": clock()}).encode()
+    deadline = clock() + (WAIT_SECONDS if wait_seconds is None else wait_seconds)
+    attempt = 0
+    while not store.create("lake", key, body, "application/json"):
+        holder = _holder(store, key)
+        if holder is not None:
+            etag, held_by, acquired = holder
+            if clock() - acquired > LEASE_SECONDS:
+                store.delete_if("lake", key, etag)  # a crashed run's lease; if it changed, loop again
+                continue
+            if clock() >= deadline:
+                raise CommitBusy(
+                    f"upload {held_by} of {centre_id}/{source} has been committing for "
+                    f"{clock() - acquired:.0f} s; {upload_id} was not committed and will be on retry"
+                )
+        sleep(_POLL_SECONDS[min(attempt, len(_POLL_SECONDS) - 1)])
+        attempt += 1
+    try:
+        yield
+    finally:
+        mine = _holder(store, key)
+        if mine is not None and mine[1] == upload_id:
+            store.delete_if("lake", key, mine[0])
+
+
+def _holder(store: ObjectStore, key: str) -> tuple[str, str, float] | None:
+    """(ETag, upload id, acquired epoch) of the current lease; None if there is none (or it is garbled,
+    which is then treated as just taken)."""
+    try:
+        data, etag = store.get_versioned("lake", key)
+    except ObjectNotFound:
+        return None
+    try:
+        lease = json.loads(data)
+        return etag, str(lease["upload_id"]), float(lease["acquired_epoch"])
+    except (ValueError, KeyError, TypeError):
+        return None
