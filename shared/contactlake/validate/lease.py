@@ -55,10 +55,9 @@ def commit_lease(
 ) -> Iterator[None]:
     """Hold the centre's and source's commit lease for the duration of the block."""
     key = lease_key(centre_id, source)
-    body = json.dumps({"upload_id": upload_id, "acquired_epoch": clock()}).encode()
     deadline = clock() + (WAIT_SECONDS if wait_seconds is None else wait_seconds)
     attempt = 0
-    while not store.create("lake", key, body, "application/json"):
+    while not store.create("lake", key, _lease_body(upload_id, clock()), "application/json"):
         holder = _holder(store, key)
         if holder is not None:
             etag, held_by, acquired = holder
@@ -80,9 +79,17 @@ def commit_lease(
             store.delete_if("lake", key, mine[0])
 
 
+def _lease_body(upload_id: str, now: float) -> bytes:
+    """Stamped when the lease is taken (not when waiting began), so its age is the commit's."""
+    return json.dumps({"upload_id": upload_id, "acquired_epoch": now}).encode()
+
+
 def _holder(store: ObjectStore, key: str) -> tuple[str, str, float] | None:
-    """(ETag, upload id, acquired epoch) of the current lease; None if there is none (or it is garbled,
-    which is then treated as just taken)."""
+    """(ETag, upload id, acquired epoch) of the current lease; None if there is none.
+
+    Leases are written whole (S3 and the local hard link are atomic), so one that cannot be read was put
+    there by hand: it counts as infinitely old, and is taken over.
+    """
     try:
         data, etag = store.get_versioned("lake", key)
     except ObjectNotFound:
@@ -91,4 +98,4 @@ def _holder(store: ObjectStore, key: str) -> tuple[str, str, float] | None:
         lease = json.loads(data)
         return etag, str(lease["upload_id"]), float(lease["acquired_epoch"])
     except (ValueError, KeyError, TypeError):
-        return None
+        return etag, "(unreadable lease)", float("-inf")

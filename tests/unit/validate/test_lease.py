@@ -113,3 +113,20 @@ def test_leases_of_different_sources_do_not_block_each_other(tmp_path: Path) -> 
         commit_lease(store, "south", "acd", "up-3", wait_seconds=0),
     ):
         assert _lease(store) is not None
+
+
+def test_an_unreadable_lease_is_taken_over(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    assert store.create("lake", KEY, b"not json")
+    with commit_lease(store, "north", "acd", "up-1", wait_seconds=0):
+        assert _lease(store)["upload_id"] == "up-1"  # type: ignore[index]
+
+
+def test_the_lease_is_stamped_when_taken_not_when_the_wait_began(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    clock = Clock()
+    _held_by(store, "up-0", clock.now)
+    clock.on_sleep = [lambda: store.delete("lake", [KEY])]
+    with commit_lease(store, "north", "acd", "up-1", clock=clock, sleep=clock.sleep):
+        assert _lease(store)["acquired_epoch"] == clock.now  # type: ignore[index]
+        assert clock.now > 1_000_000.0
