@@ -38,6 +38,13 @@ __all__ = [
 _OCTETS = "application/octet-stream"
 
 
+def _temporary_beside(path: Path) -> Path:
+    """A temporary name in ``path``'s folder (created if needed), unique to this process and thread:
+    written first, then renamed or linked into place, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
 #: Bytes copied at a time when a file is stored: bounded memory for any size of upload.
 _COPY_CHUNK = 8 * 1024 * 1024
 
@@ -64,10 +71,9 @@ class LocalObjectStore:
             raise ValueError(f"key {key!r} escapes the {area} area")
         return Path(path)
 
-    def put(self, area: Area, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+    def put(self, area: Area, key: str, data: bytes, content_type: str = _OCTETS) -> None:
         path = self.path(area, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp = _temporary_beside(path)
         tmp.write_bytes(data)
         os.replace(tmp, path)
         if area == "raw":  # like S3, the upload's ETag is computed as it arrives, not when it is read
@@ -75,8 +81,7 @@ class LocalObjectStore:
 
     def put_file(self, area: Area, key: str, path: Path) -> None:
         target = self.path(area, key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp = _temporary_beside(target)
         digest = hashlib.md5(usedforsecurity=False)
         with path.open("rb") as source, tmp.open("wb") as sink:
             while chunk := source.read(_COPY_CHUNK):
@@ -99,8 +104,7 @@ class LocalObjectStore:
     def create(self, area: Area, key: str, data: bytes, content_type: str = _OCTETS) -> bool:
         """Linking a finished temporary file to the name fails if the name exists: atomic, like S3's."""
         path = self.path(area, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp = _temporary_beside(path)
         tmp.write_bytes(data)
         try:
             os.link(tmp, path)
@@ -185,8 +189,7 @@ class LocalObjectStore:
     def _remember(self, area: Area, key: str, stat: os.stat_result, etag: str) -> None:
         memo = self._memo(area, key)
         try:
-            memo.parent.mkdir(parents=True, exist_ok=True)
-            tmp = memo.with_name(f".{memo.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp = _temporary_beside(memo)
             tmp.write_text(json.dumps({"identity": _identity(stat), "etag": etag}), encoding="utf-8")
             os.replace(tmp, memo)
         except OSError:
