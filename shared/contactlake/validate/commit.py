@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from contactlake import schema
-from contactlake.ingest.csvblocks import IN_FILE_MESSAGE
+from contactlake.ingest.csvblocks import IN_FILE_MESSAGE, kept_rows
 from contactlake.ingest.model import ParsedBatch, Reject, Upload
 from contactlake.lake import LAKE_TABLES, manifest_key, parquet_bytes, partition_prefix
 from contactlake.ports import ObjectNotFound, Ports
@@ -182,6 +182,63 @@ def _raw_json(table: pa.Table) -> list[str]:
     return [json.dumps(row, default=str, sort_keys=True) for row in table.drop(["customer_key"]).to_pylist()]
 
 
+@dataclass(frozen=True)
+class _Day:
+    """Contacts ready to store, row for row with their id hashes and local days (``date32``), and
+    their pathway steps with each step's day. Despite the name it may span several days; see
+    :meth:`split_last_day`."""
+
+    contacts: pa.Table
+    hashes: U64
+    days: pa.Array
+    steps: pa.Table | None
+    step_days: pa.Array | None
+
+    @staticmethod
+    def concat(first: _Day, second: _Day) -> _Day:
+        steps = [part for part in (first.steps, second.steps) if part is not None]
+        step_days = [part for part in (first.step_days, second.step_days) if part is not None]
+        return _Day(
+            pa.concat_tables([first.contacts, second.contacts]),
+            np.concatenate([first.hashes, second.hashes]),
+            pa.concat_arrays([first.days, second.days]),
+            pa.concat_tables(steps) if steps else None,
+            pa.concat_arrays(step_days) if step_days else None,
+        )
+
+    def split_last_day(self) -> tuple[_Day, _Day | None]:
+        """The rows before the last day, and the last day's rows (None when nothing is held back).
+
+        Only rows in day order that span more than one day are split, so what is held back is always
+        less than one batch (memory stays bounded) and a one-day export is written batch by batch.
+        """
+        days = self.days.to_numpy(zero_copy_only=False) if not self.days.null_count else None
+        if days is None or len(days) < 2 or days[0] == days[-1] or bool((days[1:] < days[:-1]).any()):
+            return self, None
+        start = int(np.searchsorted(days, days[-1]))
+        steps = held_steps = steps_days = held_step_days = None
+        if self.steps is not None and self.step_days is not None:
+            on_last = pc.equal(self.step_days, self.days[start])
+            steps, steps_days = (
+                self.steps.filter(pc.invert(on_last)),
+                self.step_days.filter(pc.invert(on_last)),
+            )
+            held_steps, held_step_days = self.steps.filter(on_last), self.step_days.filter(on_last)
+        rest = _Day(
+            self.contacts.slice(0, start), self.hashes[:start], self.days.slice(0, start), steps, steps_days
+        )
+        # Copied, not sliced: a slice would keep the whole batch's buffers alive until the next batch.
+        copy = pa.array(np.arange(start, len(days)))
+        held = _Day(
+            self.contacts.take(copy),
+            self.hashes[start:].copy(),
+            self.days.take(copy),
+            held_steps,
+            held_step_days,
+        )
+        return rest, held
+
+
 class _Committer:
     def __init__(self, ports: Ports, upload: Upload, manifest: Manifest, replaced: str | None) -> None:
         self.ports, self.upload, self.manifest = ports, upload, manifest
@@ -202,6 +259,10 @@ class _Committer:
         self.partitions: dict[str, set[tuple[str, ...]]] = defaultdict(set)
         self.batch_index = 0
         self.excluded: Counter[str] = Counter()
+        #: The last day of the previous batch, not yet written: the next batch usually continues it, so
+        #: the day is written once, in one file, and an id repeated across the boundary is caught here.
+        self.held: _Day | None = None
+        self.held_batch = 0
 
     def _quarantine(self, dropped: pa.Table, rule_id: str, message: str) -> None:
         """Canonical rows the validate stage turns away, kept as JSON with their source line."""
@@ -210,11 +271,13 @@ class _Committer:
             Reject(line, raw, rule_id, message) for line, raw in zip(lines, _raw_json(dropped), strict=True)
         )
 
-    def _dedupe(self, contacts: pa.Table, ids_unique: bool, hashes: U64 | None) -> pa.Table:
-        """Drop repeats of ids within the batch and settle ids stored by other uploads; log the rest.
+    def _dedupe(
+        self, contacts: pa.Table, ids_unique: bool, hashes: U64 | None
+    ) -> tuple[pa.Table, U64, pa.Array]:
+        """Drop repeats of ids within the batch and settle ids stored by other uploads.
 
-        ``hashes`` are the ids' hashes when the adapter computed them (else they are computed here): the
-        ledger keeps those of the rows stored, to find repeats across this upload's batches at the end.
+        ``hashes`` are the ids' hashes when the adapter computed them (else they are computed here).
+        Returns the contacts kept, their hashes and their local days (``date32``), row for row.
         """
         if hashes is None:
             hashes = hash_ids(contacts.column("contact_id"))
@@ -226,11 +289,12 @@ class _Committer:
             )
             contacts, hashes = contacts.filter(mask), hashes[keep]
         days = pc.cast(contacts.column("initiated_local"), pa.date32())
+        if isinstance(days, pa.ChunkedArray):
+            days = days.combine_chunks()
         contacts, days, settled = self._settle_redeliveries(contacts, days)
         if settled is not None:
             hashes = hashes[settled]
-        self.ledger.add(self.batch_index, hashes, pc.cast(days, pa.int32()).to_numpy(zero_copy_only=False))
-        return contacts
+        return contacts, hashes, days
 
     def _settle_redeliveries(
         self, contacts: pa.Table, days: pa.Array
@@ -282,7 +346,10 @@ class _Committer:
         keep = ~(stale | unresolved)
         return contacts.filter(pa.array(keep)), days.filter(pa.array(keep)), keep
 
-    def _write_partitioned(self, table_name: str, table: pa.Table, date_values: pa.Array) -> int:
+    def _write_partitioned(
+        self, table_name: str, table: pa.Table, date_values: pa.Array, batch_index: int
+    ) -> int:
+        """One file per day, named after the upload and ``batch_index``; returns the rows written."""
         spec = LAKE_TABLES[table_name]
         date_column = spec.partition_names[1]
         written = 0
@@ -305,11 +372,11 @@ class _Committer:
         for start, end, day in zip([0, *ends[:-1]], ends, days, strict=True):
             part = table.slice(start, end - start)
             prefix = partition_prefix(spec, {"centre_id": self.upload.centre_id, date_column: day})
-            key = f"{prefix}/{self.upload.upload_id}-{self.batch_index:05d}.parquet"
+            key = f"{prefix}/{self.upload.upload_id}-{batch_index:05d}.parquet"
             meta = {**(spec.schema.metadata or {}), b"contactlake.upload_id": self.upload.upload_id.encode()}
             self.ports.store.put("lake", key, parquet_bytes(part.replace_schema_metadata(meta)))
             self.manifest.files.append(key)
-            self.batch_files[self.batch_index, table_name, _epoch_day(day)] = key
+            self.batch_files[batch_index, table_name, _epoch_day(day)] = key
             self.partitions[table_name].add((self.upload.centre_id, str(day)))
             written += part.num_rows
         return written
@@ -321,26 +388,62 @@ class _Committer:
         self.rejects.add(batch.rejects)
         self.excluded.update(batch.excluded)
         if batch.contacts is not None and batch.contacts.num_rows:
-            contacts = self._dedupe(batch.contacts, batch.ids_unique, batch.contact_id_hashes)
-            days = pc.cast(contacts.column("initiated_local"), pa.date32())
-            self.manifest.rows_stored += self._write_partitioned("contacts", contacts, days)
-            if batch.pathway_steps is not None and batch.pathway_steps.num_rows:
-                steps = batch.pathway_steps
-                kept = pc.is_in(steps.column("contact_id"), contacts.column("contact_id"))
-                steps = steps.filter(kept)
-                step_days = pc.take(
-                    days, pc.index_in(steps.column("contact_id"), contacts.column("contact_id"))
-                )
-                self.manifest.pathway_steps_stored += self._write_partitioned(
-                    "pathway_steps", steps, step_days
-                )
+            contacts, hashes, days = self._dedupe(batch.contacts, batch.ids_unique, batch.contact_id_hashes)
+            if self.held is not None:
+                contacts, hashes, days = self._drop_repeats_of_held(contacts, hashes, days)
+            steps, step_days = self._steps_of(batch.pathway_steps, contacts, days)
+            day = _Day(contacts, hashes, days, steps, step_days)
+            if self.held is not None:
+                day = _Day.concat(self.held, day)
+            ready, self.held = day.split_last_day()
+            self._store_contacts(ready, self.batch_index)
+            self.held_batch = self.batch_index
         if batch.agent_activity is not None and batch.agent_activity.num_rows:
             activity = batch.agent_activity
             days = pc.cast(activity.column("started_local"), pa.date32())
-            stored = self._write_partitioned("agent_activity", activity, days)
+            stored = self._write_partitioned("agent_activity", activity, days, self.batch_index)
             self.manifest.agent_activity_stored += stored
             self.manifest.rows_stored += stored
         self.batch_index += 1
+
+    def _drop_repeats_of_held(
+        self, contacts: pa.Table, hashes: U64, days: pa.Array
+    ) -> tuple[pa.Table, U64, pa.Array]:
+        """Rows repeating an id of the held-back day: the held copy came first, so these are quarantined."""
+        assert self.held is not None
+        held_ids = self.held.contacts.column("contact_id").combine_chunks()
+        repeat = pc.is_in(contacts.column("contact_id"), value_set=held_ids)
+        if isinstance(repeat, pa.ChunkedArray):
+            repeat = repeat.combine_chunks()
+        if not pc.any(repeat).as_py():
+            return contacts, hashes, days
+        self._quarantine(contacts.filter(repeat), "duplicate.contact_id_in_file", IN_FILE_MESSAGE)
+        keep = np.logical_not(repeat.to_numpy(zero_copy_only=False))
+        return kept_rows(contacts, keep), hashes[keep], days.filter(pa.array(keep))
+
+    @staticmethod
+    def _steps_of(
+        steps: pa.Table | None, contacts: pa.Table, days: pa.Array
+    ) -> tuple[pa.Table | None, pa.Array | None]:
+        """The pathway steps of the contacts kept, with each step's partition day (its contact's)."""
+        if steps is None or not steps.num_rows:
+            return None, None
+        ids = contacts.column("contact_id").combine_chunks()
+        steps = steps.filter(pc.is_in(steps.column("contact_id"), value_set=ids))
+        where = pc.index_in(steps.column("contact_id").combine_chunks(), value_set=ids)
+        return steps, pc.take(days, where)
+
+    def _store_contacts(self, day: _Day, batch_index: int) -> None:
+        """Write contacts and their pathway steps; record their ids in the ledger as ``batch_index``'s."""
+        if not day.contacts.num_rows:
+            return
+        days = pc.cast(day.days, pa.int32()).to_numpy(zero_copy_only=False)
+        self.ledger.add(batch_index, day.hashes, days)
+        self.manifest.rows_stored += self._write_partitioned("contacts", day.contacts, day.days, batch_index)
+        if day.steps is not None and day.step_days is not None:
+            self.manifest.pathway_steps_stored += self._write_partitioned(
+                "pathway_steps", day.steps, day.step_days, batch_index
+            )
 
     def _drop_later_duplicates(self) -> None:
         """Remove ids already stored by an earlier batch of this upload from later batches' files.
@@ -421,6 +524,9 @@ class _Committer:
 
     def finish(self) -> None:
         try:
+            if self.held is not None:
+                self._store_contacts(self.held, self.held_batch)
+                self.held = None
             self._drop_later_duplicates()
             self._displace_older_copies()
             day = _ingest_date(self.upload)
