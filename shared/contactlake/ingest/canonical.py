@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contactlake import schema
+from contactlake.ingest.isotimes import plain_iso_ms
 from contactlake.pii import pseudonymise_array
 
 __all__ = [
@@ -306,17 +307,16 @@ def parse_timestamps(
 
 
 def _parse_iso_mixed(text: pa.Array, checks: RowChecks, column: str, zone: str) -> pa.Array:
-    """A column the one-cast path refused: plain local times in one kernel, the rest row by rule.
+    """A column the one-cast path refused: plain local times in one numpy pass, the rest row by rule.
 
     Rows in the plain ``YYYY-MM-DDTHH:MM:SS`` shape are parsed together; the others (offsets, fractions,
     a space for the 'T', impossible dates, junk) — usually a handful — go through the general path on
     their own, and their failures are mapped back onto the batch.
     """
-    parsed = pc.strptime(text, format=_ISO_FORMAT, unit="ms", error_is_null=True)
-    plain = pc.and_(pc.is_valid(parsed), pc.equal(pc.binary_length(text), 19))
-    plain = pc.and_(plain, _fields_as_written(text, parsed))
-    plain = pc.fill_null(plain, False)
-    result = local_to_utc(pc.if_else(plain, parsed, pa.scalar(None, _MS)), zone, checks, column)
+    plain_rows, millis = plain_iso_ms(text)
+    plain = pa.array(plain_rows)
+    parsed = pa.array(millis, pa.int64(), mask=~plain_rows).cast(_MS)
+    result = local_to_utc(parsed, zone, checks, column)
     rest = pc.and_(pc.is_valid(text), pc.invert(plain))
     if not pc.any(rest).as_py():
         return result
@@ -325,18 +325,6 @@ def _parse_iso_mixed(text: pa.Array, checks: RowChecks, column: str, zone: str) 
     converted = _parse_general(pc.take(text, rows), sub, column, zone, "iso8601")
     checks.absorb(sub, rest)
     return pc.replace_with_mask(result, rest, converted)
-
-
-def _fields_as_written(text: pa.Array, parsed: pa.Array) -> pa.Array:
-    """strptime rolls 30 February over to 1 March and :60 to the next minute: the day and second parsed
-    must be the digits written (the rows compared are 19-character ``YYYY-MM-DDTHH:MM:SS``; nulls
-    elsewhere)."""
-    try:
-        day = pc.cast(pc.utf8_slice_codeunits(text, 8, 10), pa.int8(), safe=False)
-        second = pc.cast(pc.utf8_slice_codeunits(text, 17, 19), pa.int8(), safe=False)
-    except pa.ArrowInvalid:
-        return pa.repeat(pa.scalar(False), len(text))
-    return pc.and_(pc.equal(pc.day(parsed), day), pc.equal(pc.second(parsed), second))
 
 
 def _parse_general(text: pa.Array, checks: RowChecks, column: str, zone: str, fmt: str) -> pa.Array:
