@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -22,6 +23,7 @@ from contactlake.pii import pseudonymise_array
 
 __all__ = [
     "RowChecks",
+    "blank_as_null",
     "build_contacts",
     "local_to_utc",
     "parse_numbers",
@@ -130,20 +132,42 @@ class RowChecks:
         return pa.array([f[1] if f else None for f in found], pa.string())
 
 
+def blank_as_null(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Text with empty strings made null, as a ``string`` array.
+
+    Only a new validity bitmap is built from the offsets; the text itself is not copied (an
+    ``if_else(equal(text, ""), null, text)`` compared and copied every value of every column).
+    """
+    text = values if values.type == pa.string() else pc.cast(values, pa.string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    n = len(text)
+    _, offsets_buffer, data_buffer = text.buffers()
+    if n == 0 or offsets_buffer is None:
+        return text
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=text.offset + n + 1)[text.offset :]
+    filled = np.diff(offsets) != 0
+    if text.null_count:
+        filled &= np.asarray(text.is_valid())
+    elif filled.all():
+        return text
+    validity = pa.py_buffer(np.packbits(filled, bitorder="little"))
+    own_offsets = offsets_buffer.slice(text.offset * 4, (n + 1) * 4)
+    return pa.Array.from_buffers(pa.string(), n, [validity, own_offsets, data_buffer])
+
+
 def parse_numbers(
     values: pa.Array | pa.ChunkedArray, checks: RowChecks, column: str, thousands: str | None = None
 ) -> pa.Array:
     """Strings to float64; blanks become null; '1,234' (with a thousands separator) and '1.2e3' parse."""
-    text = pc.cast(values, pa.string())
-    text = pc.if_else(pc.equal(text, ""), _NO_TEXT, text)
+    text = blank_as_null(values)
     if thousands:
         text = pc.replace_substring(text, thousands, "")
     message = f"{column} is not a number (use digits, '.', optional exponent)"
     try:
         number = pc.cast(text, pa.float64())  # the usual export: plain numbers, no padding
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        text = pc.utf8_trim_whitespace(text)
-        text = pc.if_else(pc.equal(text, ""), _NO_TEXT, text)
+        text = blank_as_null(pc.utf8_trim_whitespace(text))
     else:
         return _finite(number, checks, message)
     try:
@@ -294,10 +318,7 @@ def parse_timestamps(
     ``fmt`` is ``iso8601`` (offsets honoured per row, so mixed offsets are fine; rows without one are in
     ``zone``) or a strptime pattern for wall-clock times in ``zone``.
     """
-    text = pc.cast(values, pa.string())
-    if isinstance(text, pa.ChunkedArray):
-        text = text.combine_chunks()
-    text = pc.if_else(pc.equal(text, ""), _NO_TEXT, text)
+    text = blank_as_null(values)
     if fmt == "iso8601":
         fast = _naive_iso(text)
         if fast is not None:  # the usual export: clean local ISO times, one cast for the column
@@ -329,8 +350,7 @@ def _parse_iso_mixed(text: pa.Array, checks: RowChecks, column: str, zone: str) 
 
 def _parse_general(text: pa.Array, checks: RowChecks, column: str, zone: str, fmt: str) -> pa.Array:
     """Every accepted shape, with a rule for each row that fits none (the slow path: few rows reach it)."""
-    trimmed = pc.utf8_trim_whitespace(text)
-    text = pc.if_else(pc.equal(trimmed, ""), _NO_TEXT, trimmed)
+    text = blank_as_null(pc.utf8_trim_whitespace(text))
     if fmt == "iso8601":
         shaped = pc.fill_null(pc.match_substring_regex(text, _ISO), False)
         has_offset = pc.fill_null(pc.match_substring_regex(text, _OFFSET), False)

@@ -27,7 +27,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contactlake import schema
-from contactlake.ingest.canonical import RowChecks, build_contacts, local_to_utc, parse_numbers, pathway_table
+from contactlake.ingest.canonical import (
+    RowChecks,
+    blank_as_null,
+    build_contacts,
+    local_to_utc,
+    parse_numbers,
+    pathway_table,
+)
 from contactlake.ingest.csvblocks import CsvBlock, iter_csv_blocks, kept_mask, split_rows, structural_checks
 from contactlake.ingest.model import ParsedBatch, Upload
 from contactlake.ingest.reader import open_decoded
@@ -154,7 +161,7 @@ class AnonymousBankAdapter:
             "contact_id": contact_id,
             "channel": pc.if_else(callback, "callback", "voice"),
             "direction": pc.if_else(callback, "outbound", "inbound"),
-            "queue": pc.if_else(pc.equal(queue_type, ""), pa.scalar(None, pa.string()), queue_type),
+            "queue": blank_as_null(queue_type),
             "agent_id": pc.if_else(
                 pc.is_in(server, pa.array(["NO_SERVER", ""])), pa.scalar(None, pa.string()), server
             ),

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from contactlake.ingest.canonical import (
     RowChecks,
+    blank_as_null,
     build_contacts,
     parse_numbers,
     parse_timestamps,
@@ -128,8 +129,7 @@ def coded_values(
     A value missing from the table is rejected with ``<field>.unknown_code``: the centre adds it to the
     mapping's ``[values.<field>]`` and replays the upload.
     """
-    text = pc.utf8_trim_whitespace(raw)
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    text = blank_as_null(pc.utf8_trim_whitespace(raw))
     if not table:
         return text
     keys = pa.array(list(table), pa.string())
@@ -171,7 +171,7 @@ def _activity(
     team = pc.utf8_trim_whitespace(col("team"))
     arrays = {
         "agent_id": agent,
-        "team": pc.if_else(pc.equal(team, ""), pa.scalar(None, pa.string()), team),
+        "team": blank_as_null(team),
         "state": pc.fill_null(state, "other"),
         "started_utc": pc.fill_null(started, pa.scalar(0, pa.timestamp("ms"))),
         "ended_utc": pc.fill_null(ended, pa.scalar(0, pa.timestamp("ms"))),
