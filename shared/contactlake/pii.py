@@ -24,6 +24,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from contactlake.arrowtext import trim_whitespace
 from contactlake.keyedhash import derive_key, siphash128
 
 __all__ = ["pseudonymise", "pseudonymise_array"]
@@ -42,7 +43,7 @@ _HEX_QUADS = (_HEX_PAIRS[np.arange(1 << 16) & 0xFF] | (_HEX_PAIRS[np.arange(1 <<
 
 def _normalise(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Trimmed; anonymous markers → null; letters and digits kept, with a leading '+'; nothing left → null."""
-    text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
+    text = trim_whitespace(values)
     anonymous = pc.is_in(pc.utf8_lower(text), pa.array(_ANONYMOUS))
     core = pc.replace_substring(pc.replace_substring(text, " ", ""), "+", "")
     # The regex (slow) only for values with other separators: "(0)20-7946", "tel:+44…".

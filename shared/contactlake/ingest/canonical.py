@@ -13,17 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from contactlake import schema
+from contactlake.arrowtext import blank_as_null, trim_whitespace
 from contactlake.ingest.isotimes import plain_iso_ms
 from contactlake.pii import pseudonymise_array
 
 __all__ = [
     "RowChecks",
-    "blank_as_null",
     "build_contacts",
     "local_to_utc",
     "parse_numbers",
@@ -132,30 +131,6 @@ class RowChecks:
         return pa.array([f[1] if f else None for f in found], pa.string())
 
 
-def blank_as_null(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Text with empty strings made null, as a ``string`` array.
-
-    Only a new validity bitmap is built from the offsets; the text itself is not copied (an
-    ``if_else(equal(text, ""), null, text)`` compared and copied every value of every column).
-    """
-    text = values if values.type == pa.string() else pc.cast(values, pa.string())
-    if isinstance(text, pa.ChunkedArray):
-        text = text.combine_chunks()
-    n = len(text)
-    _, offsets_buffer, data_buffer = text.buffers()
-    if n == 0 or offsets_buffer is None:
-        return text
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=text.offset + n + 1)[text.offset :]
-    filled = np.diff(offsets) != 0
-    if text.null_count:
-        filled &= np.asarray(text.is_valid())
-    elif filled.all():
-        return text
-    validity = pa.py_buffer(np.packbits(filled, bitorder="little"))
-    own_offsets = offsets_buffer.slice(text.offset * 4, (n + 1) * 4)
-    return pa.Array.from_buffers(pa.string(), n, [validity, own_offsets, data_buffer])
-
-
 def parse_numbers(
     values: pa.Array | pa.ChunkedArray, checks: RowChecks, column: str, thousands: str | None = None
 ) -> pa.Array:
@@ -167,7 +142,7 @@ def parse_numbers(
     try:
         number = pc.cast(text, pa.float64())  # the usual export: plain numbers, no padding
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        text = blank_as_null(pc.utf8_trim_whitespace(text))
+        text = blank_as_null(trim_whitespace(text))
     else:
         return _finite(number, checks, message)
     try:
@@ -350,7 +325,7 @@ def _parse_iso_mixed(text: pa.Array, checks: RowChecks, column: str, zone: str) 
 
 def _parse_general(text: pa.Array, checks: RowChecks, column: str, zone: str, fmt: str) -> pa.Array:
     """Every accepted shape, with a rule for each row that fits none (the slow path: few rows reach it)."""
-    text = blank_as_null(pc.utf8_trim_whitespace(text))
+    text = blank_as_null(trim_whitespace(text))
     if fmt == "iso8601":
         shaped = pc.fill_null(pc.match_substring_regex(text, _ISO), False)
         has_offset = pc.fill_null(pc.match_substring_regex(text, _OFFSET), False)

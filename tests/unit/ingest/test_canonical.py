@@ -6,11 +6,9 @@ from datetime import datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pytest
 
 from contactlake.ingest.canonical import (
     RowChecks,
-    blank_as_null,
     local_to_utc,
     parse_numbers,
     parse_timestamps,
@@ -125,27 +123,3 @@ def test_mixed_column_parses_plain_rows_together_and_each_odd_row_by_its_rule() 
         None, "timestamp.invalid", "timestamp.invalid", None, None, "timestamp.invalid", None, None,
         "timestamp.invalid", None, "timestamp.dst_nonexistent",
     ]  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    "values",
-    [
-        pa.array(["a", "", None, " ", "", "b"]),
-        pa.array(["x", "", "a", "", None, " ", "", "b"]).slice(2),  # a slice keeps its own rows
-        pa.chunked_array([["a", ""], [None, " ", "", "b"]]),
-        pa.array(["a", "", None, " ", "", "b"], pa.large_string()),
-    ],
-    ids=["array", "slice", "chunked", "large_string"],
-)
-def test_blank_as_null_nulls_empty_strings_only(values: pa.Array | pa.ChunkedArray) -> None:
-    result = blank_as_null(values)
-    assert result.type == pa.string()
-    assert result.to_pylist() == ["a", None, None, " ", None, "b"]
-    result.validate(full=True)
-
-
-def test_blank_as_null_returns_text_without_blanks_or_nulls_unchanged() -> None:
-    values = pa.array(["a", "b"])
-    assert blank_as_null(values) is values
-    assert blank_as_null(pa.array([], pa.string())).to_pylist() == []
-    assert blank_as_null(pa.array(["", ""])).null_count == 2

@@ -27,9 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contactlake import schema
+from contactlake.arrowtext import blank_as_null, trim_whitespace
 from contactlake.ingest.canonical import (
     RowChecks,
-    blank_as_null,
     build_contacts,
     local_to_utc,
     parse_numbers,
@@ -85,7 +85,7 @@ class AnonymousBankAdapter:
         blank = structural_checks(batch, names, checks)
 
         def col(name: str) -> pa.Array:
-            return pc.utf8_trim_whitespace(batch.column(names.index(name)))
+            return trim_whitespace(batch.column(names.index(name)))
 
         outcome_code = col("outcome")
         phantom = pc.and_(pc.equal(outcome_code, "PHANTOM"), pc.invert(blank))

@@ -14,9 +14,9 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from contactlake.arrowtext import blank_as_null, trim_whitespace
 from contactlake.ingest.canonical import (
     RowChecks,
-    blank_as_null,
     build_contacts,
     parse_numbers,
     parse_timestamps,
@@ -129,7 +129,7 @@ def coded_values(
     A value missing from the table is rejected with ``<field>.unknown_code``: the centre adds it to the
     mapping's ``[values.<field>]`` and replays the upload.
     """
-    text = blank_as_null(pc.utf8_trim_whitespace(raw))
+    text = blank_as_null(trim_whitespace(raw))
     if not table:
         return text
     keys = pa.array(list(table), pa.string())
@@ -163,12 +163,12 @@ def _activity(
     started = parse_timestamps(col("started"), checks, mapping.columns["started"], zone, mapping.time_format)
     ended = parse_timestamps(col("ended"), checks, mapping.columns["ended"], zone, mapping.time_format)
     state = coded_values(col("state"), "state", mapping.values.get("state"), checks, mapping.columns["state"])
-    agent = pc.utf8_trim_whitespace(col("agent_id"))
+    agent = trim_whitespace(col("agent_id"))
     checks.fail(pc.equal(agent, ""), "required.missing", "agent_id is empty")
     checks.fail(pc.is_null(state), "required.missing", "state is empty")
     duration = pc.divide(pc.cast(pc.subtract(ended, started), pa.int64()), 1000.0)
     checks.fail(pc.less(duration, 0), "time.end_before_start", "activity ends before it starts")
-    team = pc.utf8_trim_whitespace(col("team"))
+    team = trim_whitespace(col("team"))
     arrays = {
         "agent_id": agent,
         "team": blank_as_null(team),

@@ -1,0 +1,72 @@
+"""Text columns cleaned through their Arrow buffers: no value is copied unless one must change.
+
+Every column of a CSV export arrives as text and is trimmed and blank-checked before it is parsed. The
+Arrow kernels for that copy every value of every column to find, usually, that nothing changes; these
+helpers read the offsets (and a byte or two per value) with numpy first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["blank_as_null", "trim_whitespace"]
+
+
+def _as_string(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    text = values if values.type == pa.string() else pc.cast(values, pa.string())
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+
+
+def _offsets(text: pa.Array) -> npt.NDArray[np.int32]:
+    """The array's own ``len + 1`` offsets (a slice starts ``text.offset`` entries into the buffer)."""
+    return np.frombuffer(text.buffers()[1], dtype=np.int32, count=text.offset + len(text) + 1)[text.offset :]
+
+
+#: Bytes that may start or end a value Arrow's ``utf8_trim_whitespace`` changes: the ASCII characters it
+#: trims (tab to carriage return, the four separators, space) and any byte of a multi-byte character.
+_MAY_BE_SPACE = np.zeros(256, dtype=np.bool_)
+_MAY_BE_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_MAY_BE_SPACE[0x80:] = True
+
+
+def trim_whitespace(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``utf8_trim_whitespace`` as a ``string`` array, returned as it is when no value needs trimming.
+
+    Exports are rarely padded, and the kernel copies every value to find that out: here only the first
+    and last byte of each value are looked at, and the kernel runs when any of them may be whitespace.
+    """
+    text = _as_string(values)
+    data_buffer = text.buffers()[2]
+    if not len(text) or data_buffer is None:
+        return text
+    offsets = _offsets(text)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts  # null slots are empty in practice; a non-empty one is looked at too
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    if _MAY_BE_SPACE[data[starts[filled]]].any() or _MAY_BE_SPACE[data[ends[filled] - 1]].any():
+        return pc.utf8_trim_whitespace(text)
+    return text
+
+
+def blank_as_null(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Text with empty strings made null, as a ``string`` array.
+
+    Only a new validity bitmap is built from the offsets; the text itself is not copied (an
+    ``if_else(equal(text, ""), null, text)`` compared and copied every value of every column).
+    """
+    text = _as_string(values)
+    n = len(text)
+    _, offsets_buffer, data_buffer = text.buffers()
+    if n == 0 or offsets_buffer is None:
+        return text
+    filled = np.diff(_offsets(text)) != 0
+    if text.null_count:
+        filled &= np.asarray(text.is_valid())
+    elif filled.all():
+        return text
+    validity = pa.py_buffer(np.packbits(filled, bitorder="little"))
+    own_offsets = offsets_buffer.slice(text.offset * 4, (n + 1) * 4)
+    return pa.Array.from_buffers(pa.string(), n, [validity, own_offsets, data_buffer])
