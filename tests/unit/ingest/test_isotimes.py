@@ -95,3 +95,17 @@ def test_only_plain_strings() -> None:
     assert plain_iso_ms(pa.array([None, None], pa.string()))[0].tolist() == [False, False]
     with pytest.raises(TypeError, match="string array"):
         plain_iso_ms(pa.array([1, 2]))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["2024-03-01T09:30:00", None, "", "2024-02-30T09:30:00", "2024-03-01T09:31:00"],  # back to back
+        ["2024-03-01T09:30:00", "2024-03-01 09:30", "2024-02-30T09:30:00", "x", "2024-03-01T09:31:00"],
+    ],
+    ids=["19-bytes-or-empty", "other-lengths-between"],
+)
+def test_values_are_read_in_place_or_gathered_alike(values: list[str | None]) -> None:
+    rows, millis = plain_iso_ms(pa.array(values, pa.string()))
+    assert rows.tolist() == [expected(v) is not None for v in values]
+    assert millis.tolist() == [expected(v) or 0 for v in values]
