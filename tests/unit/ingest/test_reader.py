@@ -102,3 +102,31 @@ def test_hashing_reader_checksums_the_whole_object() -> None:
     assert hashing.read(10) == data[:10]
     assert hashing.finish() == hashlib.sha256(data).hexdigest()  # reads what was left, too
     assert hashing.size == len(data)
+
+
+class _ReadOnly(io.RawIOBase):
+    """A stream with ``read`` and no ``readinto`` of its own, like some HTTP bodies."""
+
+    def __init__(self, data: bytes) -> None:
+        self.inner = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self.inner.read(size)
+
+    readinto = None  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("make", [io.BytesIO, _ReadOnly], ids=["readinto", "read-only"])
+def test_hashing_reader_fills_the_callers_buffer(make: type[io.IOBase]) -> None:
+    data = bytes(range(256)) * 1000
+    hashing = HashingReader(make(data))  # type: ignore[call-arg]
+    buffer = bytearray(100_000)
+    received = b""
+    with memoryview(buffer) as view:
+        while count := hashing.readinto(view[:70_000]):
+            received += bytes(view[:count])
+    assert received == data
+    assert hashing.finish() == hashlib.sha256(data).hexdigest()
