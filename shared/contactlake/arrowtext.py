@@ -42,11 +42,15 @@ def trim_whitespace(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     data_buffer = text.buffers()[2]
     if not len(text) or data_buffer is None:
         return text
-    offsets = _offsets(text)
-    starts, ends = offsets[:-1], offsets[1:]
-    filled = ends > starts  # null slots are empty in practice; a non-empty one is looked at too
-    data = np.frombuffer(data_buffer, dtype=np.uint8)
-    if _MAY_BE_SPACE[data[starts[filled]]].any() or _MAY_BE_SPACE[data[ends[filled] - 1]].any():
+    offsets, data = _offsets(text), np.frombuffer(data_buffer, dtype=np.uint8)
+    # Each value's first and last byte, in one gather. An empty value points at a neighbour's byte
+    # instead (or the buffer's last): a false alarm only costs the kernel, never a missed trim.
+    n, last = len(text), len(data) - 1
+    ends = np.empty(2 * n, dtype=np.int32)
+    np.minimum(offsets[:-1], last, out=ends[:n])
+    np.subtract(offsets[1:], 1, out=ends[n:])
+    np.maximum(ends[n:], 0, out=ends[n:])
+    if _MAY_BE_SPACE.take(data.take(ends)).any():
         return pc.utf8_trim_whitespace(text)
     return text
 

@@ -8,11 +8,14 @@ single bad time paid both for every row. Here the 19 bytes of each value are gat
 every field is checked and combined with a few whole-column numpy operations, so one pass both finds the
 rows that are not plain, real times and parses the others.
 
-The calendar is the proleptic Gregorian one Arrow and Python use: days since 1970 are computed with
-Howard Hinnant's ``days_from_civil`` (https://howardhinnant.github.io/date_algorithms.html).
+The calendar is the proleptic Gregorian one Arrow and Python use: each month's first day, as days since
+1970, is computed once with Howard Hinnant's ``days_from_civil``
+(https://howardhinnant.github.io/date_algorithms.html) and looked up per row.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import numpy.typing as npt
@@ -23,8 +26,6 @@ __all__ = ["plain_iso_ms"]
 _WIDTH = 19  # YYYY-MM-DDTHH:MM:SS
 _SEPARATORS = {4: b"-", 7: b"-", 10: b"T", 13: b":", 16: b":"}
 _DIGITS = np.array([i for i in range(_WIDTH) if i not in _SEPARATORS], dtype=np.intp)
-#: Days in each month of a common year (index 1-12); February gains a day in leap years.
-_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 
 Mask = npt.NDArray[np.bool_]
 Millis = npt.NDArray[np.int64]
@@ -64,19 +65,31 @@ def plain_iso_ms(text: pa.Array) -> tuple[Mask, Millis]:
     shaped = (digits <= 9).all(axis=1)
     for position, separator in _SEPARATORS.items():
         shaped &= chars[:, position] == separator[0]
-    d = digits.astype(np.int64)
-    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
-    hour, minute, second = d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13]
-    month_ok = (month >= 1) & (month <= 12)
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = _MONTH_DAYS[np.where(month_ok, month, 0)] + ((month == 2) & leap)
-    real = shaped & month_ok & (day >= 1) & (day <= month_days) & (hour <= 23) & (minute <= 59)
+    d = digits.T.astype(np.int32)  # one contiguous row per digit: each field is a few whole-row operations
+    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
+    month, day = d[4] * 10 + d[5], d[6] * 10 + d[7]
+    hour, minute, second = d[8] * 10 + d[9], d[10] * 10 + d[11], d[12] * 10 + d[13]
+    month_ok = shaped & (month >= 1) & (month <= 12)
+    month_index = np.where(month_ok, year * 12 + month - 1, 0)
+    starts, lengths = _calendar()
+    real = month_ok & (day >= 1) & (day <= lengths[month_index]) & (hour <= 23) & (minute <= 59)
     real &= second <= 59
-    seconds = _days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second
+    days = (starts[month_index] + day - 1).astype(np.int64)
+    seconds = days * 86_400 + (hour * 3_600 + minute * 60 + second)
     plain[rows] = real
     millis[rows] = np.where(real, seconds * 1_000, 0)
     return plain, millis
+
+
+@functools.cache
+def _calendar() -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Per month of the years 0000-9999 (index ``year * 12 + month - 1``): the days from 1970-01-01 to
+    its first day, and its length. Two lookups then replace the leap-year and calendar arithmetic."""
+    index = np.arange(10_000 * 12, dtype=np.int64)
+    year, month = index // 12, index % 12 + 1
+    starts = _days_from_civil(year, month, np.ones_like(index))
+    following = _days_from_civil(year + (month == 12), month % 12 + 1, np.ones_like(index))
+    return starts.astype(np.int32), (following - starts).astype(np.int32)
 
 
 def _days_from_civil(year: Millis, month: Millis, day: Millis) -> Millis:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import datetime
 
@@ -109,3 +110,18 @@ def test_values_are_read_in_place_or_gathered_alike(values: list[str | None]) ->
     rows, millis = plain_iso_ms(pa.array(values, pa.string()))
     assert rows.tolist() == [expected(v) is not None for v in values]
     assert millis.tolist() == [expected(v) or 0 for v in values]
+
+
+def test_the_month_table_is_pythons_calendar() -> None:
+    """Every month of the years 1-9999: its first day (days since 1970) and its length."""
+    from contactlake.ingest.isotimes import _calendar
+
+    starts, lengths = _calendar()
+    epoch = EPOCH.toordinal()
+    expected_starts = [
+        datetime(year, month, 1).toordinal() - epoch for year in range(1, 10_000) for month in range(1, 13)
+    ]
+    assert starts[12:].tolist() == expected_starts
+    first_days = [*expected_starts, datetime(9999, 12, 31).toordinal() + 1 - epoch]
+    assert lengths[12:].tolist() == [b - a for a, b in itertools.pairwise(first_days)]
+    assert starts[11] + 31 == starts[12]  # December of year 0 ends where year 1 begins
