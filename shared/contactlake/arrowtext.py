@@ -43,6 +43,8 @@ def trim_whitespace(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if not len(text) or data_buffer is None:
         return text
     offsets, data = _offsets(text), np.frombuffer(data_buffer, dtype=np.uint8)
+    if offsets[-1] == offsets[0]:  # every value empty (or null): nothing to trim
+        return text
     # Each value's first and last byte, in one gather. An empty value points at a neighbour's byte
     # instead (or the buffer's last): a false alarm only costs the kernel, never a missed trim.
     n, last = len(text), len(data) - 1

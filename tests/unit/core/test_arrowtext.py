@@ -54,3 +54,4 @@ def test_trim_whitespace_returns_clean_text_itself() -> None:
     clean = pa.array(["+44 20 7946 0000", "billing", None, ""], pa.string())
     assert trim_whitespace(clean) is clean
     assert trim_whitespace(pa.array([], pa.string())).to_pylist() == []
+    assert trim_whitespace(pa.array(["", None, ""], pa.string())).to_pylist() == ["", None, ""]
