@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
 from pathlib import Path
-from typing import BinaryIO, Literal, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol
 
 import pyarrow as pa
+
+if TYPE_CHECKING:  # only a type here; the email package is imported by the code that mails
+    from email.message import EmailMessage
 
 __all__ = [
     "AREAS",

@@ -8,11 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import smtplib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -23,6 +21,8 @@ from contactlake.lake import LakeTable, all_tables
 from contactlake.ports import Area, ObjectChanged, ObjectInfo, ObjectNotFound, Ports, QueryError, SqlParam
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     import duckdb
 
 __all__ = [
@@ -395,6 +395,8 @@ class SmtpMailer:
         self.host, self.port = host, port
 
     def send(self, message: EmailMessage) -> str:
+        import smtplib  # here, not at the top: only mailing needs it (it pulls in ssl and email)
+
         with smtplib.SMTP(self.host, self.port, timeout=30) as smtp:
             smtp.send_message(message)
         return f"smtp://{self.host}:{self.port}/{message.get('Message-ID', '')}"
