@@ -12,6 +12,8 @@ rotations and xors, which vectorise directly in numpy. With a secret 128-bit key
 be computed (so the phone-number space cannot be enumerated) without the key. The code follows the
 reference implementation (https://github.com/veorq/SipHash, ``siphash.c``) and is checked against its
 published test vectors (``vectors.h``, 64- and 128-bit outputs) in ``tests/unit/core/test_keyedhash.py``.
+The round counts are a parameter: SipHash-1-3, the variant CPython uses for ``hash()`` since 3.11, is
+checked against CPython's own ``hash`` of bytes (with ``PYTHONHASHSEED=0``, whose key is all zeros).
 
 A *key* is exactly 16 secret bytes. Use :func:`derive_key` to turn a configured secret of any length
 into one, with a purpose label so one configured secret yields independent keys for different uses.
@@ -32,13 +34,16 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-__all__ = ["KEY_BYTES", "derive_key", "siphash64", "siphash128"]
+__all__ = ["KEY_BYTES", "SIPHASH_1_3", "SIPHASH_2_4", "derive_key", "siphash64", "siphash128"]
 
 KEY_BYTES = 16
 _CHUNK_ROWS = 1 << 16  # rows hashed together: the numpy-call overhead is paid once per chunk
 _CHUNK_BYTES = 8 << 20  # and at most this many bytes of values (a chunk near the end is copied)
-_ROUNDS_C = 2  # compression rounds per message word ("2" of SipHash-2-4)
-_ROUNDS_D = 4  # finalisation rounds ("4")
+#: (compression rounds per message word, finalisation rounds): SipHash-2-4, the standard PRF.
+SIPHASH_2_4 = (2, 4)
+#: SipHash-1-3: the faster variant Python (3.11+) and Rust use for their hash tables. For hashes that
+#: need collision resistance on honest data, not a secret or a conservative PRF margin.
+SIPHASH_1_3 = (1, 3)
 _INIT = (0x736F6D6570736575, 0x646F72616E646F6D, 0x6C7967656E657261, 0x7465646279746573)
 # MASKS[k] keeps the low k bytes of a little-endian word (k = 0..7): the final word's real bytes.
 _MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)], dtype=np.uint64)
@@ -67,39 +72,41 @@ def derive_key(secret: bytes, purpose: str) -> bytes:
     return hashlib.blake2b(secret, digest_size=KEY_BYTES, person=person).digest()
 
 
-def siphash64(values: pa.Array | pa.ChunkedArray, key: bytes) -> U64:
-    """SipHash-2-4 (64-bit output) of every value's bytes: a ``uint64`` array, one per row.
+def siphash64(values: pa.Array | pa.ChunkedArray, key: bytes, rounds: tuple[int, int] = SIPHASH_2_4) -> U64:
+    """SipHash-2-4 (or ``rounds``, e.g. :data:`SIPHASH_1_3`), 64-bit output, of every value's bytes: a
+    ``uint64`` array, one per row.
 
     ``values`` is string, large_string, binary or large_binary (strings hash their UTF-8 bytes); ``key``
     is exactly 16 bytes. A null row gives 0 — check validity separately if 0 must be told apart from a
     (one-in-2**64) real hash of 0. The integer is the reference's 8 output bytes read little-endian.
     """
-    return _siphash(values, key, double=False)[:, 0]
+    return _siphash(values, key, rounds, double=False)[:, 0]
 
 
-def siphash128(values: pa.Array | pa.ChunkedArray, key: bytes) -> U64:
-    """SipHash-2-4 with 128-bit output (the reference's ``outlen == 16`` variant), shape ``(n, 2)``.
+def siphash128(values: pa.Array | pa.ChunkedArray, key: bytes, rounds: tuple[int, int] = SIPHASH_2_4) -> U64:
+    """SipHash-2-4 (or ``rounds``) with 128-bit output (the reference's ``outlen == 16`` variant), shape
+    ``(n, 2)``.
 
     Column 0 holds output bytes 0-7 and column 1 bytes 8-15, each read little-endian, so
     ``result.astype("<u8").view(np.uint8).reshape(n, 16)`` is the reference's 16-byte digest per row.
     Input, key and null rows (``[0, 0]``) as for :func:`siphash64`.
     """
-    return _siphash(values, key, double=True)
+    return _siphash(values, key, rounds, double=True)
 
 
-def _siphash(values: pa.Array | pa.ChunkedArray, key: bytes, *, double: bool) -> U64:
+def _siphash(values: pa.Array | pa.ChunkedArray, key: bytes, rounds: tuple[int, int], *, double: bool) -> U64:
     if len(key) != KEY_BYTES:
         raise ValueError(f"a SipHash key is exactly {KEY_BYTES} bytes, got {len(key)}")
     k0 = int.from_bytes(key[:8], "little")
     k1 = int.from_bytes(key[8:], "little")
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     width = 2 if double else 1
-    parts = [_hash_array(chunk, k0, k1, double) for chunk in chunks]
+    parts = [_hash_array(chunk, k0, k1, rounds, double) for chunk in chunks]
     # Per Arrow chunk, so chunked input is never copied into one buffer first.
     return np.concatenate(parts) if parts else np.zeros((0, width), dtype=np.uint64)
 
 
-def _hash_array(array: pa.Array, k0: int, k1: int, double: bool) -> U64:
+def _hash_array(array: pa.Array, k0: int, k1: int, rounds: tuple[int, int], double: bool) -> U64:
     offset_type = _OFFSET_TYPES.get(array.type)
     if offset_type is None:
         raise TypeError(f"expected string, large_string, binary or large_binary, got {array.type}")
@@ -120,7 +127,7 @@ def _hash_array(array: pa.Array, k0: int, k1: int, double: bool) -> U64:
             fit = int(np.searchsorted(bounds, bounds[0] + _CHUNK_BYTES, side="right")) - 1
             stop = start + max(1, fit)
         chunk_valid = valid[start:stop] if valid is not None else None
-        _hash_rows(offsets[start : stop + 1], data, chunk_valid, k0, k1, out[start:stop])
+        _hash_rows(offsets[start : stop + 1], data, chunk_valid, (k0, k1), rounds, out[start:stop])
         start = stop
     return out
 
@@ -138,11 +145,13 @@ def _hash_rows(
     offsets: npt.NDArray[np.int32] | npt.NDArray[np.int64],
     data: npt.NDArray[np.uint8],
     valid: npt.NDArray[np.bool_] | None,
-    k0: int,
-    k1: int,
+    key: tuple[int, int],
+    rounds: tuple[int, int],
     out: U64,
 ) -> None:
     """Hash ``len(offsets) - 1`` consecutive rows into ``out`` (m, 1 or 2)."""
+    k0, k1 = key
+    compression, finalisation = rounds
     lo, hi = int(offsets[0]), int(offsets[-1])
     starts = offsets[:-1].astype(np.int64) - lo
     lengths = np.diff(offsets).astype(np.int64)
@@ -191,17 +200,17 @@ def _hash_rows(
         np.bitwise_or(ending, final_tag[s:e], out=ending)
         v3 = b[1, s:]
         np.bitwise_xor(v3, word, out=v3)
-        _rounds(_ROUNDS_C, a[:, s:], b[:, s:], tmp[:, s:])
+        _rounds(compression, a[:, s:], b[:, s:], tmp[:, s:])
         v0 = a[0, s:]
         np.bitwise_xor(v0, word, out=v0)
 
     digest = out if order is None else np.empty_like(out)
     np.bitwise_xor(a[1], 0xEE if double else 0xFF, out=a[1])
-    _rounds(_ROUNDS_D, a, b, tmp)
+    _rounds(finalisation, a, b, tmp)
     _fold(a, b, digest[:, 0])
     if double:
         np.bitwise_xor(b[0], 0xDD, out=b[0])
-        _rounds(_ROUNDS_D, a, b, tmp)
+        _rounds(finalisation, a, b, tmp)
         _fold(a, b, digest[:, 1])
     if order is not None:
         # Unsort; whole rows as one opaque 8- or 16-byte item is several times faster than (m, 2) rows.

@@ -181,7 +181,8 @@ class _Blocks:
         self.stream, self.names, self.delimiter = stream, names, delimiter
         self.block_bytes = block_bytes
         self.line = first_line
-        self.buffer = bytearray(2 * block_bytes)
+        # A block and the part-row left over from the one before (it grows for a longer leftover).
+        self.buffer = bytearray(block_bytes + MAX_ROW_BYTES)
         self.end = 0
         self.eof = False
         self.convert = pacsv.ConvertOptions(

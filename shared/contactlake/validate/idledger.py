@@ -2,7 +2,7 @@
 
 The rule (docs/validation.md): a contact id repeated within one upload keeps its first occurrence.
 Batches are stored as they stream in, so a repeat in a later batch is found at the end of the upload.
-Each stored id is reduced to a 128-bit SipHash, computed once per batch (:func:`hash_ids`) and used for
+Each stored id is reduced to a 128-bit SipHash-1-3, computed once per batch (:func:`hash_ids`) and used for
 both checks: repeats inside the batch (:func:`first_occurrences`) and repeats across batches (the
 ledger). The ledger holds each batch's hashes, with its batch and day, in memory up to
 :data:`MEMORY_RECORDS`; a bigger upload spills them to scratch files partitioned by the hash's top bits
@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from contactlake.keyedhash import siphash128
+from contactlake.keyedhash import SIPHASH_1_3, siphash128
 
 __all__ = ["MEMORY_RECORDS", "U64", "IdLedger", "first_occurrences", "hash_ids", "hashes_as_arrow"]
 
@@ -45,8 +45,13 @@ Records = npt.NDArray[np.void]
 
 
 def hash_ids(ids: pa.Array | pa.ChunkedArray) -> U64:
-    """128-bit hash of each contact id, shape ``(n, 2)`` (stored contacts always have an id)."""
-    return siphash128(ids, _ID_KEY)
+    """128-bit hash of each contact id, shape ``(n, 2)`` (stored contacts always have an id).
+
+    SipHash-1-3: these hashes only need to tell honest ids apart, never leave the process and protect
+    no secret, so the faster variant serves (a third fewer rounds than the SipHash-2-4 that
+    pseudonymises callers).
+    """
+    return siphash128(ids, _ID_KEY, SIPHASH_1_3)
 
 
 def hashes_as_arrow(hashes: U64) -> pa.Array:

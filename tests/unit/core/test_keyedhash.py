@@ -8,13 +8,17 @@ the vectors do not reach: long values, odd layouts.
 
 from __future__ import annotations
 
+import ast
+import os
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from contactlake.keyedhash import derive_key, siphash64, siphash128
+from contactlake.keyedhash import SIPHASH_1_3, derive_key, siphash64, siphash128
 
 
 def _words(text: str) -> list[str]:
@@ -273,3 +277,24 @@ def test_derive_key_gives_16_bytes_per_secret_and_purpose() -> None:
         derive_key(b"", "contactlake-pii")
     with pytest.raises(ValueError, match="purpose"):
         derive_key(b"secret", "a purpose longer than sixteen bytes")
+
+
+def test_siphash_1_3_is_cpythons_own_hash_of_bytes() -> None:
+    """CPython hashes ``bytes`` with SipHash-1-3 (``sys.hash_info.algorithm``); with ``PYTHONHASHSEED=0``
+    its key is sixteen zero bytes. Any length from 1 to 40 bytes (0 is special-cased by CPython)."""
+    if sys.hash_info.algorithm != "siphash13":
+        pytest.skip(f"this Python hashes with {sys.hash_info.algorithm}")
+    rng = random.Random(13)
+    values = [bytes(rng.randrange(256) for _ in range(length)) for length in range(1, 41) for _ in range(3)]
+    probe = "import sys; values = eval(sys.stdin.read()); print([hash(v) % 2**64 for v in values])"
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        input=repr(values),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    expected = ast.literal_eval(run.stdout)
+    got = siphash64(pa.array(values, pa.binary()), bytes(16), SIPHASH_1_3)
+    assert got.tolist() == expected  # (CPython maps a hash of -1 to -2: 2**64-1 does not occur here)
