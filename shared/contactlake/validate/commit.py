@@ -227,12 +227,13 @@ class _Day:
         rest = _Day(
             self.contacts.slice(0, start), self.hashes[:start], self.days.slice(0, start), steps, steps_days
         )
-        # Copied, not sliced: a slice would keep the whole batch's buffers alive until the next batch.
-        copy = pa.array(np.arange(start, len(days)))
+        # Copied (a slice would keep the whole batch's buffers alive until the next batch), from a slice
+        # (a take from the whole table would first join its chunks).
+        copy = pa.array(np.arange(len(days) - start))
         held = _Day(
-            self.contacts.take(copy),
+            self.contacts.slice(start).take(copy),
             self.hashes[start:].copy(),
-            self.days.take(copy),
+            self.days.slice(start).take(copy),
             held_steps,
             held_step_days,
         )
