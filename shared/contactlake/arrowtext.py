@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["blank_as_null", "trim_whitespace"]
+__all__ = ["blank_as_null", "string_offsets", "trim_whitespace"]
 
 
 def _as_string(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -20,7 +20,7 @@ def _as_string(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
 
 
-def _offsets(text: pa.Array) -> npt.NDArray[np.int32]:
+def string_offsets(text: pa.Array) -> npt.NDArray[np.int32]:
     """The array's own ``len + 1`` offsets (a slice starts ``text.offset`` entries into the buffer)."""
     return np.frombuffer(text.buffers()[1], dtype=np.int32, count=text.offset + len(text) + 1)[text.offset :]
 
@@ -42,7 +42,7 @@ def trim_whitespace(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     data_buffer = text.buffers()[2]
     if not len(text) or data_buffer is None:
         return text
-    offsets, data = _offsets(text), np.frombuffer(data_buffer, dtype=np.uint8)
+    offsets, data = string_offsets(text), np.frombuffer(data_buffer, dtype=np.uint8)
     if offsets[-1] == offsets[0]:  # every value empty (or null): nothing to trim
         return text
     # Each value's first and last byte, in one gather. An empty value points at a neighbour's byte
@@ -68,7 +68,7 @@ def blank_as_null(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     _, offsets_buffer, data_buffer = text.buffers()
     if n == 0 or offsets_buffer is None:
         return text
-    filled = np.diff(_offsets(text)) != 0
+    filled = np.diff(string_offsets(text)) != 0
     if text.null_count:
         filled &= np.asarray(text.is_valid())
     elif filled.all():

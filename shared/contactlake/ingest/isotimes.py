@@ -21,6 +21,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from contactlake.arrowtext import string_offsets
+
 __all__ = ["plain_iso_ms"]
 
 _WIDTH = 19  # YYYY-MM-DDTHH:MM:SS
@@ -43,10 +45,10 @@ def plain_iso_ms(text: pa.Array) -> tuple[Mask, Millis]:
     n = len(text)
     plain = np.zeros(n, dtype=np.bool_)
     millis = np.zeros(n, dtype=np.int64)
-    _, offsets_buffer, data_buffer = text.buffers()
+    data_buffer = text.buffers()[2]
     if n == 0 or data_buffer is None:
         return plain, millis
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=text.offset + n + 1)[text.offset :]
+    offsets = string_offsets(text)
     lengths = np.diff(offsets)
     candidate = lengths == _WIDTH
     if text.null_count:
