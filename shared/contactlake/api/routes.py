@@ -1,55 +1,82 @@
-"""The REST API's routes: each parses HTTP, calls the shared package, and returns JSON (docs/api.md)."""
+"""The REST API's routes (docs/api.md): each parses the request, calls one domain function and shapes the
+JSON answer. The rules they apply live beside them (:mod:`~contactlake.api.access`,
+:mod:`~contactlake.api.params`, :mod:`~contactlake.api.pages`); the figures come straight from
+:mod:`contactlake.analyse`.
+
+Every route is registered with :func:`route`, which adds the JSON error handling, the deployed
+authorisation and the route's OpenAPI operation (the document is generated from the route table).
+"""
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from chalice.app import Blueprint
 
-from chalicelib.context import ROUTE_AUTH, caller, handle_errors, json_response, page_secret, state
-from chalicelib.openapi import openapi_document
 from contactlake import __version__
 from contactlake.analyse.common import DIMENSIONS, GRAINS
-from contactlake.config import AUDIENCES, PERIODS
-from contactlake.report.api import (
-    ApiError,
-    check_centre,
-    check_report_path,
+from contactlake.analyse.pathways import pathways as pathway_report
+from contactlake.analyse.quality import data_quality as quality_scorecard
+from contactlake.analyse.queries import kpis as kpi_table
+from contactlake.analyse.queries import staffing as staffing_table
+from contactlake.analyse.trends import trends as trend_report
+from contactlake.api import openapi
+from contactlake.api.access import check_centre, check_report_path, readable_scopes
+from contactlake.api.context import ROUTE_AUTH, caller, handle_errors, json_response, page_secret, state
+from contactlake.api.errors import ApiError
+from contactlake.api.openapi import CENTRE, PAGE, RANGE, path_param, query_param
+from contactlake.api.pages import paginate, query_id
+from contactlake.api.params import (
+    QUEUE_NAME,
+    check_queue,
     check_upload_name,
     choice,
     date_range,
     int_param,
-    jsonable,
-    paginate,
+    json_body,
     parse_date,
-    readable_scopes,
+    text_field,
 )
-from contactlake.report.figures import analysis, uploads
+from contactlake.api.shapes import as_object, jsonable
+from contactlake.config import AUDIENCES, PERIODS, CentreConfig
+from contactlake.report.figures import uploads
+from contactlake.report.keys import parse_report_key, scope_centre_ids, scope_key
 
-__all__ = ["api"]
+__all__ = ["api", "route"]
 
 api = Blueprint(__name__)
 View = Callable[..., Any]
 
+_LINK_SECONDS = 900
+_INTERVAL_GRAIN_MAX_DAYS = 31
 
-def route(path: str, method: str, *, secured: bool = True) -> Callable[[View], View]:
-    """Register a view on the blueprint with JSON errors and, unless public, the configured authorisation."""
+
+def route(
+    path: str,
+    method: str,
+    summary: str,
+    parameters: Sequence[dict[str, Any]],
+    ok: str,
+    *,
+    secured: bool = True,
+    status: int = 200,
+    body: dict[str, Any] | None = None,
+) -> Callable[[View], View]:
+    """Register a view with JSON errors, the configured authorisation (unless public) and its OpenAPI."""
 
     def register(view: View) -> View:
         wrapped = handle_errors(view)
+        setattr(
+            wrapped,
+            openapi.OPERATION_ATTRIBUTE,
+            openapi.operation(summary, parameters, ok, secured=secured, status=status, body=body),
+        )
         api.route(path, methods=[method], **(ROUTE_AUTH if secured else {}))(wrapped)
         return wrapped
 
     return register
-
-
-_LINK_SECONDS = 900
-_MAX_BODY = 4096
-_QUEUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
-_INTERVAL_GRAIN_MAX_DAYS = 31
 
 
 def _params() -> dict[str, str]:
@@ -57,19 +84,10 @@ def _params() -> dict[str, str]:
 
 
 def _body() -> dict[str, Any]:
-    raw = api.current_request.raw_body or b""
-    if len(raw) > _MAX_BODY:
-        raise ApiError(400, "body_too_large", f"the JSON body must be under {_MAX_BODY} bytes")
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise ApiError(400, "bad_json", 'the body must be a JSON object, e.g. {"source": "acd"}') from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_json", "the body must be a JSON object")
-    return body
+    return json_body(api.current_request.raw_body)
 
 
-def _centre(centre_id: str) -> Any:
+def _centre(centre_id: str) -> CentreConfig:
     rt = state()
     check_centre(rt.config, caller(api.current_request), centre_id)
     return rt.config.centre(centre_id)
@@ -80,22 +98,17 @@ def _paged(rows: list[Any], query: str, **extra: Any) -> Any:
     return json_response(page.body(**extra))
 
 
-def _query_id(centre_id: str, route: str, params: dict[str, str]) -> str:
-    stable = {k: v for k, v in sorted(params.items()) if k not in ("next_token", "limit")}
-    return json.dumps([centre_id, route, stable], sort_keys=True)
-
-
-@route("/health", "GET", secured=False)
+@route("/health", "GET", "Liveness check.", [], "Service is up.", secured=False)
 def health() -> Any:
     return json_response({"status": "ok", "version": __version__})
 
 
-@route("/openapi.json", "GET", secured=False)
-def openapi() -> Any:
-    return json_response(openapi_document(__version__))
+@route("/openapi.json", "GET", "This document.", [], "The OpenAPI document.", secured=False)
+def openapi_json() -> Any:
+    return json_response(openapi.document(__version__, api.current_app.routes))
 
 
-@route("/centres", "GET")
+@route("/centres", "GET", "Centres the caller may read.", [], "Centres with time zone, SL policy, plan.")
 def centres() -> Any:
     rt = state()
     who = caller(api.current_request)
@@ -114,7 +127,21 @@ def centres() -> Any:
     return json_response({"caller": who.name, "items": rows, "count": len(rows)})
 
 
-@route("/centres/{centre_id}/kpis", "GET")
+@route(
+    "/centres/{centre_id}/kpis",
+    "GET",
+    "KPIs by grain, period, queue and channel.",
+    [
+        CENTRE,
+        openapi.GRAIN,
+        openapi.DIMENSION,
+        query_param("queue", "Only this queue."),
+        query_param("channel", "Only this channel."),
+        *RANGE,
+        *PAGE,
+    ],
+    "One row per period (and dimension value).",
+)
 def kpis(centre_id: str) -> Any:
     centre = _centre(centre_id)
     params = _params()
@@ -122,19 +149,11 @@ def kpis(centre_id: str) -> Any:
     dimension = choice(params.get("dimension"), DIMENSIONS, "dimension", default="none")
     max_days = _INTERVAL_GRAIN_MAX_DAYS if grain.endswith("min") else 366
     start, end = date_range(params, max_days)
-    filters = {}
-    for name in ("queue", "channel"):
-        value = params.get(name)
-        if value:
-            if not _QUEUE.fullmatch(value):
-                raise ApiError(
-                    400, "bad_parameter", f"{name} may hold letters, digits, space, '.', '_' or '-'"
-                )
-            filters[name] = value
-    table = analysis("kpis")(state().ports, centre, grain, start, end, dimension=dimension, **filters)
+    filters = {name: check_queue(params[name], name) for name in ("queue", "channel") if params.get(name)}
+    table = kpi_table(state().ports, centre, grain, start, end, dimension=dimension, **filters)
     return _paged(
         jsonable(table),
-        _query_id(centre_id, "kpis", params),
+        query_id(centre_id, "kpis", params),
         centre_id=centre_id,
         grain=grain,
         dimension=dimension,
@@ -143,59 +162,89 @@ def kpis(centre_id: str) -> Any:
     )
 
 
-@route("/centres/{centre_id}/trends", "GET")
+@route(
+    "/centres/{centre_id}/trends",
+    "GET",
+    "Trend direction, significance, change and anomalies.",
+    [CENTRE, *RANGE],
+    "The trend report.",
+)
 def trends(centre_id: str) -> Any:
     centre = _centre(centre_id)
     start, end = date_range(_params(), 2 * 366)
-    report = analysis("trends")(state().ports, centre, start, end)
+    report = trend_report(state().ports, centre, start, end)
     return json_response(
-        {"centre_id": centre_id, "date_from": str(start), "date_to": str(end), **_as_dict(report)}
+        {"centre_id": centre_id, "date_from": str(start), "date_to": str(end), **as_object(report)}
     )
 
 
-@route("/centres/{centre_id}/pathways", "GET")
+@route(
+    "/centres/{centre_id}/pathways",
+    "GET",
+    "Top contact pathways, drop-offs and loops.",
+    [CENTRE, *RANGE, query_param("top", "How many paths (1-50, default 10).", pattern="^[0-9]+$")],
+    "The pathway report with Sankey nodes and links.",
+)
 def pathways(centre_id: str) -> Any:
     centre = _centre(centre_id)
     params = _params()
     start, end = date_range(params, 92)
     top = int_param(params.get("top"), "top", 10, 1, 50)
-    report = analysis("pathways")(state().ports, centre, start, end, top=top)
+    report = pathway_report(state().ports, centre, start, end, top=top)
     return json_response(
-        {"centre_id": centre_id, "date_from": str(start), "date_to": str(end), **_as_dict(report)}
+        {"centre_id": centre_id, "date_from": str(start), "date_to": str(end), **as_object(report)}
     )
 
 
-@route("/centres/{centre_id}/staffing", "GET")
+@route(
+    "/centres/{centre_id}/staffing",
+    "GET",
+    "Erlang C/A requirement vs staffed agents per interval.",
+    [CENTRE, *RANGE, *PAGE],
+    "Interval rows.",
+)
 def staffing(centre_id: str) -> Any:
     centre = _centre(centre_id)
     params = _params()
     start, end = date_range(params, _INTERVAL_GRAIN_MAX_DAYS)
-    table = analysis("staffing")(state().ports, centre, start, end)
+    table = staffing_table(state().ports, centre, start, end)
     return _paged(
         jsonable(table),
-        _query_id(centre_id, "staffing", params),
+        query_id(centre_id, "staffing", params),
         centre_id=centre_id,
         date_from=str(start),
         date_to=str(end),
     )
 
 
-@route("/centres/{centre_id}/data-quality", "GET")
+@route(
+    "/centres/{centre_id}/data-quality",
+    "GET",
+    "Data-quality scorecard per day and upload.",
+    [CENTRE, *RANGE, *PAGE],
+    "Scorecard rows.",
+)
 def data_quality(centre_id: str) -> Any:
     centre = _centre(centre_id)
     params = _params()
     start, end = date_range(params, 366)
-    table = analysis("data_quality")(state().ports, centre, start, end)
+    table = quality_scorecard(state().ports, centre, start, end)
     return _paged(
         jsonable(table),
-        _query_id(centre_id, "data-quality", params),
+        query_id(centre_id, "data-quality", params),
         centre_id=centre_id,
         date_from=str(start),
         date_to=str(end),
     )
 
 
-@route("/centres/{centre_id}/uploads", "GET")
+@route(
+    "/centres/{centre_id}/uploads",
+    "GET",
+    "Uploads recorded for the business days.",
+    [CENTRE, *RANGE, *PAGE],
+    "Upload rows.",
+)
 def list_uploads(centre_id: str) -> Any:
     _centre(centre_id)
     params = _params()
@@ -203,35 +252,31 @@ def list_uploads(centre_id: str) -> Any:
     table = uploads(state().ports, centre_id, start.isoformat(), end.isoformat())
     return _paged(
         jsonable(table),
-        _query_id(centre_id, "uploads", params),
+        query_id(centre_id, "uploads", params),
         centre_id=centre_id,
         date_from=str(start),
         date_to=str(end),
     )
 
 
-@route("/centres/{centre_id}/upload-url", "POST")
+@route(
+    "/centres/{centre_id}/upload-url",
+    "POST",
+    "A pre-signed PUT URL for a centre's export.",
+    [CENTRE],
+    "URL, key and expiry.",
+    status=201,
+    body=openapi.UPLOAD_REQUEST,
+)
 def upload_url(centre_id: str) -> Any:
     centre = _centre(centre_id)
     body = _body()
     sources = [s.name for s in centre.sources]
-    source = choice(_text(body, "source"), sources, "source")
-    filename = check_upload_name(_text(body, "filename") or "")
+    source = choice(text_field(body, "source"), sources, "source")
+    filename = check_upload_name(text_field(body, "filename") or "")
     key = f"{centre_id}/{source}/{filename}"
     url = state().ports.store.presigned_url("raw", key, _LINK_SECONDS, "PUT")
     return json_response({"method": "PUT", "url": url, "key": key, "expires_in": _LINK_SECONDS}, 201)
-
-
-def _text(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise ApiError(400, "bad_parameter", f"{name} must be a string")
-    return value
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    data = jsonable(value)
-    return data if isinstance(data, dict) else {"items": data}
 
 
 def _combined_scopes() -> list[str]:
@@ -240,11 +285,22 @@ def _combined_scopes() -> list[str]:
     scopes = set()
     for stakeholder in config.stakeholders:
         if len(stakeholder.centres) > 1 and set(stakeholder.centres) != set(config.centres):
-            scopes.add("+".join(stakeholder.centres))
+            scopes.add(scope_key(stakeholder.centres, all_centres=False))
     return sorted(scopes)
 
 
-@route("/reports", "GET")
+@route(
+    "/reports",
+    "GET",
+    "Stored reports the caller may read, newest first.",
+    [
+        query_param("centre", "Only this scope (centre id or 'all')."),
+        query_param("audience", "Only this audience.", enum=list(AUDIENCES)),
+        query_param("period", "Only this period.", enum=list(PERIODS)),
+        *PAGE,
+    ],
+    "Report files.",
+)
 def list_reports() -> Any:
     rt = state()
     who = caller(api.current_request)
@@ -253,7 +309,8 @@ def list_reports() -> Any:
     period = choice(params["period"], PERIODS, "period") if params.get("period") else None
     wanted = params.get("centre")
     scopes = readable_scopes(rt.config, who)
-    scopes += [s for s in _combined_scopes() if all(who.may_read(c) for c in s.split("+"))]
+    configured = list(rt.config.centres)
+    scopes += [s for s in _combined_scopes() if all(who.may_read(c) for c in scope_centre_ids(s, configured))]
     if wanted:
         if wanted not in scopes:
             check_centre(rt.config, who, wanted)
@@ -261,18 +318,17 @@ def list_reports() -> Any:
     items = []
     for scope in scopes:
         for info in rt.ports.store.list("reports", f"{scope}/"):
-            parts = info.key.split("/")
-            if len(parts) != 4 or (audience and parts[1] != audience) or (period and parts[2] != period):
+            key = parse_report_key(info.key)
+            if key is None or (audience and key.audience != audience) or (period and key.period != period):
                 continue
-            name = parts[3]
             items.append(
                 {
                     "key": info.key,
-                    "centre": parts[0],
-                    "audience": parts[1],
-                    "period": parts[2],
-                    "date": name[:10],
-                    "format": name.split(".", 1)[1] if "." in name else "",
+                    "centre": key.scope,
+                    "audience": key.audience,
+                    "period": key.period,
+                    "date": key.date,
+                    "format": key.format,
                     "size": info.size,
                     "download": f"/reports/{info.key}",
                 }
@@ -281,17 +337,26 @@ def list_reports() -> Any:
     return _paged(items, json.dumps(["reports", who.name, audience, period, wanted]))
 
 
-@route("/reports", "POST")
+@route(
+    "/reports",
+    "POST",
+    "Build and store a report now (not e-mailed).",
+    [],
+    "The result with its keys.",
+    status=201,
+    body=openapi.REPORT_REQUEST,
+)
 def generate() -> Any:
+    # The report builders (charts, PDF, XLSX) load only on this route, not at every cold start.
     from contactlake.report.audiences import COMBINED_AUDIENCES
     from contactlake.report.build import generate_report
 
     rt = state()
     who = caller(api.current_request)
     body = _body()
-    audience = choice(_text(body, "audience"), AUDIENCES, "audience")
-    period = choice(_text(body, "period"), PERIODS, "period")
-    as_of = parse_date(_text(body, "as_of"), "as_of")
+    audience = choice(text_field(body, "audience"), AUDIENCES, "audience")
+    period = choice(text_field(body, "period"), PERIODS, "period")
+    as_of = parse_date(text_field(body, "as_of"), "as_of")
     requested = body.get("centres", [body["centre"]] if "centre" in body else None)
     if requested is None:
         if audience not in COMBINED_AUDIENCES:
@@ -307,7 +372,7 @@ def generate() -> Any:
     if (
         not isinstance(queues, list)
         or len(queues) > 20
-        or not all(isinstance(q, str) and _QUEUE.fullmatch(q) for q in queues)
+        or not all(isinstance(q, str) and QUEUE_NAME.fullmatch(q) for q in queues)
     ):
         raise ApiError(400, "bad_parameter", "queues must be a list of up to 20 queue names")
     result = generate_report(
@@ -325,7 +390,18 @@ def generate() -> Any:
     return json_response(payload, 201 if result.status != "failed" else 500)
 
 
-@route("/reports/{scope}/{audience}/{period}/{filename}", "GET")
+@route(
+    "/reports/{scope}/{audience}/{period}/{filename}",
+    "GET",
+    "A pre-signed download URL.",
+    [
+        path_param("scope", "Centre id, 'all' or 'a+b'."),
+        path_param("audience", "Audience.", enum=list(AUDIENCES)),
+        path_param("period", "Period.", enum=list(PERIODS)),
+        path_param("filename", "e.g. 2026-11-15.pdf"),
+    ],
+    "URL valid for 15 minutes.",
+)
 def download(scope: str, audience: str, period: str, filename: str) -> Any:
     rt = state()
     who = caller(api.current_request)
