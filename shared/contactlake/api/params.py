@@ -98,7 +98,7 @@ def check_upload_name(filename: str) -> str:
     return filename
 
 
-def json_body(raw: bytes | None) -> dict[str, Any]:
+def json_body(raw: bytes | str | None) -> dict[str, Any]:
     """A request body that must be a small JSON object (an empty body is ``{}``)."""
     raw = raw or b""
     if len(raw) > MAX_BODY_BYTES:
