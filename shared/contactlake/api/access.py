@@ -18,7 +18,7 @@ from typing import Any, Literal
 from contactlake.api.errors import ApiError
 from contactlake.api.params import choice
 from contactlake.config import AUDIENCES, PERIODS, ApiCaller, AppConfig, ConfigError, validate_centre_id
-from contactlake.report.keys import REPORT_FILE, ReportKey, scope_centre_ids
+from contactlake.report.keys import ALL_CENTRES, REPORT_FILE, ReportKey, scope_centre_ids
 
 __all__ = [
     "AuthMode",
@@ -93,7 +93,7 @@ def check_centre(config: AppConfig, caller: ApiCaller, centre_id: str) -> str:
 def readable_scopes(config: AppConfig, caller: ApiCaller) -> list[str]:
     """Report scopes (first key segment) the caller may read: its centres, and "all" if it may read all."""
     mine = [c for c in sorted(config.centres) if caller.may_read(c)]
-    return [*mine, *(["all"] if len(mine) == len(config.centres) else [])]
+    return [*mine, *([ALL_CENTRES] if len(mine) == len(config.centres) else [])]
 
 
 def scope_centres(config: AppConfig, scope: str) -> list[str]:
