@@ -15,6 +15,8 @@ from contactlake.config import AUDIENCES, PERIODS
 
 __all__ = [
     "CENTRE",
+    "DIMENSION",
+    "GRAIN",
     "OPERATION_ATTRIBUTE",
     "PAGE",
     "RANGE",
@@ -61,14 +63,12 @@ PAGE = (
 )
 GRAIN = query_param("grain", "Time grain (default day).", enum=list(GRAINS))
 DIMENSION = query_param("dimension", "Split by (default none).", enum=list(DIMENSIONS))
-AUDIENCE = list(AUDIENCES)
-PERIOD = list(PERIODS)
 REPORT_REQUEST = {
     "type": "object",
     "required": ["audience", "period", "as_of"],
     "properties": {
-        "audience": {"type": "string", "enum": AUDIENCE},
-        "period": {"type": "string", "enum": PERIOD},
+        "audience": {"type": "string", "enum": list(AUDIENCES)},
+        "period": {"type": "string", "enum": list(PERIODS)},
         "as_of": {"type": "string", "format": "date", "description": "Last local day covered."},
         "centre": {"type": "string"},
         "centres": {"type": "array", "items": {"type": "string"}},

@@ -23,26 +23,24 @@ from contactlake.analyse.queries import kpis as kpi_table
 from contactlake.analyse.queries import staffing as staffing_table
 from contactlake.analyse.trends import trends as trend_report
 from contactlake.api import openapi
-from contactlake.api.access import check_centre, check_report_path, readable_scopes
+from contactlake.api.access import check_centre, check_report_path
 from contactlake.api.context import ROUTE_AUTH, caller, handle_errors, json_response, page_secret, state
 from contactlake.api.errors import ApiError
 from contactlake.api.openapi import CENTRE, PAGE, RANGE, path_param, query_param
 from contactlake.api.pages import paginate, query_id
 from contactlake.api.params import (
-    QUEUE_NAME,
     check_queue,
     check_upload_name,
     choice,
     date_range,
     int_param,
     json_body,
-    parse_date,
     text_field,
 )
+from contactlake.api.reports import report_request, stored_reports
 from contactlake.api.shapes import as_object, jsonable
 from contactlake.config import AUDIENCES, PERIODS, CentreConfig
 from contactlake.report.figures import uploads
-from contactlake.report.keys import parse_report_key, scope_centre_ids, scope_key
 
 __all__ = ["api", "route"]
 
@@ -279,16 +277,6 @@ def upload_url(centre_id: str) -> Any:
     return json_response({"method": "PUT", "url": url, "key": key, "expires_in": _LINK_SECONDS}, 201)
 
 
-def _combined_scopes() -> list[str]:
-    """Scopes of multi-centre reports that are neither one centre nor all of them ("north+south")."""
-    config = state().config
-    scopes = set()
-    for stakeholder in config.stakeholders:
-        if len(stakeholder.centres) > 1 and set(stakeholder.centres) != set(config.centres):
-            scopes.add(scope_key(stakeholder.centres, all_centres=False))
-    return sorted(scopes)
-
-
 @route(
     "/reports",
     "GET",
@@ -308,32 +296,7 @@ def list_reports() -> Any:
     audience = choice(params["audience"], AUDIENCES, "audience") if params.get("audience") else None
     period = choice(params["period"], PERIODS, "period") if params.get("period") else None
     wanted = params.get("centre")
-    scopes = readable_scopes(rt.config, who)
-    configured = list(rt.config.centres)
-    scopes += [s for s in _combined_scopes() if all(who.may_read(c) for c in scope_centre_ids(s, configured))]
-    if wanted:
-        if wanted not in scopes:
-            check_centre(rt.config, who, wanted)
-        scopes = [wanted]
-    items = []
-    for scope in scopes:
-        for info in rt.ports.store.list("reports", f"{scope}/"):
-            key = parse_report_key(info.key)
-            if key is None or (audience and key.audience != audience) or (period and key.period != period):
-                continue
-            items.append(
-                {
-                    "key": info.key,
-                    "centre": key.scope,
-                    "audience": key.audience,
-                    "period": key.period,
-                    "date": key.date,
-                    "format": key.format,
-                    "size": info.size,
-                    "download": f"/reports/{info.key}",
-                }
-            )
-    items.sort(key=lambda item: (item["date"], item["key"]), reverse=True)
+    items = stored_reports(rt.ports.store, rt.config, who, audience, period, wanted)
     return _paged(items, json.dumps(["reports", who.name, audience, period, wanted]))
 
 
@@ -352,38 +315,16 @@ def generate() -> Any:
     from contactlake.report.build import generate_report
 
     rt = state()
-    who = caller(api.current_request)
-    body = _body()
-    audience = choice(text_field(body, "audience"), AUDIENCES, "audience")
-    period = choice(text_field(body, "period"), PERIODS, "period")
-    as_of = parse_date(text_field(body, "as_of"), "as_of")
-    requested = body.get("centres", [body["centre"]] if "centre" in body else None)
-    if requested is None:
-        if audience not in COMBINED_AUDIENCES:
-            raise ApiError(400, "missing_parameter", f"centre is required for a {audience} report")
-        requested = [c for c in sorted(rt.config.centres) if who.may_read(c)]
-    if not isinstance(requested, list) or not all(isinstance(c, str) for c in requested) or not requested:
-        raise ApiError(400, "bad_parameter", "centres must be a non-empty list of centre ids")
-    for centre_id in requested:
-        check_centre(rt.config, who, centre_id)
-    if audience not in COMBINED_AUDIENCES and len(requested) != 1:
-        raise ApiError(400, "bad_parameter", f"a {audience} report covers one centre; give one centre")
-    queues = body.get("queues", [])
-    if (
-        not isinstance(queues, list)
-        or len(queues) > 20
-        or not all(isinstance(q, str) and QUEUE_NAME.fullmatch(q) for q in queues)
-    ):
-        raise ApiError(400, "bad_parameter", "queues must be a list of up to 20 queue names")
+    request = report_request(rt.config, caller(api.current_request), _body(), COMBINED_AUDIENCES)
     result = generate_report(
         rt.ports,
         rt.config,
         rt.settings,
-        audience=audience,
-        period=period,
-        as_of=as_of,
-        centre_ids=sorted(requested),
-        queues=queues,
+        audience=request.audience,
+        period=request.period,
+        as_of=request.as_of,
+        centre_ids=request.centre_ids,
+        queues=request.queues,
     )
     payload = jsonable(result)
     payload["downloads"] = [f"/reports/{key}" for key in result.keys]
