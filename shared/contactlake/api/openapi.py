@@ -32,24 +32,22 @@ __all__ = [
 OPERATION_ATTRIBUTE = "openapi_operation"
 
 
-def query_param(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
+def _parameter(where: str, name: str, description: str, required: bool, schema: Any) -> dict[str, Any]:
     return {
         "name": name,
-        "in": "query",
+        "in": where,
         "required": required,
         "description": description,
         "schema": {"type": "string", **schema},
     }
 
 
+def query_param(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
+    return _parameter("query", name, description, required, schema)
+
+
 def path_param(name: str, description: str, **schema: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": {"type": "string", **schema},
-    }
+    return _parameter("path", name, description, True, schema)
 
 
 CENTRE = path_param("centre_id", "A centre id from GET /centres.", pattern="^[a-z][a-z0-9_-]{1,31}$")

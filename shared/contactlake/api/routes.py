@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from chalice.app import Blueprint
@@ -59,18 +60,15 @@ def route(
     ok: str,
     *,
     secured: bool = True,
-    status: int = 200,
-    body: dict[str, Any] | None = None,
+    **response: Any,
 ) -> Callable[[View], View]:
-    """Register a view with JSON errors, the configured authorisation (unless public) and its OpenAPI."""
+    """Register a view with JSON errors, the configured authorisation (unless public) and its OpenAPI
+    operation (``response``: the success ``status`` and request ``body`` of :func:`openapi.operation`)."""
 
     def register(view: View) -> View:
         wrapped = handle_errors(view)
-        setattr(
-            wrapped,
-            openapi.OPERATION_ATTRIBUTE,
-            openapi.operation(summary, parameters, ok, secured=secured, status=status, body=body),
-        )
+        operation = openapi.operation(summary, parameters, ok, secured=secured, **response)
+        setattr(wrapped, openapi.OPERATION_ATTRIBUTE, operation)
         api.route(path, methods=[method], **(ROUTE_AUTH if secured else {}))(wrapped)
         return wrapped
 
@@ -94,6 +92,18 @@ def _centre(centre_id: str) -> CentreConfig:
 def _paged(rows: list[Any], query: str, **extra: Any) -> Any:
     page = paginate(rows, _params(), query, page_secret())
     return json_response(page.body(**extra))
+
+
+def _centre_page(centre_id: str, name: str, table: Any, start: date, end: date, **extra: Any) -> Any:
+    """One page of a centre's rows for ``from``..``to``, its token bound to route ``name`` and the query."""
+    return _paged(
+        jsonable(table),
+        query_id(centre_id, name, _params()),
+        centre_id=centre_id,
+        **extra,
+        date_from=str(start),
+        date_to=str(end),
+    )
 
 
 @route("/health", "GET", "Liveness check.", [], "Service is up.", secured=False)
@@ -149,15 +159,7 @@ def kpis(centre_id: str) -> Any:
     start, end = date_range(params, max_days)
     filters = {name: check_queue(params[name], name) for name in ("queue", "channel") if params.get(name)}
     table = kpi_table(state().ports, centre, grain, start, end, dimension=dimension, **filters)
-    return _paged(
-        jsonable(table),
-        query_id(centre_id, "kpis", params),
-        centre_id=centre_id,
-        grain=grain,
-        dimension=dimension,
-        date_from=str(start),
-        date_to=str(end),
-    )
+    return _centre_page(centre_id, "kpis", table, start, end, grain=grain, dimension=dimension)
 
 
 @route(
@@ -206,13 +208,7 @@ def staffing(centre_id: str) -> Any:
     params = _params()
     start, end = date_range(params, _INTERVAL_GRAIN_MAX_DAYS)
     table = staffing_table(state().ports, centre, start, end)
-    return _paged(
-        jsonable(table),
-        query_id(centre_id, "staffing", params),
-        centre_id=centre_id,
-        date_from=str(start),
-        date_to=str(end),
-    )
+    return _centre_page(centre_id, "staffing", table, start, end)
 
 
 @route(
@@ -227,13 +223,7 @@ def data_quality(centre_id: str) -> Any:
     params = _params()
     start, end = date_range(params, 366)
     table = quality_scorecard(state().ports, centre, start, end)
-    return _paged(
-        jsonable(table),
-        query_id(centre_id, "data-quality", params),
-        centre_id=centre_id,
-        date_from=str(start),
-        date_to=str(end),
-    )
+    return _centre_page(centre_id, "data-quality", table, start, end)
 
 
 @route(
@@ -248,13 +238,7 @@ def list_uploads(centre_id: str) -> Any:
     params = _params()
     start, end = date_range(params, 366)
     table = uploads(state().ports, centre_id, start.isoformat(), end.isoformat())
-    return _paged(
-        jsonable(table),
-        query_id(centre_id, "uploads", params),
-        centre_id=centre_id,
-        date_from=str(start),
-        date_to=str(end),
-    )
+    return _centre_page(centre_id, "uploads", table, start, end)
 
 
 @route(
