@@ -9,9 +9,8 @@ What it makes:
   ``infra/layers/<layer>.txt``, installed for Lambda's platform (python3.12, arm64, manylinux wheels
   only, versions from ``requirements/constraints.txt``), trimmed of parts never imported on Lambda;
 * ``build/functions/<name>/`` and ``build/functions/<name>.zip`` - ``functions/<name>/`` plus the shared
-  ``contactlake`` package (the report folder also gets the Chalice runtime and its ``vendor/`` flattened,
-  as ``chalice package`` would do); ``functions/report/vendor/contactlake`` is refreshed for
-  ``chalice local``;
+  ``contactlake`` package (the report folder also gets Chalice's runtime module, which the API runs on);
+  this is the only way the functions are packaged;
 * ``build/template.yaml`` - ``template.yaml`` with ``CodeUri``/``ContentUri`` pointing at those zips, the
   input of ``infra/deploy.sh``;
 * a size table: Lambda refuses a function whose code plus layers exceed 250 MB unzipped
@@ -436,12 +435,12 @@ def smoke_test(python312: str | None) -> None:
 
 # ------------------------------------------------------------------------------------------ functions
 
-_IGNORED_NAMES = ("__pycache__", "*.pyc", "tests", "vendor", "*.sh")
+_IGNORED_NAMES = ("__pycache__", "*.pyc", "tests", "*.sh")
 
 
 def _ignore(folder: str, names: list[str]) -> set[str]:
-    """What never goes into a deployment package: hidden entries (.chalice, tool caches such as
-    .mypy_cache), bytecode of the build machine's Python, tests, vendor/ (flattened separately), scripts."""
+    """What never goes into a deployment package: hidden entries (tool caches such as .mypy_cache),
+    bytecode of the build machine's Python, tests, scripts."""
     ignored = shutil.ignore_patterns(*_IGNORED_NAMES)(folder, names)
     return set(ignored) | {name for name in names if name.startswith(".")}
 
@@ -502,20 +501,8 @@ def build_functions(python312: str | None) -> None:
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(source, target, ignore=_ignore)
         shutil.copytree(shared, target / "contactlake", ignore=_ignore)
-        vendor = source / "vendor"
-        if vendor.is_dir():  # Chalice convention: vendor/ contents go to the package root
-            for item in vendor.iterdir():
-                if item.name in ("contactlake", "__pycache__"):
-                    continue
-                if item.is_dir():
-                    shutil.copytree(item, target / item.name, ignore=_ignore)
-                else:
-                    shutil.copy2(item, target / item.name)
-        if name == "report":
+        if name == "report":  # the API (contactlake.api) runs on Chalice's runtime module
             chalice_runtime(target)
-            local_vendor = source / "vendor" / "contactlake"
-            shutil.rmtree(local_vendor, ignore_errors=True)
-            shutil.copytree(shared, local_vendor, ignore=_ignore)
         compile_bytecode(target, python312)
 
 

@@ -1,19 +1,17 @@
-"""The report function: the contactlake REST API (Chalice) and the scheduled stakeholder reports.
+"""The report function's two Lambda handlers (template.yaml): the REST API and the scheduled reports.
 
-Two Lambda handlers come from this one package (template.yaml): ``app.app`` serves the API and
-``app.scheduled_report`` runs the daily / weekly / monthly / quarterly schedules. Routes are Blueprints
-in ``chalicelib`` and stay thin: the rules and the figures live in the shared ``contactlake`` package.
+``app.app`` is the Chalice app of :mod:`contactlake.api.app` (routes, rules and OpenAPI live in the shared
+package, so ``contactlake serve`` runs the same object); ``app.scheduled_report`` runs the daily / weekly /
+monthly / quarterly schedules.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.proxy import ProxyAwareChalice
-from chalicelib.routes import api
+from contactlake.api.app import app
 
-app = ProxyAwareChalice(app_name="contactlake-report")
-app.register_blueprint(api)
+__all__ = ["app", "scheduled_report"]
 
 
 def scheduled_report(event: dict[str, Any], context: Any) -> dict[str, Any]:

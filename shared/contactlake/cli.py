@@ -305,13 +305,17 @@ def _print_day(ports: Ports, config: AppConfig, centre_ids: Sequence[str], day: 
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from contactlake.report.serve import serve
+    from importlib.util import find_spec
+
+    if find_spec("chalice") is None:
+        raise CliError("serving the API needs Chalice: pip install 'contactlake[api]' (make setup has it)")
+    from contactlake.api.serve import serve
 
     if args.home:
         os.environ["CONTACTLAKE_HOME"] = args.home
     if args.config:
         os.environ["CONTACTLAKE_CONFIG"] = args.config
-    serve(args.host, args.port, Path(args.project_dir) if args.project_dir else None)
+    serve(args.host, args.port)
     return 0
 
 
@@ -372,7 +376,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the REST API over the local lake")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--project-dir", help="the Chalice app folder (default: functions/report)")
     serve.set_defaults(func=cmd_serve)
 
     sample = sub.add_parser("sample", help="generate realistic nightly exports")

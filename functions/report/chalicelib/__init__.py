@@ -1,1 +1,2 @@
-"""Chalice blueprints of the report function; every rule they apply lives in :mod:`contactlake.report.api`."""
+"""The report function's own code beside its handlers: the scheduled-report handler (the API is
+:mod:`contactlake.api`)."""

@@ -2,7 +2,8 @@
 
 Entry points: :func:`build_reports` (schedules, CLI, demo) and :func:`generate_report` (the API). What each
 audience receives is in :mod:`contactlake.report.audiences` and docs/reports.md. The names load lazily, so
-the API Lambda importing :mod:`contactlake.report.api` does not pay for the report builders at cold start.
+the API Lambda importing :mod:`contactlake.report.figures` and :mod:`contactlake.report.keys` does not pay
+for the report builders at cold start.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 
 For each stakeholder whose audience and period match, the report is built once per scope (audience ×
 centres × queues; stakeholders sharing a scope share the report), rendered in the stakeholder's
-formats, stored under ``<centre>/<audience>/<period>/<period start>.<ext>`` in the reports area, and
-e-mailed through the Mailer port.
+formats, stored under ``<centre>/<audience>/<period>/<period start>.<ext>`` in the reports area (the key
+is :mod:`contactlake.report.keys`), and e-mailed through the Mailer port.
 
 **Never partial data.** Missing expected uploads and failed queries are *gaps*. Audiences whose figures
 are contractual or go to the board (executive, vendor) are **held**: nothing is sent, a
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -30,6 +29,7 @@ from contactlake.config import PERIODS, AppConfig, ConfigError, Settings, Stakeh
 from contactlake.ports import Ports
 from contactlake.report.audiences import AUDIENCE_BUILDERS, COMBINED_AUDIENCES, INTERNAL_AUDIENCES, Context
 from contactlake.report.figures import Figures
+from contactlake.report.keys import report_key
 from contactlake.report.mail import Attachment, compose_email, sender_domain
 from contactlake.report.model import Banner, Gap, Report, ReportResult, Scope
 from contactlake.report.periods import Window, window_for
@@ -40,7 +40,6 @@ __all__ = [
     "build_document",
     "build_reports",
     "generate_report",
-    "report_key",
 ]
 
 logger = logging.getLogger("contactlake.report")
@@ -54,18 +53,9 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }
-_SLUG = re.compile(r"[^a-z0-9_-]+")
 _MAX_LISTED_GAPS = 8
 
 Step = Callable[[str], None]
-
-
-def report_key(
-    scope_key: str, audience: str, period: str, start: date, ext: str, queues: Sequence[str] = ()
-) -> str:
-    """``<centre>/<audience>/<period>/<date>.<ext>``; a queue-scoped report adds its queues to the name."""
-    suffix = "".join(f"_{_SLUG.sub('-', q.lower()).strip('-')}" for q in queues)
-    return f"{scope_key}/{audience}/{period}/{start.isoformat()}{suffix}.{ext}"
 
 
 @dataclass(frozen=True)

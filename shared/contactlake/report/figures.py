@@ -1,10 +1,9 @@
 """Where a report's figures come from, and what it could not get.
 
-Every figure is computed by :mod:`contactlake.analyse.queries` (SQL written once; the report never
-re-implements a KPI formula). :class:`Figures` calls those functions for one report and, instead of
-letting one failed query abort the whole report, records a :class:`~contactlake.report.model.Gap`; the
-builder then puts a banner on the report or holds it (see :mod:`contactlake.report.build`). The same
-lookup, :func:`analysis`, serves the API, which turns an unavailable function into a 501.
+Every figure is computed by a :mod:`contactlake.analyse` function (SQL written once; the report never
+re-implements a KPI formula), which the audience builders hand to :meth:`Figures.get`. Instead of
+letting one failed query abort the whole report, it records a :class:`~contactlake.report.model.Gap`; the
+builder then puts a banner on the report or holds it (see :mod:`contactlake.report.build`).
 
 Completeness: every configured source of a centre is expected once per business day, from the first
 day the centre uploaded anything (a centre that joined on the 5th is not "missing" the 1st to the 4th).
@@ -26,25 +25,9 @@ from contactlake.report.model import Gap
 from contactlake.report.periods import Window
 from contactlake.sqlfiles import load_sql
 
-__all__ = ["AnalysisUnavailable", "Figures", "UploadStatus", "analysis", "uploads"]
+__all__ = ["Figures", "UploadStatus", "uploads"]
 
 logger = logging.getLogger("contactlake.report")
-
-
-class AnalysisUnavailable(LookupError):
-    """The analysis function is not part of this version of contactlake."""
-
-
-def analysis(name: str) -> Callable[..., Any]:
-    """``contactlake.analyse.queries.<name>``, or :class:`AnalysisUnavailable` saying what is missing."""
-    try:
-        from contactlake.analyse import queries
-    except ImportError as error:
-        raise AnalysisUnavailable(f"contactlake.analyse.queries cannot be imported ({error})") from None
-    function = getattr(queries, name, None)
-    if not callable(function):
-        raise AnalysisUnavailable(f"contactlake.analyse.queries has no {name}() in this version")
-    return function  # type: ignore[no-any-return]
 
 
 def uploads(ports: Ports, centre_id: str, date_from: str, date_to: str) -> pa.Table:
@@ -78,10 +61,12 @@ class Figures:
         self.ports = ports
         self.gaps: list[Gap] = []
 
-    def get(self, centre: CentreConfig, what: str, name: str, *args: Any, **kwargs: Any) -> Any:
-        """``queries.<name>(ports, centre, *args, **kwargs)``, or None with a gap recorded as ``what``."""
+    def get(
+        self, centre: CentreConfig, what: str, analysis: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """``analysis(ports, centre, *args, **kwargs)``, or None with a gap recorded as ``what``."""
         try:
-            return analysis(name)(self.ports, centre, *args, **kwargs)
+            return analysis(self.ports, centre, *args, **kwargs)
         except Exception as error:
             logger.warning("report figure %r for %s failed: %s", what, centre.centre_id, error, exc_info=True)
             self.gaps.append(Gap("query", centre.centre_id, what, _short(error)))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from contactlake.report.keys import scope_key
 from contactlake.report.periods import Window
 
 __all__ = [
@@ -166,9 +167,7 @@ class Scope:
 
     @property
     def key(self) -> str:
-        if len(self.centre_ids) == 1:
-            return self.centre_ids[0]
-        return "all" if self.all_centres else "+".join(self.centre_ids)
+        return scope_key(self.centre_ids, self.all_centres)
 
     @property
     def label(self) -> str:

@@ -67,13 +67,6 @@ class Window:
         """The whole period before this one (the comparison base)."""
         return window_for(self.period, self.start - timedelta(days=1))
 
-    def history_start(self, periods: int) -> date:
-        """Start of the period ``periods`` periods back (for long-term trend charts)."""
-        window = self
-        for _ in range(periods):
-            window = window.previous()
-        return window.start
-
 
 def window_for(period: str, as_of: date) -> Window:
     """The window of ``period`` that contains ``as_of``, cut at ``as_of``."""

@@ -3,7 +3,6 @@ and one real HTTP conversation with the locally served API."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
 import urllib.error
@@ -13,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from contactlake.report.serve import find_app_dir, make_server
-from tests.functional.report.lake import REPORT_APP_DIR, SmallLake, load_report_app, use_lake
+from contactlake.api.serve import make_server
+from infra.cfn import load_template
+from tests.functional.report.lake import SmallLake, load_report_app, use_lake
 
 pytestmark = pytest.mark.filterwarnings("ignore:IAMAuthorizer is not a supported in local mode")
 
@@ -83,46 +83,20 @@ def test_iam_principals_are_scoped_to_their_centres(
     assert call(event)[0] == 401
 
 
-def test_greedy_proxy_events_are_routed(small_lake: SmallLake, monkeypatch: pytest.MonkeyPatch) -> None:
-    """template.yaml sends every request through ANY /{proxy+}: the app maps it back to its own routes."""
-    use_lake(monkeypatch, small_lake.home, CONTACTLAKE_API_AUTH="iam")
-    identity = {"userArn": ROLE_SESSION}
-    event = gateway_event(
-        "/centres/north/kpis",
-        "/{proxy+}",
-        {"proxy": "centres/north/kpis"},
-        {"from": "2026-11-03", "grain": "day"},
-        identity,
-    )
-    status, body = call(event)
-    assert status == 200
-    assert body["items"][0]["period_start"] == "2026-11-03"
-    event = gateway_event(
-        "/reports/all/executive/monthly/2026-11-01.pdf", "/{proxy+}", {"proxy": "x"}, {}, identity
-    )
-    assert call(event)[1]["error"]["code"] == "forbidden"
-    status, body = call(gateway_event("/nowhere", "/{proxy+}", {"proxy": "nowhere"}, {}, identity))
-    assert (status, body["error"]["code"]) == (404, "not_found")
-
-
-def test_match_route_prefers_literal_segments() -> None:
-    load_report_app()  # puts functions/report (and so chalicelib) on the path
-    match_route = importlib.import_module("chalicelib.proxy").match_route
-
-    routes = [
-        "/reports",
-        "/reports/{scope}/{audience}/{period}/{filename}",
-        "/centres/{centre_id}/kpis",
-        "/centres/{centre_id}/upload-url",
-        "/centres/{centre_id}/{thing}",
+def test_api_gateway_has_one_method_per_app_route() -> None:
+    """template.yaml gives API Gateway exactly the app's routes, so every event names its route template
+    (the resourcePath Chalice dispatches on) and nothing else reaches the function."""
+    app = load_report_app().app
+    resources = load_template()["Resources"]
+    events = [
+        e["Properties"]
+        for e in resources["ApiFunction"]["Properties"]["Events"].values()
+        if e["Type"] == "Api"
     ]
-    assert match_route(routes, "/centres/north/kpis") == ("/centres/{centre_id}/kpis", {"centre_id": "north"})
-    assert match_route(routes, "/centres/north/other") == (
-        "/centres/{centre_id}/{thing}",
-        {"centre_id": "north", "thing": "other"},
-    )
-    assert match_route(routes, "/reports/") == ("/reports", {})
-    assert match_route(routes, "/reports/all/executive") is None
+    declared = [(e["Path"], e["Method"]) for e in events]
+    assert len(declared) == len(set(declared))
+    assert set(declared) == {(path, method) for path, methods in app.routes.items() for method in methods}
+    assert all(e["RestApiId"] == {"Ref": "Api"} for e in events)
 
 
 def test_routes_require_iam_by_default() -> None:
@@ -139,8 +113,7 @@ def test_routes_require_iam_by_default() -> None:
 
 def test_real_http_against_the_served_api(small_lake: SmallLake, monkeypatch: pytest.MonkeyPatch) -> None:
     use_lake(monkeypatch, small_lake.home, CONTACTLAKE_API_AUTH="api_key")
-    assert find_app_dir(None) == REPORT_APP_DIR
-    server = make_server("127.0.0.1", 0, None)
+    server = make_server("127.0.0.1", 0)
     port = server.server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

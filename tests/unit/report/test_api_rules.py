@@ -7,15 +7,10 @@ from datetime import date
 
 import pytest
 
-from contactlake.report.api import (
-    ApiError,
-    check_centre,
-    check_report_path,
-    check_upload_name,
-    date_range,
-    paginate,
-    resolve_caller,
-)
+from contactlake.api.access import check_centre, check_report_path, resolve_caller
+from contactlake.api.errors import ApiError
+from contactlake.api.pages import paginate
+from contactlake.api.params import check_upload_name, date_range
 from tests.unit.report.testconfig import fixed_config
 
 CONFIG = fixed_config()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from contactlake.analyse import queries
 from contactlake.config import AppConfig, CentreConfig
 from contactlake.ports import Ports
 from contactlake.report import charts
@@ -196,7 +197,7 @@ def kpis(
     kwargs: dict[str, Any] = {"dimension": dimension}
     if queue is not None:
         kwargs["queue"] = queue
-    table: pa.Table | None = ctx.figures.get(centre, what, "kpis", grain, start, end, **kwargs)
+    table: pa.Table | None = ctx.figures.get(centre, what, queries.kpis, grain, start, end, **kwargs)
     return table
 
 
@@ -297,7 +298,7 @@ def day_ticks(starts: Sequence[datetime | None]) -> list[int]:
 
 def staffing_section(ctx: Context, centre: CentreConfig, title: str) -> Section:
     window = ctx.window
-    rows = rows_of(ctx.figures.get(centre, "staffing (Erlang)", "staffing", window.start, window.end))
+    rows = rows_of(ctx.figures.get(centre, "staffing (Erlang)", queries.staffing, window.start, window.end))
     rows = [r for r in rows if local_time(r.get("interval_start")) is not None]
     if not rows:
         return Section(title, intro=unavailable("The staffing comparison"))

@@ -8,6 +8,8 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from contactlake.analyse.quality import check_test_contacts, reconciliation
+from contactlake.analyse.quality import data_quality as quality_scorecard
 from contactlake.report.audiences.common import (
     Context,
     rows_of,
@@ -41,7 +43,9 @@ def data_quality(ctx: Context) -> Report:
     for centre in ctx.centres:
         status = ctx.uploads.get(centre.centre_id)
         first = status.first_day if status else None
-        quality = ctx.figures.get(centre, "data-quality scorecard", "data_quality", window.start, window.end)
+        quality = ctx.figures.get(
+            centre, "data-quality scorecard", quality_scorecard, window.start, window.end
+        )
         for row in rows_of(quality):
             if first is not None and row.get("day") is not None and row["day"] < first:
                 continue
@@ -60,7 +64,7 @@ def data_quality(ctx: Context) -> Report:
             for rule, count in json.loads(row.get("quarantined_by_rule") or "{}").items():
                 rules[rule][centre.centre_id] += int(count)
         for row in rows_of(
-            ctx.figures.get(centre, "reconciliation", "reconciliation", window.start, window.end)
+            ctx.figures.get(centre, "reconciliation", reconciliation, window.start, window.end)
         ):
             checks.append(
                 (
@@ -74,7 +78,7 @@ def data_quality(ctx: Context) -> Report:
                 )
             )
         results = ctx.figures.get(
-            centre, "test-contact results", "test_contact_results", window.start, window.end
+            centre, "test-contact results", check_test_contacts, window.start, window.end
         )
         for row in rows_of(results):
             tests.append(

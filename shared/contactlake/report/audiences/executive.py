@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from contactlake.analyse.plan import cost_per_contact, plan_vs_actual
+from contactlake.analyse.trends import trends as trend_report
 from contactlake.config import CentreConfig
 from contactlake.report import charts, findings
 from contactlake.report.audiences.common import (
@@ -71,13 +73,13 @@ def executive(ctx: Context) -> Report:
     hist_start -= timedelta(days=hist_start.weekday())
     trend_method = ""
     for centre in ctx.centres:
-        pva = rows_of(ctx.figures.get(centre, "plan vs actual", "plan_vs_actual", window.start, window.end))
+        pva = rows_of(ctx.figures.get(centre, "plan vs actual", plan_vs_actual, window.start, window.end))
         cost = rows_of(
             ctx.figures.get(
-                centre, "cost per contact", "cost_per_contact", window.start, window.end, grain="month"
+                centre, "cost per contact", cost_per_contact, window.start, window.end, grain="month"
             )
         )
-        trend = ctx.figures.get(centre, "trends", "trends", hist_start, window.end)
+        trend = ctx.figures.get(centre, "trends", trend_report, hist_start, window.end)
         history.append(
             (centre, rows_of(kpis(ctx, centre, "weekly KPI history", "week", (hist_start, window.end))))
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contactlake.analyse import queries
 from contactlake.report import charts
 from contactlake.report.audiences.common import (
     Context,
@@ -25,7 +26,7 @@ _AGENT_AHT_OUTLIER = 1.25
 
 def team_leader(ctx: Context) -> Report:
     centre, window = ctx.centres[0], ctx.window
-    agents = rows_of(ctx.figures.get(centre, "agent KPIs", "agent_kpis", window.start, window.end))
+    agents = rows_of(ctx.figures.get(centre, "agent KPIs", queries.agent_kpis, window.start, window.end))
     total = single(kpis(ctx, centre, "period KPIs", GRAIN_OF_PERIOD[window.period], window))
     centre_aht = num(total, "aht_seconds")
     columns = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from contactlake.analyse.forecast import forecast_accuracy, forecast_week
 from contactlake.report import charts
 from contactlake.report.audiences.common import (
     Context,
@@ -25,9 +26,9 @@ __all__ = ["workforce"]
 def workforce(ctx: Context) -> Report:
     centre, window = ctx.centres[0], ctx.window
     week_start = window.start - timedelta(days=window.start.weekday())
-    forecast = rows_of(ctx.figures.get(centre, "forecast", "forecast", week_start))
+    forecast = rows_of(ctx.figures.get(centre, "forecast", forecast_week, week_start))
     accuracy = rows_of(
-        ctx.figures.get(centre, "forecast accuracy", "forecast_accuracy", window.start, window.end)
+        ctx.figures.get(centre, "forecast accuracy", forecast_accuracy, window.start, window.end)
     )
     sections = [
         _forecast_section(forecast, accuracy),

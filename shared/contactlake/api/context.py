@@ -1,34 +1,33 @@
-"""Per-container state of the API and the glue between Chalice requests and :mod:`contactlake.report.api`.
+"""What a route needs from the request and the container: the runtime, the caller, JSON responses, errors.
 
 The runtime (settings, configuration, ports — local or AWS by ``CONTACTLAKE_MODE``) is built once per
-container, on the first request, not at import: ``chalice package`` imports app.py without any of it.
+container, on the first request, not at import: importing the app (tests, ``contactlake serve``) needs
+none of it. Route options are fixed at import because they describe the deployed API.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import json
 import logging
 import os
 from collections.abc import Callable
 from typing import Any
 
-from chalice.app import IAMAuthorizer, Response
+from chalice.app import IAMAuthorizer, Request, Response
 
+from contactlake.api import access, pages
+from contactlake.api.errors import ApiError
 from contactlake.config import ApiCaller
-from contactlake.report.api import ApiError, AuthMode, resolve_caller
-from contactlake.report.figures import AnalysisUnavailable
 from contactlake.runtime import Runtime, runtime
 
-__all__ = ["ROUTE_AUTH", "auth_mode", "caller", "handle_errors", "json_response", "page_secret", "state"]
+__all__ = ["ROUTE_AUTH", "caller", "handle_errors", "json_response", "page_secret", "state"]
 
 logger = logging.getLogger("contactlake.api")
 
 
 def _route_auth() -> dict[str, Any]:
-    """Route options fixed at import (they become API Gateway settings): IAM unless API keys are chosen."""
+    """IAM unless API keys are chosen (``CONTACTLAKE_API_AUTH=api_key`` when the app is imported)."""
     if os.environ.get("CONTACTLAKE_API_AUTH") == "api_key":
         return {"api_key_required": True}
     return {"authorizer": IAMAuthorizer()}
@@ -42,22 +41,16 @@ def state() -> Runtime:
     return runtime()
 
 
-def auth_mode() -> AuthMode:
-    """``CONTACTLAKE_API_AUTH``, else IAM on AWS and API keys locally (``contactlake serve``)."""
-    configured = os.environ.get("CONTACTLAKE_API_AUTH")
-    if configured in ("iam", "api_key"):
-        return configured  # type: ignore[return-value]
-    return "iam" if state().settings.mode == "aws" else "api_key"
-
-
-def caller(request: Any) -> ApiCaller:
+def caller(request: Request) -> ApiCaller:
+    """The configured caller of this request (401/403 otherwise), by the deployment's auth mode."""
+    rt = state()
+    mode = access.auth_mode(os.environ.get("CONTACTLAKE_API_AUTH"), rt.settings.mode)
     identity = (request.context or {}).get("identity") or {}
-    return resolve_caller(state().config, auth_mode(), identity, dict(request.headers or {}))
+    return access.resolve_caller(rt.config, mode, identity, dict(request.headers or {}))
 
 
 def page_secret() -> bytes:
-    """Pagination tokens are signed with a key derived from the deployment's secret."""
-    return hmac.new(state().settings.pii_key, b"contactlake-api-pagination", hashlib.sha256).digest()
+    return pages.page_secret(state().settings.pii_key)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -69,7 +62,11 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def handle_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Every failure becomes a JSON error; unexpected ones are logged and answered without internals."""
+    """Every failure becomes a JSON error; unexpected ones are logged and answered without internals.
+
+    A view wrapper, not Chalice middleware: Chalice turns any exception but ``ChaliceUnhandledError`` into
+    its own 500 body before middleware sees it, and the API promises one error shape (docs/api.md).
+    """
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -77,8 +74,6 @@ def handle_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         except ApiError as error:
             return json_response(error.body(), error.status)
-        except AnalysisUnavailable as error:
-            return json_response(ApiError(501, "not_implemented", str(error)).body(), 501)
         except Exception:
             logger.exception("unhandled error in %s", view.__name__)
             body = ApiError(
