@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import pyarrow as pa
 
 from contactlake.config import Settings
-from contactlake.lake import LakeTable, all_tables
+from contactlake.tables import LakeTable, all_tables
 from contactlake.ports import Area, ObjectChanged, ObjectInfo, ObjectNotFound, Ports, QueryError, SqlParam
 
 if TYPE_CHECKING:

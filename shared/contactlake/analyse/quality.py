@@ -25,16 +25,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from contactlake.analyse.aggregates import (
-    MEASURE_FIELDS,
-    TEST_CONTACT_RESULTS,
-    MaterialiseResult,
-    interval_measures,
-    write_days,
-)
+from contactlake.analyse.aggregates import MaterialiseResult, detail_kpis, write_days
 from contactlake.analyse.common import check_range, days_between, range_params, run_sql
 from contactlake.config import CentreConfig, ConfigError
 from contactlake.ports import ObjectNotFound, Ports
+from contactlake.tables import MEASURE_FIELDS, TEST_CONTACT_RESULTS
 
 __all__ = [
     "DATA_QUALITY_SCHEMA",
@@ -130,7 +125,7 @@ def check_test_contacts(
 ) -> pa.Table:
     """One row per test contact and check: what it should measure, what the KPI SQL measured, pass/fail."""
     cases = load_test_cases() if cases is None else cases
-    measured = interval_measures(ports, centre, date_from, date_to, "test_contact", test_contacts=True)
+    measured = detail_kpis(ports, centre, "test_contact_kpis", date_from, date_to)
     rows = []
     for row in measured.to_pylist():
         case = cases.get(row["test_case_id"])

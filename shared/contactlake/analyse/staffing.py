@@ -14,11 +14,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from contactlake.analyse.aggregates import STAFFING_INTERVAL, MaterialiseResult, write_days
+from contactlake.analyse.aggregates import MaterialiseResult, write_days
 from contactlake.analyse.common import INTERVAL_MINUTES, days_between, range_params, rollup, run_sql
 from contactlake.analyse.erlang import erlang_a, erlang_c
 from contactlake.config import CentreConfig
 from contactlake.ports import Ports
+from contactlake.tables import STAFFING_INTERVAL
 
 __all__ = [
     "DEFAULT_AHT_SECONDS",

@@ -11,7 +11,7 @@ import sqlglot
 from sqlglot import exp
 
 from contactlake.analyse.common import normalise
-from contactlake.lake import all_tables
+from contactlake.tables import all_tables
 from contactlake.sqlfiles import load_sql, parameter_names, sql_names
 from tests.functional.analyse.conftest import SampleLake
 
