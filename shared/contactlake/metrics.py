@@ -20,14 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import pyarrow as pa
-
 __all__ = [
     "COUNTS",
-    "COUNT_FIELDS",
     "KPI_RATES",
     "MEASURES",
-    "RATE_FIELDS",
     "SL_VARIANTS",
     "Count",
     "Measure",
@@ -39,7 +35,7 @@ __all__ = [
     "value",
 ]
 
-_I64, _F64 = pa.int64(), pa.float64()
+_I64, _F64 = "int64", "float64"
 
 
 @dataclass(frozen=True)
@@ -47,16 +43,13 @@ class Count:
     """An additive count or sum per row of a KPI aggregate."""
 
     name: str
-    type: pa.DataType
+    #: Arrow type name of the column (``int64`` counts, ``float64`` sums of seconds).
+    type: Literal["int64", "float64"]
     #: SQL aggregate over classified contacts (one KPI model's ``counted`` step).
     detail: str
     doc: str
     #: How rows combine at a coarser grain: ``sum``, or ``max`` for the longest wait.
     rollup: Literal["sum", "max"] = "sum"
-
-    @property
-    def field(self) -> pa.Field:
-        return pa.field(self.name, self.type, metadata={"doc": self.doc})
 
 
 @dataclass(frozen=True)
@@ -70,7 +63,7 @@ class Measure:
     name: str
     numerator: tuple[str, ...]
     denominator: tuple[str, ...]
-    unit: Literal["share", "seconds"]
+    unit: Literal["share", "seconds", "currency"]
     doc: str
     variant: str | None = None
 
@@ -184,6 +177,8 @@ MEASURES: tuple[Measure, ...] = (
             "Handle time / logged-in time."),
     Measure("shrinkage", ("aux_seconds",), ("logged_in_seconds",), "share",
             "Break + training + other time / logged-in time."),
+    Measure("cost_per_contact", ("staff_cost",), ("answered",), "currency",
+            "Staff cost (logged-in hours x cost per agent hour) per answered contact."),
 )  # fmt: skip
 _MEASURES: dict[str, Measure] = {m.key: m for m in MEASURES}
 #: The service-level variants a centre may choose, in declaration order.
@@ -204,9 +199,6 @@ KPI_RATES: tuple[tuple[str, str], ...] = (
     ("fcr_rate", "fcr_resolved / fcr_eligible."),
 )
 
-#: Arrow fields of the counts and of the stored rates (the KPI aggregates' measure columns).
-COUNT_FIELDS: list[pa.Field] = [c.field for c in COUNTS]
-RATE_FIELDS: list[pa.Field] = [pa.field(name, _F64, metadata={"doc": doc}) for name, doc in KPI_RATES]
 
 
 def _measure(name: str, variant: str | None = None) -> Measure:
@@ -222,7 +214,7 @@ def _variants(name: str) -> list[Measure]:
 
 def _is_integer(column: str) -> bool:
     count = _COUNT.get(column)
-    return count is not None and pa.types.is_integer(count.type)
+    return count is not None and count.type == _I64
 
 
 def _terms_sql(terms: tuple[str, ...]) -> str:
@@ -314,8 +306,8 @@ def _plain(terms: tuple[str, ...]) -> str:
 
 def markdown_table() -> str:
     """docs/metrics.md's formula table, rendered from :data:`MEASURES` (a test keeps the doc current)."""
-    lines = ["| Measure | Variant | Formula | Unit |", "|---|---|---|---|"]
+    lines = ["| Measure | Variant | Formula | Unit | Meaning |", "|---|---|---|---|---|"]
     for m in MEASURES:
         formula = f"`{_plain(m.numerator)} / {_plain(m.denominator)}`"
-        lines.append(f"| `{m.name}` | {m.variant or ''} | {formula} | {m.unit} |")
+        lines.append(f"| `{m.name}` | {m.variant or ''} | {formula} | {m.unit} | {m.doc} |")
     return "\n".join(lines) + "\n"

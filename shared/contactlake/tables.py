@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from contactlake import schema
-from contactlake.metrics import COUNT_FIELDS, RATE_FIELDS
+from contactlake.metrics import COUNTS, KPI_RATES
 from contactlake.ports import Area
 
 __all__ = [
@@ -95,8 +95,11 @@ def _f(name: str, type_: pa.DataType, doc: str) -> pa.Field:
     return pa.field(name, type_, metadata={"doc": doc})
 
 
-#: The KPI aggregates' measure columns: the counts and rates of :mod:`contactlake.metrics`.
-MEASURE_FIELDS = [*COUNT_FIELDS, *RATE_FIELDS]
+#: The KPI aggregates' measure columns: the counts and stored rates of :mod:`contactlake.metrics`.
+MEASURE_FIELDS = [
+    *(_f(count.name, pa.type_for_alias(count.type), count.doc) for count in COUNTS),
+    *(_f(name, _F64, doc) for name, doc in KPI_RATES),
+]
 
 _INTERVAL = _f("interval_start", _TS, "Start of the local-time interval.")
 _GRAIN = _f("grain_minutes", _I32, "Interval length in minutes.")

@@ -60,6 +60,13 @@ joined AS (
         coalesce(s.break_seconds, 0) + coalesce(s.training_seconds, 0) + coalesce(s.other_seconds, 0) AS aux_seconds
     FROM work AS w
     FULL OUTER JOIN staff AS s ON w.period_start = s.period_start
+),
+
+costed AS (
+    SELECT
+        *,
+        logged_in_seconds / 3600 * :cost_per_agent_hour AS staff_cost
+    FROM joined
 )
 
 SELECT
@@ -76,7 +83,7 @@ SELECT
     -- @measure occupancy,
     -- @measure utilisation,
     -- @measure shrinkage,
-    logged_in_seconds / 3600 * :cost_per_agent_hour AS staff_cost,
-    logged_in_seconds / 3600 * :cost_per_agent_hour / nullif(answered, 0) AS cost_per_contact
-FROM joined
+    staff_cost,
+    -- @measure cost_per_contact
+FROM costed
 ORDER BY period_start
