@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         DOC.write_text(current, encoding="utf-8")
     elif args.check:
         if current != text:
-            print(f"{DOC}: formula table is stale; run python infra/gen_metrics_doc.py --write", file=sys.stderr)
+            print(
+                f"{DOC}: formula table is stale; run python infra/gen_metrics_doc.py --write", file=sys.stderr
+            )
             return 1
         print(f"{DOC}: formula table matches contactlake.metrics")
     return 0

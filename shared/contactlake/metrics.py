@@ -35,7 +35,9 @@ __all__ = [
     "value",
 ]
 
-_I64, _F64 = "int64", "float64"
+ArrowType = Literal["int64", "float64"]
+_I64: ArrowType = "int64"
+_F64: ArrowType = "float64"
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Count:
 
     name: str
     #: Arrow type name of the column (``int64`` counts, ``float64`` sums of seconds).
-    type: Literal["int64", "float64"]
+    type: ArrowType
     #: SQL aggregate over classified contacts (one KPI model's ``counted`` step).
     detail: str
     doc: str
@@ -101,7 +103,8 @@ COUNTS: tuple[Count, ...] = (
           "Abandoned in queue before the short-abandon threshold."),
     Count("callback_requested", _I64, _count_if(_inbound("outcome = 'callback_requested'")),
           "Left the queue with a callback booked."),
-    Count("self_served", _I64, _count_if(_inbound("outcome = 'self_served'")), "Served in the IVR (contained)."),
+    Count("self_served", _I64, _count_if(_inbound("outcome = 'self_served'")),
+          "Served in the IVR (contained)."),
     Count("ivr_abandoned", _I64, _count_if(_inbound("outcome = 'ivr_abandoned'")),
           "Hung up in the IVR without being served."),
     Count("ivr_entered", _I64, _count_if(_inbound("entered_ivr")), "Contacts that entered the IVR."),
@@ -129,7 +132,8 @@ COUNTS: tuple[Count, ...] = (
           "Answered contacts put on hold at least once."),
     Count("transferred", _I64, _count_if(_inbound(f"{_ANSWERED} AND transfer_count > 0")),
           "Answered contacts transferred at least once."),
-    Count("transfers", _I64, _sum_if(_inbound(_ANSWERED), "transfer_count"), "Transfers of answered contacts."),
+    Count("transfers", _I64, _sum_if(_inbound(_ANSWERED), "transfer_count"),
+          "Transfers of answered contacts."),
     Count("escalated", _I64, _count_if(_inbound(f"{_ANSWERED} AND escalation_count > 0")),
           "Answered contacts escalated at least once."),
     Count("fcr_eligible", _I64, _count_if(_inbound("fcr_eligible")),
@@ -166,8 +170,10 @@ MEASURES: tuple[Measure, ...] = (
     Measure("callback_rate", ("callback_requested",), ("offered",), "share", "callback_requested / offered."),
     Measure("fcr_rate", ("fcr_resolved",), ("fcr_eligible",), "share", "fcr_resolved / fcr_eligible."),
     # Per answered contact, for the agent view.
-    Measure("avg_talk_seconds", ("talk_seconds",), ("answered",), "seconds", "Talk time per answered contact."),
-    Measure("avg_hold_seconds", ("hold_seconds",), ("answered",), "seconds", "Hold time per answered contact."),
+    Measure("avg_talk_seconds", ("talk_seconds",), ("answered",), "seconds",
+            "Talk time per answered contact."),
+    Measure("avg_hold_seconds", ("hold_seconds",), ("answered",), "seconds",
+            "Hold time per answered contact."),
     Measure("avg_acw_seconds", ("acw_seconds",), ("answered",), "seconds",
             "After-call work per answered contact."),
     # Workforce: agent time from agent_state_interval, handle time from the contacts.
@@ -198,7 +204,6 @@ KPI_RATES: tuple[tuple[str, str], ...] = (
     ("callback_rate", "callback_requested / offered."),
     ("fcr_rate", "fcr_resolved / fcr_eligible."),
 )
-
 
 
 def _measure(name: str, variant: str | None = None) -> Measure:

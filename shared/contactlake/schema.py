@@ -163,4 +163,3 @@ INGEST_LOG = pa.schema(
     ],
     metadata={"contactlake.table": "ingest_log", "contactlake.schema_version": str(SCHEMA_VERSION)},
 )
-

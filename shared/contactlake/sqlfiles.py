@@ -79,7 +79,9 @@ def sql_folder(name: str) -> str:
 
 
 def _read(name: str) -> str:
-    return (resources.files("contactlake") / "sql" / sql_folder(name) / f"{name}.sql").read_text(encoding="utf-8")
+    return (resources.files("contactlake") / "sql" / sql_folder(name) / f"{name}.sql").read_text(
+        encoding="utf-8"
+    )
 
 
 @cache

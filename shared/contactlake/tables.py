@@ -86,7 +86,6 @@ CURATED_TABLES: dict[str, LakeTable] = {
 }
 
 
-
 _I64, _F64, _STR, _I32 = pa.int64(), pa.float64(), pa.string(), pa.int32()
 _TS = pa.timestamp("ms")
 
@@ -258,7 +257,6 @@ AGGREGATE_TABLES: tuple[LakeTable, ...] = (
     TEST_CONTACT_RESULTS,
     CENTRE_PLAN,
 )
-
 
 
 #: Every table, curated ones first, in the order the Glue catalogue and the DDL list them.

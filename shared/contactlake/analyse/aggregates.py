@@ -3,8 +3,9 @@
 Reports and dashboards read these (kilobytes a day) instead of scanning the contact lake. Every table is
 declared in :mod:`contactlake.tables` with an explicit schema and partitioned by centre and local day;
 this module writes the ones measured from the detail (the SQL models in ``sql/marts/``), and
-:mod:`contactlake.analyse.run` runs every model in the order their reads require. Each partition is recomputed whole and overwritten under a
-fixed name, and nothing time-dependent is written, so re-running an analysis writes identical bytes.
+:mod:`contactlake.analyse.run` runs every model in the order their reads require. Each partition is
+recomputed whole and overwritten under a fixed name, and nothing time-dependent is written, so
+re-running an analysis writes identical bytes.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ __all__ = [
 
 #: The SQL models that measure KPIs from the contact detail (all built on int_contacts_classified.sql).
 DETAIL_MODELS = ("kpi_interval", "kpi_agent_daily", "kpi_agent_interval", "test_contact_kpis")
+
 
 @dataclass(frozen=True)
 class MaterialiseResult:
@@ -110,11 +112,17 @@ def detail_kpis(
     """A KPI model over the contact detail: ``kpi_interval``, ``kpi_agent_daily``, ``kpi_agent_interval``
     (filtered by ``queue`` / ``channel``) or ``test_contact_kpis`` (see each file's header)."""
     check_choice(model, DETAIL_MODELS, "KPI model")
-    params = {**_classify_params(centre, date_from, date_to, grain_minutes), "queue": queue or "", "channel": channel or ""}
+    params = {
+        **_classify_params(centre, date_from, date_to, grain_minutes),
+        "queue": queue or "",
+        "channel": channel or "",
+    }
     return run_sql(ports, model, params)
 
 
-def materialise_kpi_interval(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> MaterialiseResult:
+def materialise_kpi_interval(
+    ports: Ports, centre: CentreConfig, date_from: date, date_to: date
+) -> MaterialiseResult:
     measured = detail_kpis(ports, centre, "kpi_interval", date_from, date_to)
     return write_days(ports, KPI_INTERVAL, centre.centre_id, measured, days_between(date_from, date_to))
 
@@ -138,7 +146,9 @@ def materialise_agent_state_interval(
     return write_days(ports, AGENT_STATE_INTERVAL, centre.centre_id, states, days_between(date_from, date_to))
 
 
-def materialise_kpi_daily(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> MaterialiseResult:
+def materialise_kpi_daily(
+    ports: Ports, centre: CentreConfig, date_from: date, date_to: date
+) -> MaterialiseResult:
     """kpi_daily as the roll-up of kpi_interval, so a day is always the sum of its intervals."""
     daily = rollup(ports, centre, date_from, date_to, "day", "queue_channel")
     daily = daily.append_column("contact_date", pc.cast(daily.column("period_start"), pa.date32()))

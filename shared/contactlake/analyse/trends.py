@@ -64,7 +64,8 @@ _BASIS = {"offered": "offered", "asa_seconds": "answered", "aht_seconds": "answe
 
 
 def rate_parts(row: Mapping[str, Any], measure: str, sl_variant: str) -> tuple[int, int]:
-    """(successes, trials) behind a rate in a KPI row: its numerator and denominator in contactlake.metrics."""
+    """(successes, trials) behind a rate in a KPI row: the numerator and denominator contactlake.metrics
+    declares for it."""
     numerator, denominator = metrics.parts(row, measure, sl_variant)
     return int(numerator), int(denominator)
 

@@ -13,8 +13,8 @@ import pyarrow as pa
 
 from contactlake.config import AppConfig, parse_app_config
 from contactlake.lake import parquet_bytes, partition_prefix
-from contactlake.tables import LAKE_TABLES
 from contactlake.ports import Ports
+from contactlake.tables import LAKE_TABLES
 
 CENTRE = "hand"
 

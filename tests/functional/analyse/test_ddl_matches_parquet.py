@@ -16,8 +16,8 @@ import sqlglot
 
 from contactlake.analyse import queries
 from contactlake.analyse.ddl import VIEWS, all_ddl, athena_ddl, glue_table_input, hive_type, view_ddl
-from contactlake.tables import all_tables
 from contactlake.sqlfiles import load_sql
+from contactlake.tables import all_tables
 from tests.functional.analyse.conftest import SampleLake
 
 pytestmark = pytest.mark.slow

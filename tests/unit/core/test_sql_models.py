@@ -36,7 +36,11 @@ def test_contact_defaults_and_the_test_contact_filter_are_written_only_in_stagin
         text = (PACKAGE / "sql" / folder / f"{name}.sql").read_text(encoding="utf-8")
         code = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
         if name == "stg_contacts":
-            for default in ("coalesce(direction, 'inbound')", "coalesce(queue, '(none)')", "test_case_id IS NOT NULL"):
+            for default in (
+                "coalesce(direction, 'inbound')",
+                "coalesce(queue, '(none)')",
+                "test_case_id IS NOT NULL",
+            ):
                 assert default in code
             continue
         for default in ("coalesce(direction", "coalesce(queue,", "coalesce(channel", "test_case_id IS"):
@@ -48,7 +52,8 @@ def test_contact_defaults_and_the_test_contact_filter_are_written_only_in_stagin
 def test_an_include_can_rebind_a_parameter() -> None:
     text = sqlfiles.load_sql("int_contacts_classified")
     assert text.count("FROM contacts") == 2
-    assert "CAST(:lookahead_to AS DATE)" in text and "CAST(:date_to AS DATE)" in text
+    assert "CAST(:lookahead_to AS DATE)" in text
+    assert "CAST(:date_to AS DATE)" in text
     assert "@include" not in text
 
 
@@ -93,7 +98,9 @@ def test_the_window_is_what_each_model_is_given() -> None:
 def test_the_registry_and_the_lake_layout_import_nothing_from_analyse(module: str) -> None:
     tree = ast.parse((PACKAGE / module).read_text(encoding="utf-8"))
     imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {
+        alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
     assert not any(name.startswith("contactlake.analyse") for name in imported), module
 
 
