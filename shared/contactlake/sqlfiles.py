@@ -1,4 +1,12 @@
-"""SQL is written once, in Athena's (Trino) dialect, one ``.sql`` file per result under ``sql/``.
+"""SQL is written once, in Athena's (Trino) dialect, one ``.sql`` file per model under ``sql/<role>/``.
+
+The folders follow the data (:data:`FOLDERS`): ``staging/`` cleans a lake table once (contact defaults,
+the test-contact flag), ``intermediate/`` holds steps several models share, ``marts/`` one file per
+materialised table, ``api/`` the reads of the API and reports, ``views/`` the BI views and ``ops/`` the
+operational queries. A file is named by its name alone (names are unique across folders). Shared text is
+included, never copied: ``-- @include <name>`` inserts a staging or intermediate model (optionally with
+parameters re-bound, ``(date_to=lookahead_to)``) or a list generated from :mod:`contactlake.metrics`,
+and ``-- @measure <name>`` one declared measure.
 
 Values are bound as named parameters (``:centre_id``); identifiers never come from input. This module
 loads the files and turns one statement into what each engine needs: DuckDB gets a transpiled statement

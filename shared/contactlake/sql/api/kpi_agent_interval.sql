@@ -25,13 +25,8 @@ counted AS (
 )
 
 SELECT
-    contact_date,
-    interval_start,
+    *,
     CAST(:grain_minutes AS INTEGER) AS grain_minutes,
-    queue,
-    channel,
-    agent_id,
-    -- @include kpi_count_columns,
     -- @include kpi_rates
 FROM counted
 ORDER BY interval_start, queue, channel, agent_id
