@@ -3,9 +3,10 @@
 * **Reconciliation** proves nothing was lost or double counted between the upload and the KPIs: each
   manifest balances (read = stored + quarantined + excluded) and matches the rows in the lake; each day's
   detail recount equals every aggregate (intervals, agents, days); parts add up to totals.
-* **Synthetic test contacts** are measured by the *production* KPI SQL (kpi_interval.sql with one row per
-  contact) and every measure is compared exactly with the expectation in test_cases.toml; the same SQL
-  leaves them out of business KPIs.
+* **Synthetic test contacts** are measured by the *production* KPI counts and rates
+  (ops/test_contact_kpis.sql, one row per contact, on the same classification as kpi_interval) and every
+  measure is compared exactly with the expectation in test_cases.toml; the business KPI models leave
+  them out.
 * **Data quality** per upload and day from the ingest log: rows read / stored / quarantined / excluded,
   quarantine by rule, late uploads and missing days.
 """
@@ -43,7 +44,7 @@ __all__ = [
     "reconciliation",
 ]
 
-#: What a test case may check: any measure kpi_interval.sql returns, and the interval's minute of day.
+#: What a test case may check: any measure the KPI models return, and the interval's minute of day.
 CHECKABLE = frozenset(f.name for f in MEASURE_FIELDS) | {"interval_minute"}
 _DAY = re.compile(r"(\d{4}-\d{2}-\d{2})$")
 
