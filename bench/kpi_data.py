@@ -111,7 +111,8 @@ def generate_centre(args: dict[str, Any]) -> dict[str, Any]:
 
     from contactlake import schema
     from contactlake.ingest.canonical import local_to_utc
-    from contactlake.lake import LAKE_TABLES, parquet_bytes, partition_prefix
+    from contactlake.lake import parquet_bytes, partition_prefix
+    from contactlake.tables import LAKE_TABLES
 
     home, centre_id, zone = Path(args["home"]), str(args["centre_id"]), str(args["timezone"])
     counts: list[int] = args["counts"]

@@ -2,8 +2,8 @@
 
 The Glue catalogue must describe exactly what the writers put in the Parquet files, or Athena fails at
 query time (``HIVE_BAD_DATA``) or silently reads NULLs. So the tables are not written by hand: this script
-renders them from :data:`contactlake.lake.LAKE_TABLES` (curated tables, from ``contactlake.schema``)
-plus the aggregate tables that ``contactlake.analyse`` registers, and keeps them between two marker
+renders them from :data:`contactlake.tables.LAKE_TABLES` (the one registry: curated tables, from
+``contactlake.schema``, and the aggregate tables), and keeps them between two marker
 lines in ``template.yaml``, together with the analyse role's grant to register partitions of the aggregate
 tables (so adding an aggregate table to the code adds its table and its grant in one regeneration)::
 
@@ -44,21 +44,13 @@ AREA_BUCKETS = {
     "reports": "contactlake-${Environment}-reports-${AWS::AccountId}-${AWS::Region}",
 }
 
-#: Modules that register extra lake tables (aggregates) when imported.
-REGISTERING_MODULES = ("contactlake.analyse",)
-
 _PARTITION_TYPES = {"VARCHAR": "string", "DATE": "date", "BIGINT": "bigint", "INTEGER": "int"}
 _COMMENT_MAX = 255  # Glue's limit for a column comment
 
 
 def _lake_tables() -> dict[str, Any]:
     """All lake tables, curated ones first, in the order the package declares them."""
-    lake = importlib.import_module("contactlake.lake")
-    for name in REGISTERING_MODULES:
-        importlib.import_module(name)
-    if hasattr(lake, "all_tables"):
-        return dict(lake.all_tables())
-    return dict(lake.LAKE_TABLES)
+    return dict(importlib.import_module("contactlake.tables").LAKE_TABLES)
 
 
 def glue_type(arrow_type: Any) -> str:

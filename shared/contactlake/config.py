@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from contactlake.metrics import SL_VARIANTS  # the variants' formulas are declared there
+
 __all__ = [
     "SL_VARIANTS",
     "ApiCaller",
@@ -41,8 +43,6 @@ __all__ = [
 
 Mode = Literal["local", "aws"]
 
-#: Service-level formulas a centre can choose (docs/metrics.md gives each formula).
-SL_VARIANTS = ("answered_only", "abandons_ignored", "abandons_negative", "short_abandons_positive")
 AUDIENCES = ("executive", "operations", "workforce", "team_leader", "data_quality", "vendor")
 PERIODS = ("daily", "weekly", "monthly", "quarterly")
 FORMATS = ("html", "pdf", "csv", "xlsx")

@@ -1,4 +1,6 @@
-"""Layout of the lake: where each table's files live, and how their keys are named.
+"""Layout of the lake: where each table's files live, how their keys are named and how they are encoded.
+
+The tables themselves are declared in :mod:`contactlake.tables`.
 
 The same keys are used in the local folder (``<home>/<area>/<key>``) and in S3 (``s3://<area bucket>/<key>``),
 so a local lake can be synced to S3 as it is and Athena reads what DuckDB reads.
@@ -7,7 +9,6 @@ so a local lake can be synced to S3 as it is and Athena reads what DuckDB reads.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,83 +16,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from contactlake import schema
-from contactlake.ports import Area
+from contactlake.tables import LakeTable
 
-__all__ = [
-    "LAKE_TABLES",
-    "LakeTable",
-    "all_tables",
-    "manifest_key",
-    "parquet_bytes",
-    "parquet_writer",
-    "partition_prefix",
-    "register_table",
-]
-
-
-@dataclass(frozen=True)
-class LakeTable:
-    """A table the query engines can see: its area, key prefix, file schema and partition columns."""
-
-    name: str
-    area: Area
-    prefix: str
-    schema: pa.Schema
-    partitions: tuple[tuple[str, str], ...]  # (column, SQL type), in path order
-    #: Columns were added since schema version 1, so files written earlier lack them: Athena reads them as
-    #: NULL by itself; the local engine upgrades such files once (``adapters.local.upgrade_files``).
-    evolved: bool = False
-
-    @property
-    def partition_names(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.partitions)
-
-
-_CENTRE_DATE = (("centre_id", "VARCHAR"), ("contact_date", "DATE"))
-
-LAKE_TABLES: dict[str, LakeTable] = {
-    # source_updated_utc was added in schema version 2.
-    "contacts": LakeTable(
-        "contacts", "lake", "curated/contacts", schema.CONTACTS, _CENTRE_DATE, evolved=True
-    ),
-    "pathway_steps": LakeTable(
-        "pathway_steps", "lake", "curated/pathway_steps", schema.PATHWAY_STEPS, _CENTRE_DATE
-    ),
-    "agent_activity": LakeTable(
-        "agent_activity",
-        "lake",
-        "curated/agent_activity",
-        schema.AGENT_ACTIVITY,
-        (("centre_id", "VARCHAR"), ("activity_date", "DATE")),
-    ),
-    "quarantine": LakeTable(
-        "quarantine",
-        "quarantine",
-        "rows",
-        schema.QUARANTINE,
-        (("centre_id", "VARCHAR"), ("ingest_date", "DATE")),
-    ),
-    "ingest_log": LakeTable(
-        "ingest_log",
-        "lake",
-        "curated/ingest_log",
-        schema.INGEST_LOG,
-        (("centre_id", "VARCHAR"), ("ingest_date", "DATE")),
-    ),
-}
-
-
-def register_table(table: LakeTable) -> None:
-    """Add a table (aggregates register themselves from :mod:`contactlake.analyse`)."""
-    LAKE_TABLES[table.name] = table
-
-
-def all_tables() -> dict[str, LakeTable]:
-    """Every table, including the aggregates :mod:`contactlake.analyse.aggregates` defines."""
-    from contactlake.analyse import aggregates  # noqa: F401  (registers the aggregate tables)
-
-    return LAKE_TABLES
+__all__ = ["manifest_key", "parquet_bytes", "parquet_writer", "partition_prefix"]
 
 
 def partition_prefix(table: LakeTable, values: dict[str, str | date]) -> str:

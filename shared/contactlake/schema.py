@@ -17,8 +17,6 @@ Conventions (see docs/adr/0002-timestamps.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pyarrow as pa
 
 __all__ = [
@@ -33,8 +31,6 @@ __all__ = [
     "QUARANTINE",
     "SCHEMA_VERSION",
     "STEP_TYPES",
-    "TABLES",
-    "TableSpec",
 ]
 
 #: Bumped when a column is added, removed or changes meaning; written into every Parquet file's metadata
@@ -167,23 +163,3 @@ INGEST_LOG = pa.schema(
     ],
     metadata={"contactlake.table": "ingest_log", "contactlake.schema_version": str(SCHEMA_VERSION)},
 )
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """Where a curated table lives and how it is partitioned."""
-
-    name: str
-    schema: pa.Schema
-    partition_date_column: str
-    #: The timestamp column whose local date gives the date partition.
-    date_source_column: str | None
-
-
-TABLES: dict[str, TableSpec] = {
-    "contacts": TableSpec("contacts", CONTACTS, "contact_date", "initiated_local"),
-    "pathway_steps": TableSpec("pathway_steps", PATHWAY_STEPS, "contact_date", None),
-    "agent_activity": TableSpec("agent_activity", AGENT_ACTIVITY, "activity_date", "started_local"),
-    "quarantine": TableSpec("quarantine", QUARANTINE, "ingest_date", None),
-    "ingest_log": TableSpec("ingest_log", INGEST_LOG, "ingest_date", None),
-}

@@ -1,4 +1,12 @@
-"""SQL is written once, in Athena's (Trino) dialect, one ``.sql`` file per result under ``sql/``.
+"""SQL is written once, in Athena's (Trino) dialect, one ``.sql`` file per model under ``sql/<role>/``.
+
+The folders follow the data (:data:`FOLDERS`): ``staging/`` cleans a lake table once (contact defaults,
+the test-contact flag), ``intermediate/`` holds steps several models share, ``marts/`` one file per
+materialised table, ``api/`` the reads of the API and reports, ``views/`` the BI views and ``ops/`` the
+operational queries. A file is named by its name alone (names are unique across folders). Shared text is
+included, never copied: ``-- @include <name>`` inserts a staging or intermediate model (optionally with
+parameters re-bound, ``(date_to=lookahead_to)``) or a list generated from :mod:`contactlake.metrics`,
+and ``-- @measure <name>`` one declared measure.
 
 Values are bound as named parameters (``:centre_id``); identifiers never come from input. This module
 loads the files and turns one statement into what each engine needs: DuckDB gets a transpiled statement
@@ -18,34 +26,118 @@ from sqlglot import exp
 from contactlake.ports import SqlParam
 
 _MARKER = re.compile(r":contactlake_p(\d+)\b")
-_INCLUDE = re.compile(r"^[ \t]*-- @include ([a-z0-9_]+)[ \t]*\n", re.MULTILINE)
+#: ``-- @include <name>[(param=other, ...)][,]``: a generated fragment (:mod:`contactlake.metrics`) or an
+#: ephemeral model (``staging/``, ``intermediate/``), its parameters optionally re-bound to other names.
+_INCLUDE = re.compile(r"^[ \t]*-- @include ([a-z0-9_]+)(?:\(([^)]*)\))?(,?)[ \t]*\n", re.MULTILINE)
+#: ``-- @measure <name>[ AS <alias>][ BY <variant column>][,]``: one measure of :mod:`contactlake.metrics`.
+_MEASURE = re.compile(
+    r"^([ \t]*)-- @measure ([a-z0-9_]+)(?: AS ([a-z0-9_]+))?(?: BY ([a-z0-9_.]+))?(,?)[ \t]*\n", re.MULTILINE
+)
+_PARAM = re.compile(r":([a-z_][a-z0-9_]*)\b")
 
-__all__ = ["for_athena", "for_duckdb", "load_sql", "parameter_names", "referenced_tables", "sql_names"]
+#: What each folder of ``sql/`` holds, in the order data flows through them (docs/adr/0001).
+FOLDERS = (
+    "staging",  # ephemeral: the lake tables cleaned once (defaults, test-contact flag), included by models
+    "intermediate",  # ephemeral: shared steps of several models, included by them
+    "marts",  # one file per materialised aggregate table
+    "api",  # reads for the API and the reports
+    "views",  # BI views (Glue views in Athena)
+    "ops",  # operational queries: reconciliation, ingest log, measurement tests, lake extent
+)
+#: Folders whose models are included by others rather than run on their own.
+EPHEMERAL = ("staging", "intermediate")
+
+__all__ = [
+    "FOLDERS",
+    "for_athena",
+    "for_duckdb",
+    "load_sql",
+    "parameter_names",
+    "referenced_tables",
+    "sql_folder",
+    "sql_names",
+]
 
 
-def sql_names() -> list[str]:
-    """Names of every shipped SQL file (without ``.sql``)."""
-    folder = resources.files("contactlake") / "sql"
-    return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".sql"))
+@cache
+def _index() -> dict[str, str]:
+    """Every shipped SQL file's name (without ``.sql``) -> its folder; names are unique across folders."""
+    root = resources.files("contactlake") / "sql"
+    found: dict[str, str] = {}
+    for folder in FOLDERS:
+        for path in (root / folder).iterdir():
+            if path.name.endswith(".sql"):
+                name = path.name[:-4]
+                if name in found:
+                    raise RuntimeError(f"SQL file {name}.sql is in both sql/{found[name]}/ and sql/{folder}/")
+                found[name] = folder
+    return found
+
+
+def sql_names(folder: str | None = None) -> list[str]:
+    """Names of the shipped SQL files (without ``.sql``), of one folder or all."""
+    return sorted(name for name, where in _index().items() if folder is None or where == folder)
+
+
+def sql_folder(name: str) -> str:
+    """The folder of ``sql/`` a SQL file is in."""
+    if name not in _index():
+        raise KeyError(f"no SQL file named {name!r}; known: {', '.join(sql_names())}")
+    return _index()[name]
+
+
+def _read(name: str) -> str:
+    return (resources.files("contactlake") / "sql" / sql_folder(name) / f"{name}.sql").read_text(
+        encoding="utf-8"
+    )
 
 
 @cache
 def load_sql(name: str) -> str:
-    """A shipped SQL file, with its ``-- @include <fragment>`` lines replaced by ``sql/fragments/``.
+    """A shipped SQL file, its ``-- @include`` and ``-- @measure`` lines expanded.
 
-    Fragments hold what several results share (the KPI rate formulas), so each is written once.
+    Whatever several results share is written once: the KPI counts and rates in :mod:`contactlake.metrics`,
+    the contact defaults in ``staging/stg_contacts.sql``, the KPI classification in ``intermediate/``.
     """
-    if name not in sql_names():
-        raise KeyError(f"no SQL file named {name!r}; known: {', '.join(sql_names())}")
-    text = (resources.files("contactlake") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
-    return _INCLUDE.sub(lambda match: _fragment(match.group(1)), text)
+    sql_folder(name)
+    return _expand(_read(name))
 
 
-def _fragment(name: str) -> str:
-    path = resources.files("contactlake") / "sql" / "fragments" / f"{name}.sql"
-    if not path.is_file():
-        raise KeyError(f"no SQL fragment named {name!r} (looked for sql/fragments/{name}.sql)")
-    return path.read_text(encoding="utf-8")
+def _expand(text: str, depth: int = 0) -> str:
+    if depth > 5:
+        raise RuntimeError("SQL includes nested more than 5 deep (an include includes itself?)")
+
+    def include(match: re.Match[str]) -> str:
+        name, rebind, comma = match.group(1), match.group(2), match.group(3)
+        indent = match.group(0)[: len(match.group(0)) - len(match.group(0).lstrip(" \t"))]
+        body = _fragment(name, indent, bool(comma))
+        for pair in filter(None, (p.strip() for p in (rebind or "").split(","))):
+            old, new = (part.strip() for part in pair.split("="))
+            body = re.sub(rf":{old}\b", f":{new}", body)
+        return _expand(body, depth + 1)
+
+    def measure(match: re.Match[str]) -> str:
+        from contactlake.metrics import measure_sql
+
+        indent, name, alias, variant_from, comma = match.groups()
+        text = measure_sql(name, alias, variant_from or ":sl_variant")
+        return "\n".join(indent + line for line in text.splitlines()) + comma + "\n"
+
+    return _MEASURE.sub(measure, _INCLUDE.sub(include, text))
+
+
+def _fragment(name: str, indent: str = "    ", trailing_comma: bool = False) -> str:
+    from contactlake import metrics
+
+    if name in metrics.fragment_names():
+        return metrics.fragment(name, indent, trailing_comma)
+    if _index().get(name) in EPHEMERAL and not trailing_comma:
+        body = "\n".join(line for line in _read(name).splitlines() if not line.startswith("--"))
+        return "\n".join(indent + line if line else line for line in body.strip("\n").splitlines()) + "\n"
+    raise KeyError(
+        f"no SQL fragment named {name!r} (generated: {', '.join(metrics.fragment_names())}; "
+        f"ephemeral models: {', '.join(n for n in _index() if _index()[n] in EPHEMERAL)})"
+    )
 
 
 @cache

@@ -187,7 +187,7 @@ class GlueCatalog:
     def add_partitions(self, table: str, partitions: Sequence[Mapping[str, str]]) -> None:
         if not partitions:
             return
-        from contactlake.lake import all_tables
+        from contactlake.tables import all_tables
 
         spec = all_tables()[table]
         descriptor = self.client.get_table(DatabaseName=self.database, Name=table)["Table"][

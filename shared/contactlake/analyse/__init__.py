@@ -4,7 +4,8 @@
 for reports, the API and BI.
 """
 
-from contactlake.analyse.aggregates import KPI_DAILY, KPI_INTERVAL, MaterialiseResult, materialise_kpis
-from contactlake.analyse.run import run_analysis
+from contactlake.analyse.aggregates import MaterialiseResult
+from contactlake.analyse.run import materialise_kpis, run_analysis
+from contactlake.tables import KPI_DAILY, KPI_INTERVAL
 
 __all__ = ["KPI_DAILY", "KPI_INTERVAL", "MaterialiseResult", "materialise_kpis", "run_analysis"]

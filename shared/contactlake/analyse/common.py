@@ -31,13 +31,13 @@ __all__ = [
     "run_sql",
 ]
 
-#: Grains a caller may ask for (kpi_rollup.sql also knows 'all' and 'week_hour', used internally).
+#: Grains a caller may ask for (api/kpi_rollup.sql also knows 'all' and 'week_hour', used internally).
 GRAINS = ("15min", "30min", "60min", "day", "week", "month")
 #: Dimensions a caller may ask for; the value column is named after the dimension (agent -> agent_id).
 DIMENSIONS = ("none", "queue", "channel", "agent")
 #: The finest grain, the one materialised; every other grain is a roll-up of it.
 INTERVAL_MINUTES = 15
-#: kpi_interval.sql's grain for whole local days (agents are materialised per day).
+#: The KPI models' grain for whole local days (kpi_agent_daily: agents are materialised per day).
 DAY_MINUTES = 24 * 60
 #: Minutes of each interval grain, for reading one from the detail.
 GRAIN_MINUTES = {"15min": 15, "30min": 30, "60min": 60}
@@ -108,7 +108,7 @@ def rollup(
     queue: str | None = None,
     channel: str | None = None,
 ) -> pa.Table:
-    """kpi_rollup.sql over the materialised 15-minute aggregates (see its header for the choices)."""
+    """api/kpi_rollup.sql over the materialised 15-minute aggregates (see its header for the choices)."""
     check_choice(grain, (*GRAINS, "all", "week_hour"), "grain")
     check_choice(dimension, (*DIMENSIONS, "queue_channel"), "dimension")
     params = {

@@ -13,8 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from contactlake.lake import LakeTable, all_tables
 from contactlake.sqlfiles import load_sql, sql_names
+from contactlake.tables import LakeTable, all_tables
 
 __all__ = [
     "VIEWS",
@@ -26,8 +26,8 @@ __all__ = [
     "view_ddl",
 ]
 
-#: BI views: name -> the SQL file holding its SELECT.
-VIEWS = tuple(name for name in sql_names() if name.startswith("v_"))
+#: BI views: the SQL files of ``sql/views/``, each holding its SELECT.
+VIEWS = tuple(sql_names("views"))
 _PARTITION_TYPES = {"VARCHAR": "string", "DATE": "date", "BIGINT": "bigint", "INTEGER": "int"}
 
 

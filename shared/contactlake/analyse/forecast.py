@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 
 import pyarrow as pa
 
-from contactlake.analyse.aggregates import FORECAST_INTERVAL, MaterialiseResult, write_days
+from contactlake.analyse.aggregates import MaterialiseResult, write_days
 from contactlake.analyse.common import (
     INTERVAL_MINUTES,
     check_range,
@@ -31,6 +31,7 @@ from contactlake.analyse.common import (
 )
 from contactlake.config import CentreConfig
 from contactlake.ports import Ports
+from contactlake.tables import FORECAST_INTERVAL
 
 __all__ = [
     "ACCURACY_SCHEMA",

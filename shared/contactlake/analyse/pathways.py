@@ -15,10 +15,11 @@ from itertools import pairwise
 
 import pyarrow as pa
 
-from contactlake.analyse.aggregates import PATHWAY_DAILY, MaterialiseResult, write_days
+from contactlake.analyse.aggregates import MaterialiseResult, write_days
 from contactlake.analyse.common import check_range, days_between, range_params, run_sql
 from contactlake.config import CentreConfig
 from contactlake.ports import Ports
+from contactlake.tables import PATHWAY_DAILY
 
 __all__ = [
     "MAX_SANKEY_DEPTH",

@@ -3,9 +3,10 @@
 * **Reconciliation** proves nothing was lost or double counted between the upload and the KPIs: each
   manifest balances (read = stored + quarantined + excluded) and matches the rows in the lake; each day's
   detail recount equals every aggregate (intervals, agents, days); parts add up to totals.
-* **Synthetic test contacts** are measured by the *production* KPI SQL (kpi_interval.sql with one row per
-  contact) and every measure is compared exactly with the expectation in test_cases.toml; the same SQL
-  leaves them out of business KPIs.
+* **Synthetic test contacts** are measured by the *production* KPI counts and rates
+  (ops/test_contact_kpis.sql, one row per contact, on the same classification as kpi_interval) and every
+  measure is compared exactly with the expectation in test_cases.toml; the business KPI models leave
+  them out.
 * **Data quality** per upload and day from the ingest log: rows read / stored / quarantined / excluded,
   quarantine by rule, late uploads and missing days.
 """
@@ -25,16 +26,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from contactlake.analyse.aggregates import (
-    MEASURE_FIELDS,
-    TEST_CONTACT_RESULTS,
-    MaterialiseResult,
-    interval_measures,
-    write_days,
-)
+from contactlake.analyse.aggregates import MaterialiseResult, detail_kpis, write_days
 from contactlake.analyse.common import check_range, days_between, range_params, run_sql
 from contactlake.config import CentreConfig, ConfigError
 from contactlake.ports import ObjectNotFound, Ports
+from contactlake.tables import MEASURE_FIELDS, TEST_CONTACT_RESULTS
 
 __all__ = [
     "DATA_QUALITY_SCHEMA",
@@ -48,7 +44,7 @@ __all__ = [
     "reconciliation",
 ]
 
-#: What a test case may check: any measure kpi_interval.sql returns, and the interval's minute of day.
+#: What a test case may check: any measure the KPI models return, and the interval's minute of day.
 CHECKABLE = frozenset(f.name for f in MEASURE_FIELDS) | {"interval_minute"}
 _DAY = re.compile(r"(\d{4}-\d{2}-\d{2})$")
 
@@ -130,7 +126,7 @@ def check_test_contacts(
 ) -> pa.Table:
     """One row per test contact and check: what it should measure, what the KPI SQL measured, pass/fail."""
     cases = load_test_cases() if cases is None else cases
-    measured = interval_measures(ports, centre, date_from, date_to, "test_contact", test_contacts=True)
+    measured = detail_kpis(ports, centre, "test_contact_kpis", date_from, date_to)
     rows = []
     for row in measured.to_pylist():
         case = cases.get(row["test_case_id"])

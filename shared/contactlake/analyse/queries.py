@@ -17,7 +17,7 @@ from contactlake.analyse import forecast as _forecast
 from contactlake.analyse import plan as _plan
 from contactlake.analyse import quality as _quality
 from contactlake.analyse import trends as _trends
-from contactlake.analyse.aggregates import interval_measures
+from contactlake.analyse.aggregates import detail_kpis
 from contactlake.analyse.common import (
     DIMENSIONS,
     GRAIN_MINUTES,
@@ -103,8 +103,8 @@ def kpis(
     check_choice(dimension, DIMENSIONS, "dimension")
     if dimension == "agent" and grain in GRAIN_MINUTES:
         # Agents are materialised per day; an agent's intervals are read from the (pruned) detail.
-        table = interval_measures(
-            ports, centre, date_from, date_to, "agent_only", False, GRAIN_MINUTES[grain], queue, channel
+        table = detail_kpis(
+            ports, centre, "kpi_agent_interval", date_from, date_to, GRAIN_MINUTES[grain], queue, channel
         )
         table = table.rename_columns(
             ["period_start" if n == "interval_start" else n for n in table.column_names]

@@ -1,19 +1,29 @@
 """The nightly (and per-upload) analysis: every aggregate the reports, the API and BI tools read.
 
-Order matters: the 15-minute KPI and agent-state aggregates come from the detail; everything else
-(daily KPIs, staffing, forecast) is derived from them, so it reads kilobytes. Days before ``date_from``
-whose first-contact-resolution window reaches into the range are recomputed too, because a repeat
-contact that arrives today changes yesterday's FCR.
+Each materialised table is a :class:`Model`: the table, the SQL files it runs and how it is built. What a
+model reads is not written by hand: it is the lake tables its SQL files read (parsed with sqlglot), and
+:func:`run_order` sorts the models so each runs after the ones it reads (ties keep declaration order).
+The 15-minute KPI and agent-state aggregates come from the detail; everything else (daily KPIs,
+staffing, forecast) is derived from them, so it reads kilobytes. Days before ``date_from`` whose
+first-contact-resolution window reaches into the range are recomputed too, because a repeat contact
+that arrives today changes yesterday's FCR.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pyarrow as pa
 
-from contactlake.analyse.aggregates import CENTRE_PLAN, MaterialiseResult, materialise_kpis
+from contactlake.analyse.aggregates import (
+    MaterialiseResult,
+    materialise_agent_state_interval,
+    materialise_kpi_agent_daily,
+    materialise_kpi_daily,
+    materialise_kpi_interval,
+)
 from contactlake.analyse.common import check_range, fcr_lookahead_days
 from contactlake.analyse.forecast import materialise_forecast
 from contactlake.analyse.pathways import materialise_pathways
@@ -22,8 +32,67 @@ from contactlake.analyse.staffing import materialise_staffing
 from contactlake.config import AppConfig, CentreConfig
 from contactlake.lake import parquet_bytes, partition_prefix
 from contactlake.ports import Ports
+from contactlake.tables import (
+    AGENT_STATE_INTERVAL,
+    CENTRE_PLAN,
+    FORECAST_INTERVAL,
+    KPI_AGENT_DAILY,
+    KPI_DAILY,
+    KPI_INTERVAL,
+    LAKE_TABLES,
+    PATHWAY_DAILY,
+    STAFFING_INTERVAL,
+    TEST_CONTACT_RESULTS,
+    LakeTable,
+)
 
-__all__ = ["run_analysis", "write_centre_plan"]
+__all__ = ["MODELS", "Model", "Window", "materialise_kpis", "run_analysis", "run_order", "write_centre_plan"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The local days of one analysis: ``kpi_from`` reaches back over the FCR window (see the module)."""
+
+    kpi_from: date
+    date_from: date
+    date_to: date
+
+
+@dataclass(frozen=True)
+class Model:
+    """A materialised table: the SQL files it runs (what it reads follows from them) and its builder."""
+
+    table: LakeTable
+    sql: tuple[str, ...]
+    build: Callable[[Ports, CentreConfig, Window], MaterialiseResult]
+
+    def reads(self) -> set[str]:
+        """The other lake tables this model's SQL reads."""
+        from contactlake.sqlfiles import load_sql, referenced_tables
+
+        found = set().union(*(referenced_tables(load_sql(name)) for name in self.sql))
+        return {name for name in found if name in LAKE_TABLES and name != self.table.name}
+
+
+def run_order(models: Sequence[Model]) -> list[Model]:
+    """The models in an order where each runs after every model whose table it reads.
+
+    Kahn's algorithm over the declared reads; among the models ready at a step the first declared runs
+    first, so the order is deterministic. A cycle is an error that names the models in it.
+    """
+    by_table = {m.table.name: m for m in models}
+    waiting = {m.table.name: m.reads() & set(by_table) for m in models}
+    ordered: list[Model] = []
+    while waiting:
+        ready = [m for m in models if m.table.name in waiting and not waiting[m.table.name]]
+        if not ready:
+            raise ValueError(f"the models read each other in a cycle: {', '.join(sorted(waiting))}")
+        done = ready[0].table.name
+        ordered.append(ready[0])
+        del waiting[done]
+        for needs in waiting.values():
+            needs.discard(done)
+    return ordered
 
 
 def write_centre_plan(ports: Ports, centre: CentreConfig) -> MaterialiseResult:
@@ -55,6 +124,60 @@ def write_centre_plan(ports: Ports, centre: CentreConfig) -> MaterialiseResult:
     return MaterialiseResult(centre.centre_id, CENTRE_PLAN.name, 0, 1)
 
 
+#: Every materialised table of the analysis, with what it runs and the days it covers.
+MODELS: tuple[Model, ...] = (
+    Model(KPI_INTERVAL, ("kpi_interval",),
+          lambda p, c, w: materialise_kpi_interval(p, c, w.kpi_from, w.date_to)),
+    Model(KPI_AGENT_DAILY, ("kpi_agent_daily",),
+          lambda p, c, w: materialise_kpi_agent_daily(p, c, w.kpi_from, w.date_to)),
+    Model(AGENT_STATE_INTERVAL, ("agent_state_interval",),
+          lambda p, c, w: materialise_agent_state_interval(p, c, w.kpi_from, w.date_to)),
+    Model(KPI_DAILY, ("kpi_rollup",), lambda p, c, w: materialise_kpi_daily(p, c, w.kpi_from, w.date_to)),
+    Model(STAFFING_INTERVAL, ("kpi_rollup", "staffed_interval"),
+          lambda p, c, w: materialise_staffing(p, c, w.kpi_from, w.date_to)),
+    Model(PATHWAY_DAILY, ("pathway_daily",),
+          lambda p, c, w: materialise_pathways(p, c, w.date_from, w.date_to)),
+    Model(TEST_CONTACT_RESULTS, ("test_contact_kpis",),
+          lambda p, c, w: materialise_test_results(p, c, w.date_from, w.date_to)),
+    Model(FORECAST_INTERVAL, ("kpi_rollup",), lambda p, c, w: materialise_forecast(p, c, w.date_to)),
+    Model(CENTRE_PLAN, (), lambda p, c, w: write_centre_plan(p, c)),
+)  # fmt: skip
+#: The models measured from the detail, and kpi_daily rolled up from them.
+_KPI_TABLES = frozenset({"kpi_interval", "kpi_agent_daily", "agent_state_interval", "kpi_daily"})
+
+
+def _run(
+    ports: Ports,
+    centre: CentreConfig,
+    window: Window,
+    models: Sequence[Model],
+    on_step: Callable[[str], None] | None,
+) -> list[MaterialiseResult]:
+    results = []
+    for model in run_order(models):
+        result = model.build(ports, centre, window)
+        results.append(result)
+        if on_step:
+            on_step(f"{result.centre_id}: {result.table} {result.rows} rows")
+    return results
+
+
+def materialise_kpis(
+    ports: Ports,
+    centre: CentreConfig,
+    date_from: date,
+    date_to: date,
+    on_step: Callable[[str], None] | None = None,
+) -> list[MaterialiseResult]:
+    """Recompute the contact and agent-time aggregates of one centre for the given local days.
+
+    Writes kpi_interval (15 minutes), kpi_agent_daily and agent_state_interval from the detail, then
+    kpi_daily as the roll-up of kpi_interval (so a day is always the sum of its intervals).
+    """
+    models = [m for m in MODELS if m.table.name in _KPI_TABLES]
+    return _run(ports, centre, Window(date_from, date_from, date_to), models, on_step)
+
+
 def run_analysis(
     ports: Ports,
     config: AppConfig,
@@ -71,19 +194,8 @@ def run_analysis(
     """
     check_range(date_from, date_to)
     results: list[MaterialiseResult] = []
-
-    def done(result: MaterialiseResult) -> None:
-        results.append(result)
-        if on_step:
-            on_step(f"{result.centre_id}: {result.table} {result.rows} rows")
-
     for centre_id in centres:
         centre = config.centre(centre_id)
         kpi_from = date_from - timedelta(days=fcr_lookahead_days(centre))
-        results += materialise_kpis(ports, centre, kpi_from, date_to, on_step=on_step)
-        done(materialise_staffing(ports, centre, kpi_from, date_to))
-        done(materialise_pathways(ports, centre, date_from, date_to))
-        done(materialise_test_results(ports, centre, date_from, date_to))
-        done(materialise_forecast(ports, centre, date_to))
-        done(write_centre_plan(ports, centre))
+        results += _run(ports, centre, Window(kpi_from, date_from, date_to), MODELS, on_step)
     return results

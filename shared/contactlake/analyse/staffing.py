@@ -14,11 +14,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from contactlake.analyse.aggregates import STAFFING_INTERVAL, MaterialiseResult, write_days
+from contactlake import metrics
+from contactlake.analyse.aggregates import MaterialiseResult, write_days
 from contactlake.analyse.common import INTERVAL_MINUTES, days_between, range_params, rollup, run_sql
 from contactlake.analyse.erlang import erlang_a, erlang_c
 from contactlake.config import CentreConfig
 from contactlake.ports import Ports
+from contactlake.tables import STAFFING_INTERVAL
 
 __all__ = [
     "DEFAULT_AHT_SECONDS",
@@ -109,7 +111,7 @@ def compute_staffing(
         day_totals = day_totals_by_day.get(start.date(), {"handle": 0.0, "answered": 0.0})
         patience = patience_by_day.get(start.date(), default_patience)
         aht = (
-            _ratio(handle, answered)
+            (metrics.value(work, "aht_seconds") if work else None)
             or _ratio(day_totals["handle"], day_totals["answered"])
             or centre.plan.aht_seconds
             or DEFAULT_AHT_SECONDS
@@ -155,7 +157,9 @@ def compute_staffing(
                 "staffed_agents": staffed_agents,
                 "agents_logged_in": int(staff.get("agents_logged_in") or 0),
                 "gap": staffed_agents - need_c.raw_positions,
-                "occupancy": _ratio(workload_seconds, net_staffed),
+                "occupancy": metrics.value(
+                    {"handle_seconds": workload_seconds, "net_staffed_seconds": net_staffed}, "occupancy"
+                ),
                 "method": method + patience.method,
             }
         )

@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from contactlake import metrics
 from contactlake.analyse.common import check_range, rollup
 from contactlake.analyse.stats import (
     MIN_CONTACTS,
@@ -63,29 +64,10 @@ _BASIS = {"offered": "offered", "asa_seconds": "answered", "aht_seconds": "answe
 
 
 def rate_parts(row: Mapping[str, Any], measure: str, sl_variant: str) -> tuple[int, int]:
-    """(successes, trials) behind a rate in a KPI row, matching the SQL formulas (docs/metrics.md)."""
-    within, abandoned_within = int(row["answered_within_sl"]), int(row["abandoned_within_sl"])
-    offered, answered = int(row["offered"]), int(row["answered"])
-    if measure == "service_level":
-        return {
-            "answered_only": (within, answered),
-            "abandons_ignored": (within, offered - abandoned_within),
-            "abandons_negative": (within, offered),
-            "short_abandons_positive": (within + abandoned_within, offered),
-        }[sl_variant]
-    parts = {
-        "abandon_rate": ("abandoned", None),
-        "fcr_rate": ("fcr_resolved", "fcr_eligible"),
-        "transfer_rate": ("transferred", "answered"),
-        "hold_rate": ("held", "answered"),
-        "escalation_rate": ("escalated", "answered"),
-        "ivr_containment": ("self_served", "ivr_entered"),
-        "callback_rate": ("callback_requested", "offered"),
-    }
-    numerator, denominator = parts[measure]
-    if denominator is None:  # abandon rate: short abandons leave both sides
-        return int(row["abandoned"]), offered - int(row["short_abandoned"])
-    return int(row[numerator]), int(row[denominator])
+    """(successes, trials) behind a rate in a KPI row: the numerator and denominator contactlake.metrics
+    declares for it."""
+    numerator, denominator = metrics.parts(row, measure, sl_variant)
+    return int(numerator), int(denominator)
 
 
 def _basis(row: Mapping[str, Any], measure: str, sl_variant: str) -> int:

@@ -31,8 +31,9 @@ import pyarrow.parquet as pq
 from contactlake import schema
 from contactlake.ingest.csvblocks import IN_FILE_MESSAGE, kept_rows
 from contactlake.ingest.model import ParsedBatch, Reject, Upload
-from contactlake.lake import LAKE_TABLES, manifest_key, parquet_bytes, partition_prefix
+from contactlake.lake import manifest_key, parquet_bytes, partition_prefix
 from contactlake.ports import ObjectNotFound, Ports
+from contactlake.tables import LAKE_TABLES
 from contactlake.validate.idledger import U64, IdLedger, first_occurrences, hash_ids, hashes_as_arrow
 from contactlake.validate.lease import commit_lease
 from contactlake.validate.spool import QuarantineSpool

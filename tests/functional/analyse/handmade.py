@@ -12,8 +12,9 @@ from typing import Any
 import pyarrow as pa
 
 from contactlake.config import AppConfig, parse_app_config
-from contactlake.lake import LAKE_TABLES, parquet_bytes, partition_prefix
+from contactlake.lake import parquet_bytes, partition_prefix
 from contactlake.ports import Ports
+from contactlake.tables import LAKE_TABLES
 
 CENTRE = "hand"
 

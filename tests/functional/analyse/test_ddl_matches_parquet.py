@@ -16,8 +16,8 @@ import sqlglot
 
 from contactlake.analyse import queries
 from contactlake.analyse.ddl import VIEWS, all_ddl, athena_ddl, glue_table_input, hive_type, view_ddl
-from contactlake.lake import all_tables
 from contactlake.sqlfiles import load_sql
+from contactlake.tables import all_tables
 from tests.functional.analyse.conftest import SampleLake
 
 pytestmark = pytest.mark.slow
@@ -64,7 +64,7 @@ def test_ddl_columns_and_partitions_match_the_written_parquet(sample_lake: Sampl
 
 def _unproduced_by_sample(names: set[str]) -> set[str]:
     """Tables other engineers register (e.g. report outputs) that the analyse run does not write."""
-    from contactlake.analyse.aggregates import AGGREGATE_TABLES
+    from contactlake.tables import AGGREGATE_TABLES
 
     ours = {t.name for t in AGGREGATE_TABLES} | {"contacts", "agent_activity", "quarantine", "ingest_log"}
     return names - ours

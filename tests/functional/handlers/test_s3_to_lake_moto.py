@@ -18,9 +18,9 @@ from moto import mock_aws
 from contactlake.adapters.aws import EventBridgePublisher, GlueCatalog, S3ObjectStore
 from contactlake.adapters.local import OutboxMailer
 from contactlake.config import Settings, load_app_config, parse_app_config
-from contactlake.lake import all_tables
 from contactlake.ports import Ports
 from contactlake.runtime import Runtime
+from contactlake.tables import all_tables
 from tests.conftest import load_handler
 from tests.fixtures.lakes import FIXTURES, centres
 

@@ -24,8 +24,8 @@ from contactlake.adapters.aws import EventBridgePublisher, GlueCatalog, S3Object
 from contactlake.adapters.local import OutboxMailer
 from contactlake.config import Settings, parse_app_config
 from contactlake.ingest.pipeline import commit_staged, stage_upload
-from contactlake.lake import all_tables
 from contactlake.ports import Ports
+from contactlake.tables import all_tables
 from contactlake.validate import lease as validate_lease
 from contactlake.validate.lease import CommitBusy, lease_key
 from tests.fixtures.lakes import centres

@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 
 from contactlake import schema
 from contactlake.adapters.local import DuckDBEngine, LocalObjectStore, upgrade_files
-from contactlake.lake import LAKE_TABLES, parquet_bytes
+from contactlake.lake import parquet_bytes
+from contactlake.tables import LAKE_TABLES
 
 
 def _contacts(contact_id: str, updated: datetime | None) -> pa.Table:

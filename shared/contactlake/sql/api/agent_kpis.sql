@@ -1,6 +1,6 @@
 -- agent_kpis: per agent over a date range, the contacts they handled (kpi_agent_daily) next to the time
 -- they were logged in (agent_state_interval): AHT and its parts, hold and transfer rates, occupancy,
--- utilisation and shrinkage. Formulas: docs/metrics.md.
+-- utilisation and shrinkage. Measures: contactlake.metrics (docs/metrics.md).
 --
 -- Parameters: centre_id, date_from, date_to (local dates, inclusive).
 WITH handled AS (
@@ -55,7 +55,9 @@ joined AS (
         coalesce(h.fcr_resolved, 0) AS fcr_resolved,
         coalesce(l.logged_in_seconds, 0) AS logged_in_seconds,
         coalesce(l.net_staffed_seconds, 0) AS net_staffed_seconds,
-        coalesce(l.aux_seconds, 0) AS aux_seconds
+        coalesce(l.aux_seconds, 0) AS aux_seconds,
+        coalesce(h.talk_seconds, 0) + coalesce(h.hold_seconds, 0) + coalesce(h.acw_seconds, 0)
+            + coalesce(h.other_handle_seconds, 0) AS handle_seconds
     FROM handled AS h
     FULL OUTER JOIN logged AS l ON h.agent_id = l.agent_id
 )
@@ -64,18 +66,18 @@ SELECT
     agent_id,
     team,
     answered,
-    (talk_seconds + hold_seconds + acw_seconds) / nullif(answered, 0) AS aht_seconds,
-    talk_seconds / nullif(answered, 0) AS talk_seconds,
-    hold_seconds / nullif(answered, 0) AS hold_seconds,
-    acw_seconds / nullif(answered, 0) AS acw_seconds,
-    CAST(held AS DOUBLE) / nullif(answered, 0) AS hold_rate,
+    -- @measure aht_seconds,
+    -- @measure avg_talk_seconds AS talk_seconds,
+    -- @measure avg_hold_seconds AS hold_seconds,
+    -- @measure avg_acw_seconds AS acw_seconds,
+    -- @measure hold_rate,
     transfers,
-    CAST(transferred AS DOUBLE) / nullif(answered, 0) AS transfer_rate,
-    CAST(escalated AS DOUBLE) / nullif(answered, 0) AS escalation_rate,
-    CAST(fcr_resolved AS DOUBLE) / nullif(fcr_eligible, 0) AS fcr_rate,
+    -- @measure transfer_rate,
+    -- @measure escalation_rate,
+    -- @measure fcr_rate,
     logged_in_seconds / 3600 AS staffed_hours,
-    (talk_seconds + hold_seconds + acw_seconds + other_handle_seconds) / nullif(net_staffed_seconds, 0) AS occupancy,
-    (talk_seconds + hold_seconds + acw_seconds + other_handle_seconds) / nullif(logged_in_seconds, 0) AS utilisation,
-    aux_seconds / nullif(logged_in_seconds, 0) AS shrinkage
+    -- @measure occupancy,
+    -- @measure utilisation,
+    -- @measure shrinkage
 FROM joined
 ORDER BY agent_id

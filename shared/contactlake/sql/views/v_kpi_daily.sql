@@ -1,6 +1,6 @@
 -- v_kpi_daily (a BI view): each centre's KPIs per local day, all queues and channels together, next to
 -- its plan: service level by the centre's own variant and target, abandon rate, ASA and AHT against
--- plan. Built on the materialised kpi_daily and the centre_plan snapshot. Formulas: docs/metrics.md.
+-- plan. Built on the materialised kpi_daily and the centre_plan snapshot. Measures: contactlake.metrics.
 -- Parameters: none.
 WITH days AS (
     SELECT
@@ -13,34 +13,19 @@ WITH days AS (
         sum(answered_within_sl) AS answered_within_sl,
         sum(abandoned_within_sl) AS abandoned_within_sl,
         sum(answered_wait_seconds) AS answered_wait_seconds,
-        sum(talk_seconds) + sum(hold_seconds) + sum(acw_seconds) AS handle_seconds,
+        sum(talk_seconds) AS talk_seconds,
+        sum(hold_seconds) AS hold_seconds,
+        sum(acw_seconds) AS acw_seconds,
         sum(fcr_eligible) AS fcr_eligible,
         sum(fcr_resolved) AS fcr_resolved
     FROM kpi_daily
     GROUP BY centre_id, contact_date
 ),
 
-measured AS (
+planned AS (
     SELECT
-        d.centre_id,
-        d.contact_date,
+        d.*,
         p.name AS centre_name,
-        d.offered,
-        d.answered,
-        d.abandoned,
-        d.short_abandoned,
-        CASE p.sl_variant
-            WHEN 'answered_only' THEN CAST(d.answered_within_sl AS DOUBLE) / nullif(d.answered, 0)
-            WHEN 'abandons_ignored'
-                THEN CAST(d.answered_within_sl AS DOUBLE) / nullif(d.offered - d.abandoned_within_sl, 0)
-            WHEN 'abandons_negative' THEN CAST(d.answered_within_sl AS DOUBLE) / nullif(d.offered, 0)
-            WHEN 'short_abandons_positive'
-                THEN CAST(d.answered_within_sl + d.abandoned_within_sl AS DOUBLE) / nullif(d.offered, 0)
-        END AS service_level,
-        CAST(d.abandoned AS DOUBLE) / nullif(d.offered - d.short_abandoned, 0) AS abandon_rate,
-        d.answered_wait_seconds / nullif(d.answered, 0) AS asa_seconds,
-        d.handle_seconds / nullif(d.answered, 0) AS aht_seconds,
-        CAST(d.fcr_resolved AS DOUBLE) / nullif(d.fcr_eligible, 0) AS fcr_rate,
         p.sl_variant,
         p.sl_threshold_seconds,
         coalesce(p.plan_service_level, p.sl_target) AS target_service_level,
@@ -50,6 +35,30 @@ measured AS (
         p.plan_aht_seconds
     FROM days AS d
     LEFT JOIN centre_plan AS p ON d.centre_id = p.centre_id
+),
+
+measured AS (
+    SELECT
+        centre_id,
+        contact_date,
+        centre_name,
+        offered,
+        answered,
+        abandoned,
+        short_abandoned,
+        -- @measure service_level BY sl_variant,
+        -- @measure abandon_rate,
+        -- @measure asa_seconds,
+        -- @measure aht_seconds,
+        -- @measure fcr_rate,
+        sl_variant,
+        sl_threshold_seconds,
+        target_service_level,
+        plan_offered_per_day,
+        plan_abandon_rate,
+        plan_asa_seconds,
+        plan_aht_seconds
+    FROM planned
 )
 
 SELECT

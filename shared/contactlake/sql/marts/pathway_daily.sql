@@ -12,21 +12,17 @@ WITH scoped AS (
         source_system,
         contact_date,
         outcome,
-        coalesce(queue, '(none)') AS queue,
-        coalesce(queue_seconds, 0) AS queue_seconds,
-        CASE WHEN outcome = 'answered'
-            THEN coalesce(talk_seconds, 0) + coalesce(hold_seconds, 0) + coalesce(acw_seconds, 0) ELSE 0
-        END AS handle_seconds,
-        coalesce(transfer_count, 0) AS transfer_count,
-        coalesce(escalation_count, 0) AS escalation_count,
-        ivr_entered_utc IS NOT NULL
-            OR coalesce(ivr_seconds, 0) > 0
-            OR outcome IN ('self_served', 'ivr_abandoned') AS entered_ivr
-    FROM contacts
-    WHERE centre_id = :centre_id
-      AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
-      AND test_case_id IS NULL
-      AND coalesce(direction, 'inbound') = 'inbound'
+        queue,
+        queue_seconds,
+        CASE WHEN outcome = 'answered' THEN handle_seconds ELSE 0 END AS handle_seconds,
+        transfer_count,
+        escalation_count,
+        entered_ivr
+    FROM (
+        -- @include stg_contacts
+    ) AS c
+    WHERE NOT is_test_contact
+      AND is_inbound
 ),
 
 labelled AS (

@@ -1,22 +1,21 @@
 -- reconcile_days: per local day, contact counts recounted from the detail next to the same counts in
 -- every materialised KPI aggregate, so a broken aggregate (or a stale partition) shows as a difference.
--- The detail recount deliberately does not reuse kpi_interval.sql: it is the independent side.
+-- The detail recount deliberately does not reuse the KPI models or contactlake.metrics' counts: it is the
+-- independent side (it shares only the staging defaults of staging/stg_contacts.sql).
 --
 -- Parameters: centre_id, date_from, date_to (local dates, inclusive).
 WITH detail AS (
     SELECT
         contact_date,
-        count_if(test_case_id IS NULL AND coalesce(direction, 'inbound') = 'inbound') AS contacts,
-        count_if(test_case_id IS NULL AND coalesce(direction, 'inbound') = 'inbound'
+        count_if(NOT is_test_contact AND is_inbound) AS contacts,
+        count_if(NOT is_test_contact AND is_inbound
             AND outcome IN ('answered', 'abandoned', 'callback_requested')) AS offered,
-        count_if(test_case_id IS NULL AND coalesce(direction, 'inbound') = 'inbound'
-            AND outcome = 'answered') AS answered,
-        count_if(test_case_id IS NULL AND coalesce(direction, 'inbound') = 'inbound'
-            AND outcome = 'abandoned') AS abandoned_all,
-        count_if(test_case_id IS NOT NULL) AS test_contacts
-    FROM contacts
-    WHERE centre_id = :centre_id
-      AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
+        count_if(NOT is_test_contact AND is_inbound AND outcome = 'answered') AS answered,
+        count_if(NOT is_test_contact AND is_inbound AND outcome = 'abandoned') AS abandoned_all,
+        count_if(is_test_contact) AS test_contacts
+    FROM (
+        -- @include stg_contacts
+    ) AS c
     GROUP BY contact_date
 ),
 

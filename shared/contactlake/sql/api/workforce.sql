@@ -1,6 +1,6 @@
 -- workforce: occupancy, utilisation, shrinkage and staff cost per contact of one centre per period,
 -- from the materialised interval aggregates (contacts: kpi_interval; agent time: agent_state_interval).
--- Formulas: docs/metrics.md ("Workforce").
+-- Measures: contactlake.metrics (docs/metrics.md, "Workforce").
 --
 -- Parameters:
 --   centre_id, date_from, date_to   local dates, inclusive
@@ -56,9 +56,17 @@ joined AS (
         coalesce(s.training_seconds, 0) AS training_seconds,
         coalesce(s.other_seconds, 0) AS other_seconds,
         -- Handle time always comes from the contacts (one definition whatever the agent export holds).
-        coalesce(w.inbound_handle_seconds, 0) + coalesce(w.other_handle_seconds, 0) AS handle_seconds
+        coalesce(w.inbound_handle_seconds, 0) + coalesce(w.other_handle_seconds, 0) AS handle_seconds,
+        coalesce(s.break_seconds, 0) + coalesce(s.training_seconds, 0) + coalesce(s.other_seconds, 0) AS aux_seconds
     FROM work AS w
     FULL OUTER JOIN staff AS s ON w.period_start = s.period_start
+),
+
+costed AS (
+    SELECT
+        *,
+        logged_in_seconds / 3600 * :cost_per_agent_hour AS staff_cost
+    FROM joined
 )
 
 SELECT
@@ -72,10 +80,10 @@ SELECT
     break_seconds / 3600 AS break_hours,
     training_seconds / 3600 AS training_hours,
     other_seconds / 3600 AS other_aux_hours,
-    handle_seconds / nullif(net_staffed_seconds, 0) AS occupancy,
-    handle_seconds / nullif(logged_in_seconds, 0) AS utilisation,
-    (break_seconds + training_seconds + other_seconds) / nullif(logged_in_seconds, 0) AS shrinkage,
-    logged_in_seconds / 3600 * :cost_per_agent_hour AS staff_cost,
-    logged_in_seconds / 3600 * :cost_per_agent_hour / nullif(answered, 0) AS cost_per_contact
-FROM joined
+    -- @measure occupancy,
+    -- @measure utilisation,
+    -- @measure shrinkage,
+    staff_cost,
+    -- @measure cost_per_contact
+FROM costed
 ORDER BY period_start

@@ -21,16 +21,33 @@ costed AS (
         coalesce(s.staffed_hours, 0) AS staffed_hours
     FROM staffed AS s
     FULL OUTER JOIN handled AS h ON s.centre_id = h.centre_id AND s.contact_date = h.contact_date
+),
+
+priced AS (
+    SELECT
+        c.centre_id,
+        c.contact_date,
+        c.answered,
+        c.staffed_hours,
+        c.staffed_hours * p.cost_per_agent_hour AS staff_cost,
+        p.plan_budget_per_contact AS budget_per_contact
+    FROM costed AS c
+    LEFT JOIN centre_plan AS p ON c.centre_id = p.centre_id
+),
+
+measured AS (
+    SELECT
+        centre_id,
+        contact_date,
+        answered,
+        staffed_hours,
+        staff_cost,
+        -- @measure cost_per_contact,
+        budget_per_contact
+    FROM priced
 )
 
 SELECT
-    c.centre_id,
-    c.contact_date,
-    c.answered,
-    c.staffed_hours,
-    c.staffed_hours * p.cost_per_agent_hour AS staff_cost,
-    c.staffed_hours * p.cost_per_agent_hour / nullif(c.answered, 0) AS cost_per_contact,
-    p.plan_budget_per_contact AS budget_per_contact,
-    c.staffed_hours * p.cost_per_agent_hour / nullif(c.answered, 0) - p.plan_budget_per_contact AS variance
-FROM costed AS c
-LEFT JOIN centre_plan AS p ON c.centre_id = p.centre_id
+    *,
+    cost_per_contact - budget_per_contact AS variance
+FROM measured
