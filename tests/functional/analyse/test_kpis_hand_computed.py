@@ -32,7 +32,7 @@ import pyarrow as pa
 import pytest
 
 from contactlake.adapters.local import build_local_ports
-from contactlake.analyse import queries, run_analysis
+from contactlake.analyse import quality, queries, run_analysis
 from contactlake.config import CentreConfig, Settings
 from contactlake.ports import Ports
 from tests.functional.analyse.handmade import CENTRE, contact, hand_config, write_contacts
@@ -234,7 +234,7 @@ def test_test_and_outbound_contacts_stay_out_of_business_kpis(lake: Ports) -> No
     centre = _centre()
     agents = queries.kpis(lake, centre, "day", MONDAY, MONDAY, "agent").to_pylist()
     assert "ag9" not in {r["agent_id"] for r in agents}  # T1's agent handled only the test call
-    tests = queries.test_contact_results(lake, centre, MONDAY, MONDAY).to_pylist()
+    tests = quality.check_test_contacts(lake, centre, MONDAY, MONDAY).to_pylist()
     measured = {r["check"]: r["actual"] for r in tests}
     assert {r["contact_id"] for r in tests} == {"T1"}
     assert (measured["offered"], measured["answered_within_sl"], measured["aht_seconds"]) == (1.0, 1.0, 150.0)

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from contactlake.adapters.local import build_local_ports
-from contactlake.analyse import queries, run_analysis
+from contactlake.analyse import pathways, run_analysis
 from contactlake.config import CentreConfig, Settings
 from contactlake.ports import Ports
 from tests.functional.analyse.handmade import CENTRE, contact, hand_config, step, write_contacts, write_steps
@@ -72,7 +72,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Ports, CentreConfig]
 
 
 def test_top_paths_with_volumes_and_handle_times(lake: tuple[Ports, CentreConfig]) -> None:
-    report = queries.pathways(*lake, DAY, DAY, top=10)
+    report = pathways.pathways(*lake, DAY, DAY, top=10)
     assert report.contacts == 8  # the test call is not a business contact
     top = report.top_paths.to_pylist()
     assert [(r["path"], r["contacts"], r["path_source"]) for r in top] == [
@@ -87,11 +87,11 @@ def test_top_paths_with_volumes_and_handle_times(lake: tuple[Ports, CentreConfig
     assert top[0] == pytest.approx(
         top[0] | {"steps": 4, "share": 2 / 8, "answered": 2, "avg_queue_seconds": 20.0, "aht_seconds": 150.0}
     )
-    assert queries.pathways(*lake, DAY, DAY, top=2).top_paths.num_rows == 2
+    assert pathways.pathways(*lake, DAY, DAY, top=2).top_paths.num_rows == 2
 
 
 def test_drop_offs_and_loops(lake: tuple[Ports, CentreConfig]) -> None:
-    report = queries.pathways(*lake, DAY, DAY)
+    report = pathways.pathways(*lake, DAY, DAY)
     drops = {r["step"]: r for r in report.drop_offs.to_pylist()}
     assert drops["queue:billing"] == pytest.approx(
         {
@@ -117,7 +117,7 @@ def test_drop_offs_and_loops(lake: tuple[Ports, CentreConfig]) -> None:
 
 
 def test_sankey_graph_is_depth_layered_and_conserves_contacts(lake: tuple[Ports, CentreConfig]) -> None:
-    report = queries.pathways(*lake, DAY, DAY)
+    report = pathways.pathways(*lake, DAY, DAY)
     nodes = {r["id"]: (r["depth"], r["label"]) for r in report.sankey_nodes.to_pylist()}
     links = {(nodes[r["source"]], nodes[r["target"]]): r["value"] for r in report.sankey_links.to_pylist()}
     assert links[((0, "ivr:main"), (1, "queue:billing"))] == 5

@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from contactlake.adapters.local import build_local_ports
-from contactlake.analyse import queries
+from contactlake.analyse import plan, quality, queries, trends
+from contactlake.analyse.forecast import forecast_accuracy, forecast_week
 from contactlake.analyse.quality import TestCase, check_test_contacts, load_test_cases
 from contactlake.config import Settings
 from contactlake.ports import Ports
@@ -75,7 +76,7 @@ def test_staffing_and_agent_columns(sample_lake: SampleLake) -> None:
 def test_profiles_average_over_days_of_that_weekday(sample_lake: SampleLake) -> None:
     ports, centre = sample_lake.ports, sample_lake.centre
     profile = {
-        (r["day_of_week"], r["hour"]): r for r in queries.profiles(ports, centre, FIRST, LAST).to_pylist()
+        (r["day_of_week"], r["hour"]): r for r in trends.profiles(ports, centre, FIRST, LAST).to_pylist()
     }
     hourly = queries.kpis(ports, centre, "60min", FIRST, LAST).to_pylist()
     mondays_at_ten = [
@@ -88,7 +89,7 @@ def test_profiles_average_over_days_of_that_weekday(sample_lake: SampleLake) -> 
 
 def test_plan_vs_actual_and_cost(sample_lake: SampleLake) -> None:
     ports, centre = sample_lake.ports, sample_lake.centre
-    rows = {r["kpi"]: r for r in queries.plan_vs_actual(ports, centre, FIRST, LAST).to_pylist()}
+    rows = {r["kpi"]: r for r in plan.plan_vs_actual(ports, centre, FIRST, LAST).to_pylist()}
     assert set(rows) == {"offered_per_day", "service_level", "abandon_rate", "asa_seconds", "aht_seconds",
                          "cost_per_contact", "staff_cost"}  # fmt: skip
     period = queries.kpis(ports, centre, "month", FIRST, LAST).to_pylist()[0]
@@ -98,15 +99,15 @@ def test_plan_vs_actual_and_cost(sample_lake: SampleLake) -> None:
     assert sl["on_target"] is (sl["actual"] >= 0.80)
     assert rows["offered_per_day"]["actual"] == pytest.approx(period["offered"] / 14)
     assert rows["staff_cost"]["target"] == pytest.approx(150_000 * 14 / 30)  # November has 30 days
-    cost = queries.cost_per_contact(ports, centre, FIRST, LAST, "all").to_pylist()[0]
+    cost = plan.cost_per_contact(ports, centre, FIRST, LAST, "all").to_pylist()[0]
     assert rows["cost_per_contact"]["actual"] == pytest.approx(cost["cost_per_contact"])
     assert cost["staff_cost"] == pytest.approx(cost["staffed_hours"] * 24.0)
-    weekly = queries.plan_vs_actual(ports, centre, FIRST, LAST, grain="week")
+    weekly = plan.plan_vs_actual(ports, centre, FIRST, LAST, grain="week")
     assert sorted(set(weekly.column("period_start").to_pylist())) == [FIRST, date(2026, 11, 9)]
 
 
 def test_trend_report_states_its_methods(sample_lake: SampleLake) -> None:
-    report = queries.trends(sample_lake.ports, sample_lake.centre, FIRST, LAST)
+    report = trends.trends(sample_lake.ports, sample_lake.centre, FIRST, LAST)
     assert [t.measure for t in report.trends][:2] == ["offered", "service_level"]
     assert all("Mann-Kendall" in t.method for t in report.trends)
     assert report.year_over_year is None  # no data a year earlier
@@ -120,7 +121,7 @@ def test_trend_report_states_its_methods(sample_lake: SampleLake) -> None:
 
 def test_forecast_stored_for_the_next_week_and_back_tested_accuracy(sample_lake: SampleLake) -> None:
     ports, centre = sample_lake.ports, sample_lake.centre
-    week = queries.forecast(ports, centre, date(2026, 11, 16)).to_pylist()
+    week = forecast_week(ports, centre, date(2026, 11, 16)).to_pylist()
     assert len(week) == 7 * 96
     assert all(r["actual_offered"] is None and r["made_through"] == LAST for r in week)
     hourly = {
@@ -131,13 +132,13 @@ def test_forecast_stored_for_the_next_week_and_back_tested_accuracy(sample_lake:
     recent, older = hourly.get(at - timedelta(days=7), 0), hourly.get(at - timedelta(days=14), 0)
     forecast = next(r["forecast_offered"] for r in week if r["interval_start"] == at)
     assert forecast == pytest.approx((6 * recent + 5 * older) / 11)
-    accuracy = queries.forecast_accuracy(ports, centre, FIRST, LAST).to_pylist()
+    accuracy = forecast_accuracy(ports, centre, FIRST, LAST).to_pylist()
     assert [r["contact_date"] for r in accuracy] == [FIRST + timedelta(days=n) for n in range(7, 14)]
     assert all(r["source"] == "backtest" and 0 < r["wape"] < 1 for r in accuracy)
 
 
 def test_test_contacts_measured_exactly_as_expected(sample_lake: SampleLake) -> None:
-    results = queries.test_contact_results(sample_lake.ports, sample_lake.centre, FIRST, LAST).to_pylist()
+    results = quality.check_test_contacts(sample_lake.ports, sample_lake.centre, FIRST, LAST).to_pylist()
     assert len({r["contact_id"] for r in results}) == 28  # two per day
     assert all(r["passed"] for r in results), [r for r in results if not r["passed"]][:3]
     stored = sample_lake.ports.engine.query(
@@ -155,7 +156,7 @@ def test_a_wrong_measurement_fails_its_test_case(sample_lake: SampleLake) -> Non
 
 
 def test_reconciliation_passes_on_the_sample(sample_lake: SampleLake) -> None:
-    checks = queries.reconciliation(sample_lake.ports, sample_lake.centre, FIRST, LAST).to_pylist()
+    checks = quality.reconciliation(sample_lake.ports, sample_lake.centre, FIRST, LAST).to_pylist()
     assert all(c["passed"] for c in checks), [c for c in checks if not c["passed"]][:3]
     scopes = {(c["scope"], c["check"]) for c in checks}
     assert ("upload", "rows in the lake = rows stored (manifest)") in scopes
@@ -178,7 +179,7 @@ def test_reconciliation_catches_a_lost_file_and_a_stale_aggregate(
     lost.unlink()
     failed = [
         c
-        for c in queries.reconciliation(ports, sample_lake.centre, FIRST, LAST).to_pylist()
+        for c in quality.reconciliation(ports, sample_lake.centre, FIRST, LAST).to_pylist()
         if not c["passed"]
     ]
     assert ("upload", "rows in the lake = rows stored (manifest)") in {
@@ -191,7 +192,7 @@ def test_reconciliation_catches_a_lost_file_and_a_stale_aggregate(
 
 
 def test_data_quality_reports_uploads_late_and_missing_days(sample_lake: SampleLake) -> None:
-    rows = queries.data_quality(
+    rows = quality.data_quality(
         sample_lake.ports, sample_lake.centre, LAST, LAST + timedelta(days=1)
     ).to_pylist()
     stored = [r for r in rows if r["status"] == "stored"]

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from contactlake.adapters.local import build_local_ports
-from contactlake.analyse import queries, run_analysis
+from contactlake.analyse import queries, run_analysis, trends
 from contactlake.config import Settings
 from tests.functional.analyse.handmade import CENTRE, contact, hand_config, write_contacts
 
@@ -40,7 +40,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> queries.TrendReport:
     write_contacts(ports, rows)
     config = hand_config()
     run_analysis(ports, config, [CENTRE], START, END)
-    return queries.trends(ports, config.centre(CENTRE), date(2026, 1, 19), END)
+    return trends.trends(ports, config.centre(CENTRE), date(2026, 1, 19), END)
 
 
 def test_rising_volume_is_a_significant_upward_trend(report: queries.TrendReport) -> None:

@@ -22,7 +22,7 @@ from datetime import date, datetime
 import pytest
 
 from contactlake.adapters.local import build_local_ports
-from contactlake.analyse import queries, run_analysis
+from contactlake.analyse import plan, queries, run_analysis
 from contactlake.config import CentreConfig, Settings
 from contactlake.ports import Ports
 from tests.functional.analyse.handmade import (
@@ -80,7 +80,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Ports, CentreConfig]
 
 def test_occupancy_utilisation_shrinkage_and_cost(lake: tuple[Ports, CentreConfig]) -> None:
     hand_ports, centre = lake
-    day = queries.workforce(hand_ports, centre, MONDAY, MONDAY).to_pylist()
+    day = plan.workforce(hand_ports, centre, MONDAY, MONDAY).to_pylist()
     assert day == [
         pytest.approx(
             {
@@ -106,7 +106,7 @@ def test_occupancy_utilisation_shrinkage_and_cost(lake: tuple[Ports, CentreConfi
 
 def test_cost_per_contact_against_budget(lake: tuple[Ports, CentreConfig]) -> None:
     hand_ports, centre = lake
-    rows = queries.cost_per_contact(hand_ports, centre, MONDAY, MONDAY).to_pylist()
+    rows = plan.cost_per_contact(hand_ports, centre, MONDAY, MONDAY).to_pylist()
     assert rows == [
         pytest.approx(
             {
