@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contactlake import schema
-from contactlake.arrowtext import blank_as_null, trim_whitespace
-from contactlake.ingest.isotimes import plain_iso_ms
+from contactlake.kernels.arrowtext import blank_as_null, trim_whitespace
+from contactlake.kernels.isotimes import plain_iso_ms
 from contactlake.pii import pseudonymise_array
 
 __all__ = [

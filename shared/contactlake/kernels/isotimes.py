@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from contactlake.arrowtext import string_offsets
+from contactlake.kernels.arrowtext import string_offsets
 
 __all__ = ["plain_iso_ms"]
 
