@@ -7,7 +7,6 @@ one message that says what to fix.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -448,10 +447,3 @@ def pathway_table(
             arrays.append(array if array.type == f.type else pc.cast(array, f.type))  # type: ignore[union-attr]
     return pa.Table.from_arrays(arrays, schema=schema.PATHWAY_STEPS.remove_metadata())
 
-
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:@/+-]{1,128}$")
-
-
-def safe_identifier_mask(values: pa.Array) -> pa.Array:
-    """True where an id is a plain token (ids end up in file names of test cases and in URLs)."""
-    return pc.fill_null(pc.match_substring_regex(values, _SAFE_ID.pattern), False)
