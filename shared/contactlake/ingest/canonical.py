@@ -446,4 +446,3 @@ def pathway_table(
             array = value.combine_chunks() if isinstance(value, pa.ChunkedArray) else value
             arrays.append(array if array.type == f.type else pc.cast(array, f.type))  # type: ignore[union-attr]
     return pa.Table.from_arrays(arrays, schema=schema.PATHWAY_STEPS.remove_metadata())
-

@@ -136,8 +136,8 @@ def _last_boundary(buf: bytes | bytearray, end: int) -> int:
 
 def _physical_lines(data: bytes | bytearray, size: int, records: int) -> int:
     """Lines ``data[:size]`` spans. Without quotes or carriage returns each line is one record (parsed
-    or rejected), so the answer is known without counting newlines (memchr finds a byte ten times
-    faster than ``count`` counts them)."""
+    or rejected), so the answer is known without counting newlines (finding one byte, memchr, stops at
+    the first; ``count`` reads them all)."""
     if data.find(_QUOTE, 0, size) < 0 and data.find(b"\r", 0, size) < 0:
         return records
     return data.count(b"\n", 0, size) + (0 if data.endswith(b"\n", 0, size) else 1)
@@ -167,8 +167,8 @@ class _Blocks:
     The bytes read but not yet parsed are ``buffer[:end]``, always starting at a row boundary. One
     buffer serves the whole file: the stream reads into it, pyarrow parses a view of it, and only the
     part after the last row moves to the front. (A fresh ``bytes`` per block, joined to the leftover and
-    cut again, cost a page fault per 4 KiB touched: about 0.4 s of a 150 MB export, more than reading it.)
-    pyarrow's columns never point into the buffer, so it is reused as soon as a chunk is parsed.
+    cut again, touched new memory, a page fault per 4 KiB, for every block; docs/benchmarks.md has what
+    that cost.) pyarrow's columns never point into the buffer, so it is reused as soon as a chunk is parsed.
     """
 
     def __init__(

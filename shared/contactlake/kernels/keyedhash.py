@@ -2,8 +2,8 @@
 
 Why: pseudonymisation hashes hundreds of thousands of distinct caller numbers per upload. Every keyed
 hash in the standard library (``hashlib.blake2b(key=…)``, ``hmac``) costs a Python call per value, and
-for 8–16-byte phone numbers that per-call overhead, not the hash, is the bill (about 1 µs a value: two
-seconds of a 1M-row ingest). Here the *same* operation is applied to every row at once: one numpy
+for 8–16-byte phone numbers that per-call overhead, not the hash, is the bill (docs/benchmarks.md has
+the figures). Here the *same* operation is applied to every row at once: one numpy
 operation per SipHash step over a chunk of rows, so the Python overhead is paid per chunk, not per value.
 
 Why SipHash-2-4 (Aumasson & Bernstein, 2012): it is the standard keyed pseudo-random function for short

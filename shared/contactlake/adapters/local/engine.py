@@ -22,7 +22,7 @@ __all__ = ["DuckDBEngine", "upgrade_files"]
 class DuckDBEngine:
     """Executes the Athena-dialect SQL on DuckDB, over views of the lake's Parquet files.
 
-    One in-process database per engine (opening one costs ~50 ms); before each query the views of the
+    One in-process database per engine (opening one is not free); before each query the views of the
     tables it reads are re-created, so files written since — by this or another process — are always
     seen. A lock serialises queries: a local engine serves one user, and DuckDB connections are not
     shared between threads.
@@ -62,7 +62,7 @@ class DuckDBEngine:
         """The engine's connection with fresh views for ``tables`` (default: every lake table).
 
         DuckDB (and sqlglot) are imported on the first query, not with the module: ingesting an upload
-        never queries, and the two cost a quarter of a second to import.
+        never queries, and the two take a noticeable share of a short run to import.
         """
         import duckdb
 
@@ -96,7 +96,7 @@ def upgrade_files(store: LocalObjectStore, table: LakeTable) -> int:
 
     Athena reads Parquet by column name against the Glue table, so there an old file's missing column is
     simply NULL. DuckDB takes a glob's columns from its first file, unless told to union every file by
-    name — which reads every footer on every query (1.3 s a query on a 1,825-file lake, measured). So a
+    name — which reads every footer on every query (docs/benchmarks.md has the cost). So a
     local lake is brought up to date once instead: each file's footer is checked, a file lacking columns
     is rewritten with them as NULL (curated files are derived data; raw uploads are never touched), and
     ``<home>/.schema/<table>.json`` records the version checked, so later calls cost one small read.
