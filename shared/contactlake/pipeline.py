@@ -83,6 +83,29 @@ def unroutable_manifest(key: str, error: IngestError) -> Manifest:
     return manifest
 
 
+def _route(ports: Ports, config: AppConfig, key: str) -> Upload | Manifest:
+    """The routed upload, or the manifest of a key that cannot be: vanished, or outside the allow-list."""
+    try:
+        return route_upload(key, config, ports.store)
+    except ObjectNotFound as error:
+        return skipped_manifest(key, f"the object vanished before it was read: {error}")
+    except IngestError as error:
+        return unroutable_manifest(key, error)
+
+
+#: What reading an upload may raise: the file is unreadable, or it vanished or changed meanwhile.
+_UNREADABLE = (IngestError, ObjectNotFound, ObjectChanged)
+
+
+def _unreadable(ports: Ports, key: str, upload: Upload, error: Exception) -> Manifest:
+    """An unreadable file is quarantined whole; one that vanished or changed is skipped (nothing written)."""
+    if isinstance(error, IngestError):
+        return quarantine_file(ports, upload, error.rule_id, str(error), error.line)
+    if isinstance(error, ObjectNotFound):
+        return skipped_manifest(key, f"the object vanished while it was read: {error}", upload)
+    return skipped_manifest(key, str(error), upload)
+
+
 def process_upload(
     ports: Ports,
     config: AppConfig,
@@ -92,22 +115,15 @@ def process_upload(
     block_bytes: int | None = None,
 ) -> Manifest:
     """Route, read, validate and store one raw object; an unreadable file is quarantined whole."""
-    try:
-        upload = route_upload(key, config, ports.store)
-    except ObjectNotFound as error:
-        return skipped_manifest(key, f"the object vanished before it was read: {error}")
-    except IngestError as error:
-        return unroutable_manifest(key, error)
+    upload = _route(ports, config, key)
+    if isinstance(upload, Manifest):
+        return upload
     try:
         return commit_upload(
             ports, upload, read_upload(ports, upload, config, settings, block_bytes), progress
         )
-    except IngestError as error:
-        return quarantine_file(ports, upload, error.rule_id, str(error), error.line)
-    except ObjectNotFound as error:
-        return skipped_manifest(key, f"the object vanished while it was read: {error}", upload)
-    except ObjectChanged as error:
-        return skipped_manifest(key, str(error), upload)
+    except _UNREADABLE as error:
+        return _unreadable(ports, key, upload, error)
 
 
 def _staging(upload_id: str) -> str:
@@ -120,12 +136,9 @@ def stage_upload(ports: Ports, config: AppConfig, settings: Settings, key: str) 
     An unreadable file is quarantined whole here and its manifest returned instead; an object that
     vanished or changed before it was read returns a ``skipped`` manifest and writes nothing.
     """
-    try:
-        upload = route_upload(key, config, ports.store)
-    except ObjectNotFound as error:
-        return skipped_manifest(key, f"the object vanished before it was read: {error}")
-    except IngestError as error:
-        return unroutable_manifest(key, error)
+    upload = _route(ports, config, key)
+    if isinstance(upload, Manifest):
+        return upload
     done = load_manifest(ports, upload.upload_id)
     if done is not None:
         return done
@@ -146,12 +159,8 @@ def stage_upload(ports: Ports, config: AppConfig, settings: Settings, key: str) 
             rejects = rejects.replace_schema_metadata({"contactlake.batch": json.dumps(meta)})
             ports.store.put("lake", f"{prefix}/{index:05d}-rejects.parquet", parquet_bytes(rejects))
             count = index + 1
-    except IngestError as error:
-        return quarantine_file(ports, upload, error.rule_id, str(error), error.line)
-    except ObjectNotFound as error:
-        return skipped_manifest(key, f"the object vanished while it was read: {error}", upload)
-    except ObjectChanged as error:
-        return skipped_manifest(key, str(error), upload)
+    except _UNREADABLE as error:
+        return _unreadable(ports, key, upload, error)
     ready = {"upload_id": upload.upload_id, "key": key, "batches": count, "upload": upload_identity(upload)}
     ports.store.put("lake", f"{prefix}/_ready.json", json.dumps(ready).encode(), "application/json")
     return upload.upload_id
