@@ -11,7 +11,7 @@ inputs — hash-table keys; Python's ``str`` hash from 3.4 to 3.10 — built onl
 rotations and xors, which vectorise directly in numpy. With a secret 128-bit key its outputs cannot
 be computed (so the phone-number space cannot be enumerated) without the key. The code follows the
 reference implementation (https://github.com/veorq/SipHash, ``siphash.c``) and is checked against its
-published test vectors (``vectors.h``, 64- and 128-bit outputs) in ``tests/unit/core/test_keyedhash.py``.
+published test vectors (``vectors.h``, 64- and 128-bit outputs) in ``tests/unit/kernels/test_keyedhash.py``.
 The round counts are a parameter: SipHash-1-3, the variant CPython uses for ``hash()`` since 3.11, is
 checked against CPython's own ``hash`` of bytes (with ``PYTHONHASHSEED=0``, whose key is all zeros).
 
