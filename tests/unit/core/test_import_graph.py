@@ -25,8 +25,13 @@ PACKAGE = Path(__file__).resolve().parents[3] / "shared" / "contactlake"
 #: Earlier layers first; a part may import parts of its own layer or an earlier one.
 LAYERS: tuple[frozenset[str], ...] = (
     # the base every stage may use: the stage contract, tuned kernels, schemas, configuration, ports
-    # (``__init__`` is the package's own, which holds only its version)
-    frozenset({"__init__", "contract", "kernels", "schema", "config", "ports", "pii", "lake", "sqlfiles"}),
+    # (``__init__`` is the package's own, which holds only its version; ``tables`` and ``metrics`` are
+    # the table registry and the KPI declarations branch r13-sql adds, ``configschema`` the
+    # configuration's schema branch i18-cli adds)
+    frozenset(
+        {"__init__", "contract", "kernels", "schema", "config", "ports", "pii", "lake", "sqlfiles"}
+        | {"tables", "metrics", "configschema"}
+    ),
     frozenset({"ingest"}),  # read and parse an upload into canonical batches
     frozenset({"commit"}),  # store the batches: duplicates, partitioned writes, manifest, quarantine
     frozenset({"pipeline"}),  # stage, commit, process and replay an upload: both stages above
