@@ -1,6 +1,6 @@
 """Ingest benchmark: one generic-CSV export → validated, partitioned, zstd Parquet, on one core.
 
-Contender: contactlake's real path, :func:`contactlake.ingest.pipeline.process_upload` with the local
+Contender: contactlake's real path, :func:`contactlake.pipeline.process_upload` with the local
 ports and the demo configuration (centre ``north``, source ``acd``) — routing, SHA-256 of every byte
 read, streaming CSV parse, mapping, validation rules, pseudonymisation, de-duplication, quarantine, the
 manifest and the ingest log. The export is uploaded to the raw area before the timed process starts (the
@@ -109,7 +109,7 @@ def run_contactlake(args: dict[str, Any]) -> dict[str, Any]:
     _as_installed()
     from contactlake.adapters.local import build_local_ports
     from contactlake.config import Settings, load_app_config
-    from contactlake.ingest.pipeline import process_upload
+    from contactlake.pipeline import process_upload
 
     settings = Settings(home=Path(args["home"]))
     ports = build_local_ports(settings)

@@ -14,8 +14,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from contactlake.ingest.pipeline import stage_upload
 from contactlake.ingest.routing import decode_event_key
+from contactlake.pipeline import stage_upload
 from contactlake.runtime import runtime
 
 logger = Logger(service="contactlake-ingest")

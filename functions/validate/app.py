@@ -13,8 +13,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from contactlake.ingest.pipeline import commit_staged
 from contactlake.ingest.routing import decode_event_key
+from contactlake.pipeline import commit_staged
 from contactlake.runtime import runtime
 
 logger = Logger(service="contactlake-validate")

@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from contactlake.commit.lease import CommitBusy
 from contactlake.config import (
     AUDIENCES,
     PERIODS,
@@ -30,7 +31,6 @@ from contactlake.config import (
     load_settings,
 )
 from contactlake.ports import Ports, QueryError
-from contactlake.validate.lease import CommitBusy
 
 __all__ = ["main"]
 
@@ -74,7 +74,7 @@ def _progress(total: int, unit: str, description: str) -> Any:
 
 
 def _ingest_key(ports: Ports, config: AppConfig, settings: Settings, key: str, size: int) -> Any:
-    from contactlake.ingest.pipeline import process_upload
+    from contactlake.pipeline import process_upload
 
     with _progress(size, "rows", key.rsplit("/", 1)[-1]) as bar:
         return process_upload(ports, config, settings, key, progress=bar.update)

@@ -1,10 +1,10 @@
 """Pseudonymisation: caller numbers and customer ids become a keyed hash before anything is written.
 
-Keyed SipHash-2-4 with 128-bit output (:mod:`contactlake.keyedhash`), keyed from configuration
-(``CONTACTLAKE_PII_KEY``, on AWS an SSM SecureString) through :func:`~contactlake.keyedhash.derive_key`
-with the purpose ``"contactlake-pii"``, so the same caller gets the same key across uploads
-(first-contact resolution needs that) while nobody without the key can reverse it by hashing the whole
-phone-number space. Stored as 32 lower-case hex characters.
+Keyed SipHash-2-4 with 128-bit output (:mod:`contactlake.kernels.keyedhash`), keyed from configuration
+(``CONTACTLAKE_PII_KEY``, on AWS an SSM SecureString) through
+:func:`~contactlake.kernels.keyedhash.derive_key` with the purpose ``"contactlake-pii"``, so the same
+caller gets the same key across uploads (first-contact resolution needs that) while nobody without the
+key can reverse it by hashing the whole phone-number space. Stored as 32 lower-case hex characters.
 
 Why SipHash: a night's export has hundreds of thousands of distinct callers, and any keyed hash called
 once per value from Python (keyed BLAKE2b was the previous choice) spends its time in the per-call
@@ -24,8 +24,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from contactlake.arrowtext import trim_whitespace
-from contactlake.keyedhash import derive_key, siphash128
+from contactlake.kernels.arrowtext import trim_whitespace
+from contactlake.kernels.keyedhash import derive_key, siphash128
 
 __all__ = ["pseudonymise", "pseudonymise_array"]
 

@@ -7,7 +7,7 @@ folder on a laptop, and on S3 + Athena + SES in Lambda, and unit tests need no n
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol
@@ -118,4 +118,3 @@ class Ports:
     mailer: Mailer
     catalog: Catalog
     events: EventPublisher
-    sent: list[str] = field(default_factory=list)

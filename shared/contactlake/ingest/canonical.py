@@ -7,7 +7,6 @@ one message that says what to fix.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contactlake import schema
-from contactlake.arrowtext import blank_as_null, trim_whitespace
-from contactlake.ingest.isotimes import plain_iso_ms
+from contactlake.kernels.arrowtext import blank_as_null, trim_whitespace
+from contactlake.kernels.isotimes import plain_iso_ms
 from contactlake.pii import pseudonymise_array
 
 __all__ = [
@@ -447,11 +446,3 @@ def pathway_table(
             array = value.combine_chunks() if isinstance(value, pa.ChunkedArray) else value
             arrays.append(array if array.type == f.type else pc.cast(array, f.type))  # type: ignore[union-attr]
     return pa.Table.from_arrays(arrays, schema=schema.PATHWAY_STEPS.remove_metadata())
-
-
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:@/+-]{1,128}$")
-
-
-def safe_identifier_mask(values: pa.Array) -> pa.Array:
-    """True where an id is a plain token (ids end up in file names of test cases and in URLs)."""
-    return pc.fill_null(pc.match_substring_regex(values, _SAFE_ID.pattern), False)

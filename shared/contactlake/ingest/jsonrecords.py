@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from contactlake.ingest.model import IngestError, Reject
+from contactlake.contract import IngestError, Reject
 
 __all__ = ["MAX_DEPTH", "MAX_RECORD_CHARS", "JsonRecord", "iter_json_records"]
 

@@ -12,7 +12,7 @@ import io
 import zlib
 from typing import BinaryIO
 
-from contactlake.ingest.model import IngestError
+from contactlake.contract import IngestError
 from contactlake.ports import ObjectChanged
 
 __all__ = [

@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from contactlake.config import AppConfig, ConfigError, validate_centre_id
+from contactlake.contract import IngestError, Upload, make_upload_id
 from contactlake.ingest.mapping import load_mapping, mapping_digest
-from contactlake.ingest.model import IngestError, Upload, make_upload_id
 from contactlake.ingest.sources import get_adapter
 from contactlake.ports import ObjectStore
 
@@ -121,7 +121,7 @@ def route_upload(key: str, config: AppConfig, store: ObjectStore) -> Upload:
 
 
 def upload_identity(upload: Upload) -> dict[str, Any]:
-    """The upload as JSON, for the staging marker (the validate stage must not depend on the raw object)."""
+    """The upload as JSON, for the staging marker (the commit stage must not depend on the raw object)."""
     return {
         "upload_id": upload.upload_id,
         "centre_id": upload.centre_id,

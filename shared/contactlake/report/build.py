@@ -261,7 +261,6 @@ class _Publisher:
             reference = self.ports.mailer.send(message)
         except Exception as error:
             return self._failed(report, base, allowed, error, gaps)
-        self.ports.sent.append(reference)
         self.on_step(f"e-mailed {', '.join(allowed)}")
         note = f"; refused external {', '.join(refused)}" if refused else ""
         return replace(

@@ -15,7 +15,7 @@ import pytest
 from contactlake.adapters.local import build_local_ports
 from contactlake.analyse import run_analysis
 from contactlake.config import AppConfig, CentreConfig, Settings, load_app_config
-from contactlake.ingest.pipeline import process_upload
+from contactlake.pipeline import process_upload
 from contactlake.ports import Ports
 
 

@@ -22,7 +22,7 @@ import pytest
 from contactlake.adapters.local import build_local_ports
 from contactlake.analyse import queries, run_analysis
 from contactlake.config import CentreConfig, Settings, parse_app_config
-from contactlake.ingest.pipeline import process_upload
+from contactlake.pipeline import process_upload
 from contactlake.ports import Ports
 
 pytestmark = pytest.mark.slow

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from contactlake.config import AppConfig, Settings
-from contactlake.ingest.pipeline import process_upload
 from contactlake.jobs import RECOMPUTE_DAYS, analysis_windows
+from contactlake.pipeline import process_upload
 from contactlake.ports import Ports
 from contactlake.runtime import Runtime
 from contactlake.sample import write_sample

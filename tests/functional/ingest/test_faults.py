@@ -22,12 +22,12 @@ from moto import mock_aws
 
 from contactlake.adapters.aws import EventBridgePublisher, GlueCatalog, S3ObjectStore, boto_config
 from contactlake.adapters.local import OutboxMailer
+from contactlake.commit import lease as validate_lease
+from contactlake.commit.lease import CommitBusy, lease_key
 from contactlake.config import Settings, parse_app_config
-from contactlake.ingest.pipeline import commit_staged, stage_upload
+from contactlake.pipeline import commit_staged, stage_upload
 from contactlake.ports import Ports
 from contactlake.tables import all_tables
-from contactlake.validate import lease as validate_lease
-from contactlake.validate.lease import CommitBusy, lease_key
 from tests.fixtures.lakes import centres
 
 pytestmark = pytest.mark.slow  # moto and botocore retries: a few seconds per test

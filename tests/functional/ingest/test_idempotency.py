@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from contactlake.validate.commit import Manifest
+from contactlake.commit.committer import Manifest
 from tests.fixtures.lakes import LocalLake, lake_digest
 
 KEY = "north/acd/calls-2024-01-15.csv"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from contactlake.validate.replay import ReplayError, replay_upload
+from contactlake.pipeline import ReplayError, replay_upload
 from tests.fixtures.lakes import LocalLake
 
 MAPPING = """

@@ -12,8 +12,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from contactlake.commit import idledger, spool
 from contactlake.ingest import reader
-from contactlake.validate import idledger, spool
 from tests.fixtures.lakes import REPO, LocalLake
 from tests.functional.ingest.test_idempotency import HEADER, ROWS, export
 
@@ -76,7 +76,7 @@ PROBE = textwrap.dedent(
     import pyarrow as pa
     from contactlake.config import Settings, parse_app_config
     from contactlake.adapters.local import build_local_ports
-    from contactlake.ingest.pipeline import process_upload
+    from contactlake.pipeline import process_upload
     home, key, block = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     config = parse_app_config({"centres": {"north": {"timezone": "Europe/London", "sources": {
         "acd": {"adapter": "generic_csv", "mapping": "mappings/acd_calls.toml"}}}}})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from contactlake.validate.commit import Manifest
+from contactlake.commit.committer import Manifest
 from tests.fixtures.lakes import FIXTURES, LocalLake
 
 MAPPING = """

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from contactlake.cli import main
 from contactlake.config import AppConfig, Settings
-from contactlake.ingest.pipeline import process_upload
+from contactlake.pipeline import process_upload
 from contactlake.ports import Ports
 from contactlake.sample import write_sample
 

@@ -19,7 +19,7 @@ import pytest
 from contactlake.adapters.local import build_local_ports
 from contactlake.analyse.run import run_analysis
 from contactlake.config import AppConfig, Settings, load_app_config
-from contactlake.ingest.pipeline import process_upload
+from contactlake.pipeline import process_upload
 from contactlake.ports import Ports
 from tests.unit.report.testconfig import TEST_CONFIG
 

@@ -8,7 +8,7 @@ import pytest
 
 from contactlake.analyse import materialise_kpis
 from contactlake.config import AppConfig, Settings, parse_app_config
-from contactlake.ingest.pipeline import process_upload
+from contactlake.pipeline import process_upload
 from contactlake.ports import Ports
 
 HEADER = (

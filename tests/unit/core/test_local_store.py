@@ -47,7 +47,7 @@ def test_open_if_match_reads_that_version_or_refuses(tmp_path: Path) -> None:
 def test_put_file_copies_in_chunks_and_remembers_the_etag(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("contactlake.adapters.local._COPY_CHUNK", 1000)  # many chunks for a small file
+    monkeypatch.setattr("contactlake.adapters.local.store._COPY_CHUNK", 1000)  # many chunks for a small file
     source = tmp_path / "export.csv"
     data = b"id,queue\n" + b"".join(b"%d,Billing\n" % i for i in range(2000))
     source.write_bytes(data)

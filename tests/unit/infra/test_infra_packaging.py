@@ -34,7 +34,7 @@ PROVIDED = {
     "botocore": "runtime",
 }
 #: Modules that only the local side (CLI, DuckDB adapter) imports, and the only files allowed to.
-LOCAL_ONLY = {"duckdb": {"adapters/local.py"}, "tqdm": {"cli.py"}}
+LOCAL_ONLY = {"duckdb": {"adapters/local/engine.py"}, "tqdm": {"cli.py"}}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

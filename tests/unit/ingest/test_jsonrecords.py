@@ -6,8 +6,8 @@ import io
 
 import pytest
 
+from contactlake.contract import IngestError
 from contactlake.ingest.jsonrecords import MAX_DEPTH, iter_json_records
-from contactlake.ingest.model import IngestError
 
 
 def records(data: bytes, **kwargs: object) -> list[tuple[int, int, object, str | None]]:

@@ -6,7 +6,7 @@ import re
 
 import pyarrow as pa
 
-from contactlake.keyedhash import derive_key, siphash128
+from contactlake.kernels.keyedhash import derive_key, siphash128
 from contactlake.pii import pseudonymise, pseudonymise_array
 
 KEY = b"unit-test-key"

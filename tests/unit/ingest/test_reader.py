@@ -9,8 +9,8 @@ import io
 
 import pytest
 
+from contactlake.contract import IngestError
 from contactlake.ingest import reader
-from contactlake.ingest.model import IngestError
 from contactlake.ingest.reader import HashingReader, open_decoded, sniff_encoding
 
 

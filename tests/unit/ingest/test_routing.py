@@ -9,7 +9,7 @@ import pytest
 
 from contactlake.adapters.local import LocalObjectStore
 from contactlake.config import parse_app_config
-from contactlake.ingest.model import IngestError
+from contactlake.contract import IngestError
 from contactlake.ingest.routing import (
     dataset_key_for,
     decode_event_key,

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
 
+from contactlake.contract import ParsedBatch, Upload
 from contactlake.ingest.jsonrecords import iter_json_records
-from contactlake.ingest.model import ParsedBatch, Upload
 from contactlake.ingest.reader import open_decoded
 from contactlake.ingest.sources.base import AdapterContext
 from contactlake.ingest.sources.jsonbase import ContactRows, RecordProblem, Step, dig, number, text

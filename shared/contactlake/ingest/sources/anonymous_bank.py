@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contactlake import schema
-from contactlake.arrowtext import blank_as_null, trim_whitespace
+from contactlake.contract import ParsedBatch, Upload
 from contactlake.ingest.canonical import (
     RowChecks,
     build_contacts,
@@ -35,11 +35,12 @@ from contactlake.ingest.canonical import (
     parse_numbers,
     pathway_table,
 )
-from contactlake.ingest.csvblocks import CsvBlock, iter_csv_blocks, kept_mask, split_rows, structural_checks
-from contactlake.ingest.model import ParsedBatch, Upload
+from contactlake.ingest.delimited import kept_mask, split_rows, structural_checks
 from contactlake.ingest.reader import open_decoded
+from contactlake.ingest.rules import DURATION_TOLERANCE_SECONDS, check_contacts
 from contactlake.ingest.sources.base import AdapterContext
-from contactlake.validate.rules import DURATION_TOLERANCE_SECONDS, check_contacts
+from contactlake.kernels.arrowtext import blank_as_null, trim_whitespace
+from contactlake.kernels.csvblocks import CsvBlock, iter_csv_blocks
 
 __all__ = ["COLUMNS", "AnonymousBankAdapter"]
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
+from contactlake.contract import ParsedBatch, Upload
 from contactlake.ingest.mapping import Mapping
-from contactlake.ingest.model import ParsedBatch, Upload
 
 __all__ = ["AdapterContext", "SourceAdapter"]
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from contactlake.ingest.csvblocks import MAX_FIELD_CHARS, iter_csv_blocks
-from contactlake.ingest.model import ParsedBatch, Upload
+from contactlake.contract import ParsedBatch, Upload
 from contactlake.ingest.reader import open_decoded
 from contactlake.ingest.sources.base import AdapterContext
 from contactlake.ingest.sources.jsonbase import ContactRows, RecordProblem, Step
+from contactlake.kernels.csvblocks import MAX_FIELD_CHARS, iter_csv_blocks
 
 __all__ = ["DISPOSITIONS", "HORIZON_SECONDS", "REQUIRED", "CiscoUcceAdapter"]
 

@@ -1,6 +1,6 @@
 """Generic CSV: any ACD's delimited export, mapped to canonical fields by a mapping file.
 
-The hot path is Arrow from end to end: :mod:`contactlake.ingest.csvblocks` cuts the stream into bounded,
+The hot path is Arrow from end to end: :mod:`contactlake.kernels.csvblocks` cuts the stream into bounded,
 row-aligned blocks parsed by pyarrow (all columns as strings, so a bad value rejects one row and never a
 whole file), and every conversion and check is an Arrow compute kernel over the block. The same adapter
 reads agent-activity exports (``kind = "agent_activity"`` mappings).
@@ -14,7 +14,7 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from contactlake.arrowtext import blank_as_null, trim_whitespace
+from contactlake.contract import IngestError, ParsedBatch, Upload
 from contactlake.ingest.canonical import (
     RowChecks,
     build_contacts,
@@ -22,19 +22,14 @@ from contactlake.ingest.canonical import (
     parse_timestamps,
     utc_to_local,
 )
-from contactlake.ingest.csvblocks import (
-    MAX_FIELD_CHARS,
-    CsvBlock,
-    iter_csv_blocks,
-    split_rows,
-    structural_checks,
-)
+from contactlake.ingest.delimited import split_rows, structural_checks
 from contactlake.ingest.mapping import CONTACT_FIELDS, Mapping
-from contactlake.ingest.model import IngestError, ParsedBatch, Upload
 from contactlake.ingest.reader import open_decoded
+from contactlake.ingest.rules import check_contacts
 from contactlake.ingest.sources.base import AdapterContext
+from contactlake.kernels.arrowtext import blank_as_null, trim_whitespace
+from contactlake.kernels.csvblocks import MAX_FIELD_CHARS, CsvBlock, iter_csv_blocks
 from contactlake.schema import AGENT_ACTIVITY
-from contactlake.validate.rules import check_contacts
 
 __all__ = ["MAX_FIELD_CHARS", "GenericCsvAdapter", "coded_values"]
 

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
 
+from contactlake.contract import ParsedBatch, Upload
 from contactlake.ingest.jsonrecords import iter_json_records
-from contactlake.ingest.model import ParsedBatch, Upload
 from contactlake.ingest.reader import open_decoded
 from contactlake.ingest.sources.base import AdapterContext
 from contactlake.ingest.sources.jsonbase import ContactRows, RecordProblem, Step, number, text

@@ -19,11 +19,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contactlake import schema
+from contactlake.contract import ParsedBatch, Reject, Upload
 from contactlake.ingest.canonical import RowChecks, build_contacts, parse_timestamps, pathway_table
 from contactlake.ingest.jsonrecords import JsonRecord
-from contactlake.ingest.model import ParsedBatch, Reject, Upload
+from contactlake.ingest.rules import check_contacts
 from contactlake.ingest.sources.base import AdapterContext
-from contactlake.validate.rules import check_contacts
 
 __all__ = ["ContactRows", "RecordProblem", "Step", "dig", "number", "text"]
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from contactlake.ingest.isotimes import plain_iso_ms
+from contactlake.kernels.isotimes import plain_iso_ms
 
 EPOCH = datetime(1970, 1, 1)
 
@@ -114,7 +114,7 @@ def test_values_are_read_in_place_or_gathered_alike(values: list[str | None]) ->
 
 def test_the_month_table_is_pythons_calendar() -> None:
     """Every month of the years 1-9999: its first day (days since 1970) and its length."""
-    from contactlake.ingest.isotimes import _calendar
+    from contactlake.kernels.isotimes import _calendar
 
     starts, lengths = _calendar()
     epoch = EPOCH.toordinal()

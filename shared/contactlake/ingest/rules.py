@@ -3,19 +3,34 @@
 Each rule has an id (``family.name``) that appears in quarantine, manifests and the data-quality report,
 and a message that says what is wrong and what the centre should change. docs/validation.md lists them.
 Adapters apply these while the source text is still at hand, so every rejected row keeps its raw text.
+
+The in-file duplicate-id rule is here too (:func:`first_of_each_id`), written once: delimited sources
+apply it while they still have the row's text (:mod:`contactlake.ingest.delimited`); the commit stage
+applies it to whatever arrives unchecked, and across an upload's batches with the same rule id and message.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from contactlake import schema
 from contactlake.ingest.canonical import RowChecks
+from contactlake.kernels.idhash import U64, first_occurrences, hash_ids, recall_unique
 
-__all__ = ["DURATION_TOLERANCE_SECONDS", "EARLIEST_VALID", "FUTURE_SLACK", "check_contacts"]
+__all__ = [
+    "DURATION_TOLERANCE_SECONDS",
+    "EARLIEST_VALID",
+    "FUTURE_SLACK",
+    "IN_FILE_MESSAGE",
+    "IN_FILE_RULE",
+    "check_contacts",
+    "first_of_each_id",
+]
 
 #: Real ACD clocks skew: a duration may disagree with its timestamps by this much before it is an error.
 DURATION_TOLERANCE_SECONDS = 2.0
@@ -23,6 +38,10 @@ DURATION_TOLERANCE_SECONDS = 2.0
 EARLIEST_VALID = datetime(1990, 1, 1)
 #: Exports may run slightly ahead of UTC midnight; anything later than this is a clock or parsing fault.
 FUTURE_SLACK = timedelta(days=1)
+
+#: A contact id repeated within one upload keeps its first occurrence; the later rows are quarantined.
+IN_FILE_RULE = "duplicate.contact_id_in_file"
+IN_FILE_MESSAGE = "contact_id appears earlier in this upload; the first one is kept"
 
 _DURATIONS = ("ivr_seconds", "queue_seconds", "talk_seconds", "hold_seconds", "acw_seconds")
 _COUNTS = ("transfer_count", "escalation_count", "hold_count")
@@ -113,3 +132,17 @@ def check_contacts(table: pa.Table, checks: RowChecks, now: datetime | None = No
         "outcome.inconsistent",
         "outcome says no agent answered but the contact has an answer time",
     )
+
+
+def first_of_each_id(contacts: pa.Table) -> tuple[U64, npt.NDArray[np.bool_] | None]:
+    """The in-file duplicate-id rule over one batch's ``contact_id`` column.
+
+    Returns the ids' hashes, row for row, and the mask of rows to keep (the first row of each id), or
+    None when no id repeats. A table whose ids a stage already found distinct (noted with
+    :func:`~contactlake.kernels.idhash.remember_unique`) is not hashed or checked again.
+    """
+    hashes = recall_unique(contacts)
+    if hashes is not None:
+        return hashes, None
+    hashes = hash_ids(contacts.column("contact_id"))
+    return hashes, first_occurrences(hashes)

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from contactlake import schema
 from contactlake.ingest.canonical import RowChecks
-from contactlake.validate.rules import DURATION_TOLERANCE_SECONDS, check_contacts
+from contactlake.ingest.rules import DURATION_TOLERANCE_SECONDS, check_contacts
 
 NOW = datetime(2024, 6, 1, 12, 0)
 T0 = datetime(2024, 6, 1, 9, 0)

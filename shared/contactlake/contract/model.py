@@ -1,4 +1,4 @@
-"""Value objects passed between the ingest stage (parse a source) and the validate stage (check, store)."""
+"""Value objects passed between the ingest stage (parse a source) and the commit stage (check, store)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
 from contactlake.config import CentreConfig
@@ -80,8 +78,3 @@ class ParsedBatch:
     excluded: Counter[str] = field(default_factory=Counter)
     #: Set on the last batch of an upload: the SHA-256 of the raw object, computed while it streamed.
     checksum_sha256: str | None = None
-    #: True when the adapter already rejected ids repeated within this batch (with the source's text).
-    ids_unique: bool = False
-    #: The 128-bit hashes of ``contacts.contact_id``, row for row, when the adapter computed them for its
-    #: own check (see :func:`contactlake.validate.idledger.hash_ids`): the committer reuses them.
-    contact_id_hashes: npt.NDArray[np.uint64] | None = None

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from contactlake.arrowtext import blank_as_null, trim_whitespace
+from contactlake.kernels.arrowtext import blank_as_null, trim_whitespace
 
 
 @pytest.mark.parametrize(

@@ -2,16 +2,13 @@
 
 The rule (docs/validation.md): a contact id repeated within one upload keeps its first occurrence.
 Batches are stored as they stream in, so a repeat in a later batch is found at the end of the upload.
-Each stored id is reduced to a 128-bit SipHash-1-3, computed once per batch (:func:`hash_ids`) and used for
-both checks: repeats inside the batch (:func:`first_occurrences`) and repeats across batches (the
-ledger). The ledger holds each batch's hashes, with its batch and day, in memory up to
-:data:`MEMORY_RECORDS`; a bigger upload spills them to scratch files partitioned by the hash's top bits
-and at the end reads and sorts each partition on its own. Memory is therefore bounded whatever the file
-size (at most :data:`MEMORY_RECORDS` records, then 1/64 of the upload's ids), and the committer re-reads
-only the files (batch and day) that hold a repeat.
-
-Two different ids share a 128-bit hash with probability about n²/2¹²⁹ — 10⁻²³ for a hundred million
-ids — so equal hashes are taken as equal ids, as content-addressed stores do.
+Each stored id is reduced to a 128-bit hash (:func:`contactlake.kernels.idhash.hash_ids`), computed once
+per batch and used for both checks: repeats inside the batch and repeats across batches (this ledger).
+The ledger holds each batch's hashes, with its batch and day, in memory up to :data:`MEMORY_RECORDS`; a
+bigger upload spills them to scratch files partitioned by the hash's top bits and at the end reads and
+sorts each partition on its own. Memory is therefore bounded whatever the file size (at most
+:data:`MEMORY_RECORDS` records, then 1/64 of the upload's ids), and the committer re-reads only the
+files (batch and day) that hold a repeat.
 """
 
 from __future__ import annotations
@@ -24,77 +21,20 @@ from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 
-from contactlake.keyedhash import SIPHASH_1_3, siphash128
+from contactlake.kernels.idhash import U64, rows_sharing_high_bits
 
-__all__ = ["MEMORY_RECORDS", "U64", "IdLedger", "first_occurrences", "hash_ids", "hashes_as_arrow"]
+__all__ = ["MEMORY_RECORDS", "IdLedger"]
 
-#: Not a secret: these hashes never leave the process.
-_ID_KEY = b"contactlake-ids!"
 _BUCKET_BITS = 6
 _RECORD = np.dtype([("high", "<u8"), ("low", "<u8"), ("batch", "<u4"), ("day", "<i4")])
 #: Records (24 bytes each, so 48 MB) held in memory before the ledger spills to scratch files: an
 #: export of up to two million contacts is checked with one sort and no disk, a bigger one in bounded
-#: memory (measured: holding three million records raised the peak RSS of a 3M-row ingest from 380 to
-#: 479 MB). Read at construction, so a test can lower it.
+#: memory (docs/benchmarks.md has what a higher limit costs in peak memory). Read at construction, so a
+#: test can lower it.
 MEMORY_RECORDS = 2_000_000
 
-U64 = npt.NDArray[np.uint64]
 Records = npt.NDArray[np.void]
-
-
-def hash_ids(ids: pa.Array | pa.ChunkedArray) -> U64:
-    """128-bit hash of each contact id, shape ``(n, 2)`` (stored contacts always have an id).
-
-    SipHash-1-3: these hashes only need to tell honest ids apart, never leave the process and protect
-    no secret, so the faster variant serves (a third fewer rounds than the SipHash-2-4 that
-    pseudonymises callers).
-    """
-    return siphash128(ids, _ID_KEY, SIPHASH_1_3)
-
-
-def hashes_as_arrow(hashes: U64) -> pa.Array:
-    """The ``(n, 2)`` hashes as 16-byte values, for Arrow's ``is_in`` and ``unique``."""
-    data = np.ascontiguousarray(hashes, dtype="<u8")
-    return pa.Array.from_buffers(pa.binary(16), len(data), [None, pa.py_buffer(data.tobytes())])
-
-
-def first_occurrences(hashes: U64) -> npt.NDArray[np.bool_] | None:
-    """True for the first row of each hash (the first occurrence of an id wins); None if all differ.
-
-    One sort of the high 64 bits answers the usual case (every id distinct); only the rows that share
-    those bits with another row are then compared on all 128, in a stable sort so the earliest row of
-    each id comes first.
-    """
-    rows = _rows_sharing_high_bits(hashes[:, 0])
-    if not len(rows):
-        return None
-    candidates = hashes[rows]
-    order = np.lexsort((candidates[:, 1], candidates[:, 0]))
-    ordered = candidates[order]
-    repeated = (ordered[1:] == ordered[:-1]).all(axis=1)
-    if not repeated.any():
-        return None
-    keep = np.ones(len(hashes), dtype=np.bool_)
-    keep[rows[order[1:][repeated]]] = False
-    return keep
-
-
-def _rows_sharing_high_bits(high: U64) -> npt.NDArray[np.intp]:
-    """Rows (ascending) whose value occurs more than once in ``high``: usually none, always few.
-
-    A plain sort of the values is several times faster than an argsort or a lexsort of the rows, so
-    the rows themselves are only sorted once they are known to be candidates.
-    """
-    if len(high) < 2:
-        return np.zeros(0, dtype=np.intp)
-    ordered = np.sort(high)
-    shared = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    if not len(shared):
-        return np.zeros(0, dtype=np.intp)
-    where = np.minimum(np.searchsorted(shared, high), len(shared) - 1)
-    return np.flatnonzero(shared[where] == high)
 
 
 class IdLedger:
@@ -174,7 +114,7 @@ class IdLedger:
         Only the high halves are gathered and sorted: the records themselves are never copied whole,
         so finding the repeats costs a fraction of what is held.
         """
-        rows = _rows_sharing_high_bits(np.concatenate([records["high"] for records in self._held]))
+        rows = rows_sharing_high_bits(np.concatenate([records["high"] for records in self._held]))
         starts = np.cumsum([0, *(len(records) for records in self._held)])
         batch_of_row = np.searchsorted(starts, rows, side="right") - 1
         return np.concatenate(
@@ -193,7 +133,7 @@ class IdLedger:
 
 def _collect_repeats(records: Records, found: dict[tuple[int, int], list[U64]]) -> None:
     """Add the repeats among ``records`` (appended batch by batch) to ``found``, by later (batch, day)."""
-    rows = _rows_sharing_high_bits(records["high"])
+    rows = rows_sharing_high_bits(records["high"])
     if len(rows):
         _collect_candidate_repeats(records[rows], found)
 

@@ -1,9 +1,11 @@
-"""The collect path end to end: route an upload, read it with its adapter, validate and store it.
+"""The collect path end to end, above both stages: route an upload, parse it (ingest), store it (commit).
 
-Locally (and in the benchmark) :func:`process_upload` streams batches straight from the adapter into the
-validate stage. On AWS the two stages are two functions: :func:`stage_upload` (ingest) writes the
-parsed batches to ``staging/<upload_id>/`` and a ``_ready.json`` marker that triggers
-:func:`commit_staged` (validate). The staged batches are Arrow/Parquet, so nothing is parsed twice.
+Locally (and in the benchmark) :func:`process_upload` streams batches straight from the ingest stage
+into the commit stage. On AWS the two stages are two functions: :func:`stage_upload` (the ingest
+Lambda) writes the parsed batches to ``staging/<upload_id>/`` and a ``_ready.json`` marker that
+triggers :func:`commit_staged` (the validate Lambda, which runs the commit stage). The staged batches
+are Arrow/Parquet, so nothing is parsed twice. :func:`replay_upload` processes an upload again after
+its mapping (or its adapter) was fixed, without duplicating anything.
 """
 
 from __future__ import annotations
@@ -12,32 +14,31 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from contactlake import schema
-from contactlake.config import AppConfig, Settings
-from contactlake.ingest.mapping import load_mapping
-from contactlake.ingest.model import IngestError, ParsedBatch, Reject, Upload
-from contactlake.ingest.reader import HashingReader, ObjectChanged
-from contactlake.ingest.routing import route_upload, upload_from_identity, upload_identity
-from contactlake.ingest.sources import AdapterContext, get_adapter
-from contactlake.lake import parquet_bytes
-from contactlake.ports import ObjectNotFound, Ports
-from contactlake.validate.commit import (
+from contactlake.commit.committer import (
     Manifest,
     ProgressCallback,
     commit_upload,
     load_manifest,
     quarantine_file,
+    retire_upload,
 )
+from contactlake.config import AppConfig, Settings
+from contactlake.contract import IngestError, ParsedBatch, Reject, Upload
+from contactlake.ingest.parse import read_upload
+from contactlake.ingest.routing import route_upload, upload_from_identity, upload_identity
+from contactlake.lake import parquet_bytes
+from contactlake.ports import ObjectChanged, ObjectNotFound, Ports
 
 __all__ = [
+    "ReplayError",
     "commit_staged",
     "process_upload",
-    "read_upload",
+    "replay_upload",
     "skipped_manifest",
     "stage_upload",
     "unroutable_manifest",
@@ -46,31 +47,6 @@ __all__ = [
 _REJECT_SCHEMA = pa.schema(
     [("line", pa.int64()), ("raw_text", pa.string()), ("rule_id", pa.string()), ("message", pa.string())]
 )
-
-
-def _context(
-    upload: Upload, config: AppConfig, settings: Settings, block_bytes: int | None
-) -> AdapterContext:
-    config_dir = str(Path(config.source_path).parent) if config.source_path != "<memory>" else None
-    mapping = load_mapping(upload.mapping, config_dir) if upload.mapping else None
-    kwargs = {"block_bytes": block_bytes} if block_bytes else {}
-    return AdapterContext(pii_key=settings.pii_key, mapping=mapping, **kwargs)
-
-
-def read_upload(
-    ports: Ports, upload: Upload, config: AppConfig, settings: Settings, block_bytes: int | None = None
-) -> Iterator[ParsedBatch]:
-    """Parse the raw object into canonical batches (bounded memory); raises IngestError if unreadable.
-
-    The raw bytes are hashed on the way through; the last batch carries the SHA-256 for the manifest.
-    Raises :class:`ObjectChanged` if the bytes read are not the version the upload was identified by.
-    """
-    adapter = get_adapter(upload.adapter)
-    ctx = _context(upload, config, settings, block_bytes)
-    with ports.store.open("raw", upload.key, if_match=upload.fingerprint) as raw:
-        hashing = HashingReader(raw)
-        yield from adapter.read(hashing, upload, ctx)  # type: ignore[arg-type]  # a binary stream
-        yield ParsedBatch(rows_read=0, checksum_sha256=hashing.finish())
 
 
 def skipped_manifest(key: str, message: str, upload: Upload | None = None) -> Manifest:
@@ -107,6 +83,29 @@ def unroutable_manifest(key: str, error: IngestError) -> Manifest:
     return manifest
 
 
+def _route(ports: Ports, config: AppConfig, key: str) -> Upload | Manifest:
+    """The routed upload, or the manifest of a key that cannot be: vanished, or outside the allow-list."""
+    try:
+        return route_upload(key, config, ports.store)
+    except ObjectNotFound as error:
+        return skipped_manifest(key, f"the object vanished before it was read: {error}")
+    except IngestError as error:
+        return unroutable_manifest(key, error)
+
+
+#: What reading an upload may raise: the file is unreadable, or it vanished or changed meanwhile.
+_UNREADABLE = (IngestError, ObjectNotFound, ObjectChanged)
+
+
+def _unreadable(ports: Ports, key: str, upload: Upload, error: Exception) -> Manifest:
+    """An unreadable file is quarantined whole; one that vanished or changed is skipped (nothing written)."""
+    if isinstance(error, IngestError):
+        return quarantine_file(ports, upload, error.rule_id, str(error), error.line)
+    if isinstance(error, ObjectNotFound):
+        return skipped_manifest(key, f"the object vanished while it was read: {error}", upload)
+    return skipped_manifest(key, str(error), upload)
+
+
 def process_upload(
     ports: Ports,
     config: AppConfig,
@@ -116,22 +115,15 @@ def process_upload(
     block_bytes: int | None = None,
 ) -> Manifest:
     """Route, read, validate and store one raw object; an unreadable file is quarantined whole."""
-    try:
-        upload = route_upload(key, config, ports.store)
-    except ObjectNotFound as error:
-        return skipped_manifest(key, f"the object vanished before it was read: {error}")
-    except IngestError as error:
-        return unroutable_manifest(key, error)
+    upload = _route(ports, config, key)
+    if isinstance(upload, Manifest):
+        return upload
     try:
         return commit_upload(
             ports, upload, read_upload(ports, upload, config, settings, block_bytes), progress
         )
-    except IngestError as error:
-        return quarantine_file(ports, upload, error.rule_id, str(error), error.line)
-    except ObjectNotFound as error:
-        return skipped_manifest(key, f"the object vanished while it was read: {error}", upload)
-    except ObjectChanged as error:
-        return skipped_manifest(key, str(error), upload)
+    except _UNREADABLE as error:
+        return _unreadable(ports, key, upload, error)
 
 
 def _staging(upload_id: str) -> str:
@@ -144,12 +136,9 @@ def stage_upload(ports: Ports, config: AppConfig, settings: Settings, key: str) 
     An unreadable file is quarantined whole here and its manifest returned instead; an object that
     vanished or changed before it was read returns a ``skipped`` manifest and writes nothing.
     """
-    try:
-        upload = route_upload(key, config, ports.store)
-    except ObjectNotFound as error:
-        return skipped_manifest(key, f"the object vanished before it was read: {error}")
-    except IngestError as error:
-        return unroutable_manifest(key, error)
+    upload = _route(ports, config, key)
+    if isinstance(upload, Manifest):
+        return upload
     done = load_manifest(ports, upload.upload_id)
     if done is not None:
         return done
@@ -166,17 +155,12 @@ def stage_upload(ports: Ports, config: AppConfig, settings: Settings, key: str) 
                 "rows_read": batch.rows_read,
                 "excluded": dict(batch.excluded),
                 "checksum_sha256": batch.checksum_sha256,
-                "ids_unique": batch.ids_unique,
             }
             rejects = rejects.replace_schema_metadata({"contactlake.batch": json.dumps(meta)})
             ports.store.put("lake", f"{prefix}/{index:05d}-rejects.parquet", parquet_bytes(rejects))
             count = index + 1
-    except IngestError as error:
-        return quarantine_file(ports, upload, error.rule_id, str(error), error.line)
-    except ObjectNotFound as error:
-        return skipped_manifest(key, f"the object vanished while it was read: {error}", upload)
-    except ObjectChanged as error:
-        return skipped_manifest(key, str(error), upload)
+    except _UNREADABLE as error:
+        return _unreadable(ports, key, upload, error)
     ready = {"upload_id": upload.upload_id, "key": key, "batches": count, "upload": upload_identity(upload)}
     ports.store.put("lake", f"{prefix}/_ready.json", json.dumps(ready).encode(), "application/json")
     return upload.upload_id
@@ -196,7 +180,6 @@ def _read_staged(ports: Ports, prefix: str, batches: int) -> Iterator[ParsedBatc
             ],
             excluded=Counter(meta["excluded"]),
             checksum_sha256=meta.get("checksum_sha256"),
-            ids_unique=bool(meta.get("ids_unique", False)),
         )
         for name, table_schema in (
             ("contacts", schema.CONTACTS),
@@ -211,14 +194,63 @@ def _read_staged(ports: Ports, prefix: str, batches: int) -> Iterator[ParsedBatc
 
 
 def commit_staged(ports: Ports, config: AppConfig, ready_key: str) -> Manifest:
-    """AWS validate stage: commit the staged batches named by a ``_ready.json`` marker, then tidy up.
+    """AWS commit stage (the validate Lambda): commit the staged batches a ``_ready.json`` marker names.
 
     The marker carries the upload's identity, so this stage never looks at the raw object again (it may
-    have been overwritten since; its new version has its own event and its own upload id).
+    have been overwritten since; its new version has its own event and its own upload id). The staged
+    files are deleted once the upload is committed.
     """
     ready = json.loads(ports.store.get("lake", ready_key))
     upload = upload_from_identity(ready["upload"], config)
     prefix = _staging(upload.upload_id)
     manifest = commit_upload(ports, upload, _read_staged(ports, prefix, int(ready["batches"])))
     ports.store.delete("lake", [info.key for info in ports.store.list("lake", prefix + "/")])
+    return manifest
+
+
+class ReplayError(ValueError):
+    """The upload cannot be replayed; the message says why and what to do instead."""
+
+
+def replay_upload(ports: Ports, config: AppConfig, settings: Settings, upload_id: str) -> Manifest:
+    """Process an upload's raw object again with the current mapping; returns the resulting manifest.
+
+    The upload id already includes the processing — adapter version and mapping digest — (see
+    :mod:`contactlake.ingest.routing`), so a replay is simply processing the same raw object again:
+
+    * with the mapping unchanged, it gets the same upload id, whose manifest exists: nothing happens;
+    * with a fixed mapping, it gets a new upload id and is committed like a corrected re-export of the
+      same dataset: the new files are written, then the earlier processing is retired (its curated files
+      and its quarantined rows removed, its manifest and ingest_log row kept with status ``replaced``).
+
+    Rows quarantined before the fix therefore drop out of the quarantine, the rows they were are stored
+    once, and running the replay again changes nothing. docs/adr/0004-idempotent-uploads.md has the design.
+    """
+    old = load_manifest(ports, upload_id)
+    if old is None:
+        raise ReplayError(f"no manifest for upload {upload_id!r}; check the id in the ingest_log")
+    if old.status == "replaced":
+        raise ReplayError(f"upload {upload_id} was replaced by {old.replaced_by}; replay that upload instead")
+    if old.status == "superseded":
+        raise ReplayError(f"upload {upload_id} was superseded by a newer export of {old.dataset_key}")
+    try:
+        current = route_upload(old.source_key, config, ports.store)
+    except ObjectNotFound:
+        raise ReplayError(f"the raw object {old.source_key} no longer exists; nothing to replay") from None
+    except IngestError as error:
+        raise ReplayError(f"the raw object {old.source_key} no longer routes: {error}") from None
+    if current.fingerprint != old.fingerprint:
+        raise ReplayError(
+            f"the raw object {old.source_key} changed since upload {upload_id} (ETag {old.fingerprint} → "
+            f"{current.fingerprint}); its current version is processed as a new upload from its own event"
+        )
+    if current.upload_id == upload_id:
+        return old  # same bytes, same adapter version, same mapping: nothing would change
+    manifest = process_upload(ports, config, settings, old.source_key)
+    if manifest.upload_id != upload_id and manifest.status in ("stored", "rejected"):
+        # A stored upload was retired by the commit already (it was the dataset's current upload); a
+        # rejected one (unreadable with the old mapping) never was, so it is retired here.
+        earlier = load_manifest(ports, upload_id)
+        if earlier is not None:
+            retire_upload(ports, earlier, manifest.upload_id)
     return manifest

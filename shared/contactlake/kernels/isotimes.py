@@ -2,7 +2,7 @@
 
 Why: Arrow's one-cast timestamp parse is all-or-nothing — one impossible value (``25:61:00``, 30 February)
 fails the whole column — and its per-row alternative, ``strptime`` with ``error_is_null``, calls the C
-library's ``strptime`` for every value (about 700 instructions each) and still needs the day and second
+library's ``strptime`` for every value and still needs the day and second
 compared with the digits written, because ``strptime`` rolls 30 February over to 1 March. A batch with a
 single bad time paid both for every row. Here the 19 bytes of each value are gathered into one matrix and
 every field is checked and combined with a few whole-column numpy operations, so one pass both finds the
@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from contactlake.arrowtext import string_offsets
+from contactlake.kernels.arrowtext import string_offsets
 
 __all__ = ["plain_iso_ms"]
 

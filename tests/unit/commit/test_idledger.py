@@ -8,8 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from contactlake.validate import idledger
-from contactlake.validate.idledger import IdLedger, first_occurrences, hash_ids, hashes_as_arrow
+from contactlake.commit import idledger
+from contactlake.commit.idledger import IdLedger
+from contactlake.kernels.idhash import first_occurrences, hash_ids, hashes_as_arrow
 
 
 def _ids(*values: str) -> pa.Array:

@@ -1,5 +1,8 @@
 """Delimited text in bounded blocks, every row with its exact line number, for every CSV-like adapter.
 
+This is the scanning kernel; the rules every delimited source shares, and the split of a block into
+stored, quarantined and excluded rows, are in :mod:`contactlake.ingest.delimited`.
+
 pyarrow's streaming CSV reader is fast but cannot say on which line a rejected row was (with quoted
 newlines allowed it reports no row numbers), and an unbalanced quote makes it swallow the rest of the
 file into one field. So the stream is cut into blocks here, always at a row boundary (a newline outside
@@ -17,7 +20,7 @@ import csv
 import io
 import itertools
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -27,25 +30,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from contactlake.ingest.canonical import RowChecks
-from contactlake.ingest.model import IngestError, ParsedBatch, Reject
-from contactlake.validate.idledger import U64, first_occurrences, hash_ids
+from contactlake.contract import IngestError, Reject
 
 __all__ = [
     "BLOCK_BYTES",
-    "IN_FILE_MESSAGE",
     "MAX_FIELD_CHARS",
     "MAX_KEPT_RUNS",
     "MAX_ROW_BYTES",
     "CsvBlock",
     "check_header",
     "iter_csv_blocks",
-    "kept_mask",
     "kept_rows",
-    "raw_text",
     "read_header",
-    "split_rows",
-    "structural_checks",
 ]
 
 #: Bytes per parsed block: bounds memory whatever the file size (16 MiB of CSV ≈ 80k contacts).
@@ -140,8 +136,8 @@ def _last_boundary(buf: bytes | bytearray, end: int) -> int:
 
 def _physical_lines(data: bytes | bytearray, size: int, records: int) -> int:
     """Lines ``data[:size]`` spans. Without quotes or carriage returns each line is one record (parsed
-    or rejected), so the answer is known without counting newlines (memchr finds a byte ten times
-    faster than ``count`` counts them)."""
+    or rejected), so the answer is known without counting newlines (finding one byte, memchr, stops at
+    the first; ``count`` reads them all)."""
     if data.find(_QUOTE, 0, size) < 0 and data.find(b"\r", 0, size) < 0:
         return records
     return data.count(b"\n", 0, size) + (0 if data.endswith(b"\n", 0, size) else 1)
@@ -171,8 +167,8 @@ class _Blocks:
     The bytes read but not yet parsed are ``buffer[:end]``, always starting at a row boundary. One
     buffer serves the whole file: the stream reads into it, pyarrow parses a view of it, and only the
     part after the last row moves to the front. (A fresh ``bytes`` per block, joined to the leftover and
-    cut again, cost a page fault per 4 KiB touched: about 0.4 s of a 150 MB export, more than reading it.)
-    pyarrow's columns never point into the buffer, so it is reused as soon as a chunk is parsed.
+    cut again, touched new memory, a page fault per 4 KiB, for every block; docs/benchmarks.md has what
+    that cost.) pyarrow's columns never point into the buffer, so it is reused as soon as a chunk is parsed.
     """
 
     def __init__(
@@ -392,97 +388,6 @@ def iter_csv_blocks(
     return names, iter(_Blocks(stream, names, delimiter, block_bytes, first_line=2))
 
 
-def structural_checks(batch: pa.RecordBatch, names: list[str], checks: RowChecks) -> pa.Array:
-    """Checks every delimited format shares; returns the mask of blank lines (all fields empty).
-
-    A header repeated mid-file (two exports concatenated) is rejected, never read as data; an oversized
-    field is rejected before any conversion looks at it.
-    """
-    repeated = None
-    for index, column in enumerate(batch.columns[: min(3, len(names))]):
-        same = pc.equal(column, names[index])
-        repeated = same if repeated is None else pc.and_(repeated, same)
-    if repeated is not None:
-        checks.fail(repeated, "row.repeated_header", "the header line appears again inside the file")
-    for column_name, column in zip(names, batch.columns, strict=True):
-        # binary_length reads the offsets only; the limit is in bytes.
-        too_long = pc.greater(pc.binary_length(column), MAX_FIELD_CHARS)
-        checks.fail(too_long, "field.oversized", f"{column_name} is longer than {MAX_FIELD_CHARS} bytes")
-    # pyarrow reads an empty line as a row of empty fields; a line of only spaces is a ragged row.
-    blank = pc.equal(pc.binary_length(batch.column(0)), 0) if batch.num_columns else pa.array([], pa.bool_())
-    if batch.num_rows and pc.any(blank).as_py():
-        for column in batch.columns[1:]:
-            blank = pc.and_(blank, pc.equal(pc.binary_length(column), 0))
-    return blank
-
-
-def raw_text(batch: pa.RecordBatch | pa.Table, delimiter: str) -> pa.Array:
-    """The row's fields joined again: the quarantine keeps what the centre sent."""
-    columns = [pc.fill_null(c, "") for c in batch.columns]
-    return pc.binary_join_element_wise(*columns, delimiter)
-
-
-def kept_mask(checks: RowChecks, excluded: Mapping[str, pa.Array] | None = None) -> pa.Array:
-    """Rows that are stored: they passed every check and no exclusion applies."""
-    ok = checks.ok
-    for mask in (excluded or {}).values():
-        if len(mask):
-            ok = pc.and_(ok, pc.invert(pc.fill_null(mask, False)))
-    return ok
-
-
-def split_rows(
-    block: CsvBlock,
-    checks: RowChecks,
-    delimiter: str,
-    excluded: Mapping[str, pa.Array] | None = None,
-    **tables: pa.Table,
-) -> ParsedBatch:
-    """Keep the rows that passed, quarantine the rest (with raw text and line), count exclusions.
-
-    ``excluded`` maps a rule id (``row.blank_line``, ``excluded.phantom``…) to the rows it excludes; an
-    excluded row is neither stored nor quarantined, whatever else is wrong with it (the first matching
-    rule counts it). ``tables`` are canonical tables aligned row for row with ``block.batch``
-    (``contacts=…``, ``agent_activity=…``); ``rows_read`` counts the block's rows plus its structural
-    rejects, so ``rows_read == stored + quarantined + excluded`` holds for every block.
-    """
-    batch, lines = block.batch, block.lines
-    parsed = ParsedBatch(rows_read=batch.num_rows + len(block.rejects), rejects=list(block.rejects))
-    contacts = tables.get("contacts")
-    hashed: tuple[npt.NDArray[np.intp], U64] | None = None
-    if contacts is not None:
-        hashed = _reject_repeated_ids(contacts.column("contact_id"), kept_mask(checks, excluded), checks)
-        parsed.ids_unique = True
-    ok = kept_mask(checks, excluded)
-    bad = pc.invert(checks.ok)
-    for rule_id, mask in (excluded or {}).items():
-        if not len(mask):
-            continue
-        mask = pc.fill_null(mask, False)
-        hit = pc.and_(mask, pc.invert(pc.fill_null(_excluded_before(excluded or {}, rule_id), False)))
-        count = int(pc.sum(pc.cast(hit, pa.int64())).as_py() or 0)
-        if count:
-            parsed.excluded[rule_id] += count
-        bad = pc.and_(bad, pc.invert(mask))
-    keep = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
-    for name, table in tables.items():
-        setattr(parsed, name, kept_rows(table, keep))
-    if hashed is not None:
-        positions, hashes = hashed
-        parsed.contact_id_hashes = hashes if keep.all() else hashes[keep[positions]]
-    if len(bad) and pc.any(bad).as_py():
-        rows = pc.indices_nonzero(bad)  # few rows: take them rather than filter every column
-        texts = raw_text(batch.take(rows), delimiter)
-        rules, messages = checks.first_failures(rows)
-        parsed.rejects.extend(
-            Reject(line, text, rule, message)
-            for line, text, rule, message in zip(
-                lines.take(rows).to_pylist(), texts.to_pylist(), rules, messages, strict=True
-            )
-        )
-    return parsed
-
-
 #: Above this many runs of kept rows a batch is filtered (copied) rather than sliced.
 MAX_KEPT_RUNS = 64
 
@@ -504,40 +409,3 @@ def kept_rows(table: pa.Table, keep: npt.NDArray[np.bool_]) -> pa.Table:
     if not runs:
         return table.slice(0, 0)
     return pa.concat_tables([table.slice(start, end - start) for start, end in runs])
-
-
-#: The rule's message (the committer applies the same rule across batches).
-IN_FILE_MESSAGE = "contact_id appears earlier in this upload; the first one is kept"
-
-
-def _reject_repeated_ids(
-    ids: pa.Array | pa.ChunkedArray, kept: pa.Array, checks: RowChecks
-) -> tuple[npt.NDArray[np.intp], U64]:
-    """``duplicate.contact_id_in_file`` for a stored row whose id a stored row above it already has.
-
-    Done here, before the one filter of the batch, so the quarantine keeps the row's own text. Returns
-    the rows that were to be stored and their ids' hashes: the committer's ledger reuses them, so each
-    id is hashed once.
-    """
-    stored = kept.to_numpy(zero_copy_only=False)
-    positions = np.flatnonzero(stored)
-    if isinstance(ids, pa.ChunkedArray):
-        ids = ids.combine_chunks()
-    hashes = hash_ids(ids if len(positions) == len(ids) else ids.take(pa.array(positions)))
-    first = first_occurrences(hashes)
-    if first is not None:
-        repeated = np.zeros(len(stored), dtype=np.bool_)
-        repeated[positions[~first]] = True
-        checks.fail(pa.array(repeated), "duplicate.contact_id_in_file", IN_FILE_MESSAGE)
-    return positions, hashes
-
-
-def _excluded_before(excluded: Mapping[str, pa.Array], rule_id: str) -> pa.Array | None:
-    """Rows already counted by an exclusion listed before ``rule_id`` (each row counts once)."""
-    union = None
-    for other, mask in excluded.items():
-        if other == rule_id:
-            break
-        if len(mask):
-            union = mask if union is None else pc.or_(union, mask)
-    return union if union is not None else pa.scalar(False)

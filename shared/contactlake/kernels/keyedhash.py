@@ -2,8 +2,8 @@
 
 Why: pseudonymisation hashes hundreds of thousands of distinct caller numbers per upload. Every keyed
 hash in the standard library (``hashlib.blake2b(key=…)``, ``hmac``) costs a Python call per value, and
-for 8–16-byte phone numbers that per-call overhead, not the hash, is the bill (about 1 µs a value: two
-seconds of a 1M-row ingest). Here the *same* operation is applied to every row at once: one numpy
+for 8–16-byte phone numbers that per-call overhead, not the hash, is the bill (docs/benchmarks.md has
+the figures). Here the *same* operation is applied to every row at once: one numpy
 operation per SipHash step over a chunk of rows, so the Python overhead is paid per chunk, not per value.
 
 Why SipHash-2-4 (Aumasson & Bernstein, 2012): it is the standard keyed pseudo-random function for short
@@ -11,7 +11,7 @@ inputs — hash-table keys; Python's ``str`` hash from 3.4 to 3.10 — built onl
 rotations and xors, which vectorise directly in numpy. With a secret 128-bit key its outputs cannot
 be computed (so the phone-number space cannot be enumerated) without the key. The code follows the
 reference implementation (https://github.com/veorq/SipHash, ``siphash.c``) and is checked against its
-published test vectors (``vectors.h``, 64- and 128-bit outputs) in ``tests/unit/core/test_keyedhash.py``.
+published test vectors (``vectors.h``, 64- and 128-bit outputs) in ``tests/unit/kernels/test_keyedhash.py``.
 The round counts are a parameter: SipHash-1-3, the variant CPython uses for ``hash()`` since 3.11, is
 checked against CPython's own ``hash`` of bytes (with ``PYTHONHASHSEED=0``, whose key is all zeros).
 

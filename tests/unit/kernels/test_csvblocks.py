@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from contactlake.ingest import csvblocks
-from contactlake.ingest.csvblocks import MAX_ROW_BYTES, iter_csv_blocks, kept_rows
-from contactlake.ingest.model import IngestError
+from contactlake.contract import IngestError
+from contactlake.kernels import csvblocks
+from contactlake.kernels.csvblocks import MAX_ROW_BYTES, iter_csv_blocks, kept_rows
 
 TEXT = (
     "id,note,n\n"  # line 1

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from contactlake import schema
-from contactlake.ingest.model import Reject
+from contactlake.contract import Reject
 from contactlake.lake import parquet_bytes, parquet_writer
 from contactlake.ports import ObjectStore
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from contactlake.adapters.local import LocalObjectStore
-from contactlake.validate.lease import LEASE_SECONDS, CommitBusy, commit_lease, lease_key
+from contactlake.commit.lease import LEASE_SECONDS, CommitBusy, commit_lease, lease_key
 
 KEY = lease_key("north", "acd")
 

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from contactlake.adapters.local import LocalObjectStore
-from contactlake.ingest.model import Reject
-from contactlake.validate.spool import QuarantineSpool
+from contactlake.commit.spool import QuarantineSpool
+from contactlake.contract import Reject
 
 STAMP = datetime(2024, 1, 15, 6, 0)
 

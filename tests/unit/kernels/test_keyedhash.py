@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from contactlake.keyedhash import SIPHASH_1_3, derive_key, siphash64, siphash128
+from contactlake.kernels.keyedhash import SIPHASH_1_3, derive_key, siphash64, siphash128
 
 
 def _words(text: str) -> list[str]:
@@ -177,7 +177,7 @@ def test_long_and_mixed_lengths() -> None:
 
 
 def test_rows_spanning_several_internal_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    from contactlake import keyedhash
+    from contactlake.kernels import keyedhash
 
     monkeypatch.setattr(keyedhash, "_CHUNK_ROWS", 7)
     rng = random.Random(11)
@@ -187,7 +187,7 @@ def test_rows_spanning_several_internal_chunks(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_byte_budget_splits_chunks_of_long_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    from contactlake import keyedhash
+    from contactlake.kernels import keyedhash
 
     monkeypatch.setattr(keyedhash, "_CHUNK_BYTES", 100)
     rng = random.Random(5)

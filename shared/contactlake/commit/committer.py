@@ -1,4 +1,4 @@
-"""The validate stage: checks that need state (duplicates), then stores an upload in the lake, exactly once.
+"""The commit stage: checks that need state (duplicates), then stores an upload in the lake, exactly once.
 
 Guarantees (docs/adr/0004-idempotent-uploads.md):
 
@@ -29,14 +29,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from contactlake import schema
-from contactlake.ingest.csvblocks import IN_FILE_MESSAGE, kept_rows
-from contactlake.ingest.model import ParsedBatch, Reject, Upload
+from contactlake.commit.idledger import IdLedger
+from contactlake.commit.lease import commit_lease
+from contactlake.commit.spool import QuarantineSpool
+from contactlake.contract import ParsedBatch, Reject, Upload
+from contactlake.ingest.rules import IN_FILE_MESSAGE, IN_FILE_RULE, first_of_each_id
+from contactlake.kernels.csvblocks import kept_rows
+from contactlake.kernels.idhash import U64, hash_ids, hashes_as_arrow
 from contactlake.lake import manifest_key, parquet_bytes, partition_prefix
 from contactlake.ports import ObjectNotFound, Ports
 from contactlake.tables import LAKE_TABLES
-from contactlake.validate.idledger import U64, IdLedger, first_occurrences, hash_ids, hashes_as_arrow
-from contactlake.validate.lease import commit_lease
-from contactlake.validate.spool import QuarantineSpool
 
 __all__ = [
     "Manifest",
@@ -179,7 +181,7 @@ def _epoch_day(day: date) -> int:
 
 
 def _raw_json(table: pa.Table) -> list[str]:
-    """Validate-stage rejects keep the canonical row as JSON (the adapter's text is no longer at hand)."""
+    """Commit-stage rejects keep the canonical row as JSON (the adapter's text is no longer at hand)."""
     return [json.dumps(row, default=str, sort_keys=True) for row in table.drop(["customer_key"]).to_pylist()]
 
 
@@ -267,28 +269,22 @@ class _Committer:
         self.held_batch = 0
 
     def _quarantine(self, dropped: pa.Table, rule_id: str, message: str) -> None:
-        """Canonical rows the validate stage turns away, kept as JSON with their source line."""
+        """Canonical rows the commit stage turns away, kept as JSON with their source line."""
         lines = dropped.column("source_line").to_pylist()
         self.rejects.add(
             Reject(line, raw, rule_id, message) for line, raw in zip(lines, _raw_json(dropped), strict=True)
         )
 
-    def _dedupe(
-        self, contacts: pa.Table, ids_unique: bool, hashes: U64 | None
-    ) -> tuple[pa.Table, U64, pa.Array]:
+    def _dedupe(self, contacts: pa.Table) -> tuple[pa.Table, U64, pa.Array]:
         """Drop repeats of ids within the batch and settle ids stored by other uploads.
 
-        ``hashes`` are the ids' hashes when the adapter computed them (else they are computed here).
+        The in-file rule costs nothing for a batch its adapter already checked (with the source's text).
         Returns the contacts kept, their hashes and their local days (``date32``), row for row.
         """
-        if hashes is None:
-            hashes = hash_ids(contacts.column("contact_id"))
-        keep = None if ids_unique else first_occurrences(hashes)
+        hashes, keep = first_of_each_id(contacts)
         if keep is not None:
             mask = pa.array(keep)
-            self._quarantine(
-                contacts.filter(pc.invert(mask)), "duplicate.contact_id_in_file", IN_FILE_MESSAGE
-            )
+            self._quarantine(contacts.filter(pc.invert(mask)), IN_FILE_RULE, IN_FILE_MESSAGE)
             contacts, hashes = contacts.filter(mask), hashes[keep]
         days = pc.cast(contacts.column("initiated_local"), pa.date32())
         if isinstance(days, pa.ChunkedArray):
@@ -390,7 +386,7 @@ class _Committer:
         self.rejects.add(batch.rejects)
         self.excluded.update(batch.excluded)
         if batch.contacts is not None and batch.contacts.num_rows:
-            contacts, hashes, days = self._dedupe(batch.contacts, batch.ids_unique, batch.contact_id_hashes)
+            contacts, hashes, days = self._dedupe(batch.contacts)
             if self.held is not None:
                 contacts, hashes, days = self._drop_repeats_of_held(contacts, hashes, days)
             steps, step_days = self._steps_of(batch.pathway_steps, contacts, days)
@@ -419,7 +415,7 @@ class _Committer:
             repeat = repeat.combine_chunks()
         if not pc.any(repeat).as_py():
             return contacts, hashes, days
-        self._quarantine(contacts.filter(repeat), "duplicate.contact_id_in_file", IN_FILE_MESSAGE)
+        self._quarantine(contacts.filter(repeat), IN_FILE_RULE, IN_FILE_MESSAGE)
         keep = np.logical_not(repeat.to_numpy(zero_copy_only=False))
         return kept_rows(contacts, keep), hashes[keep], days.filter(pa.array(keep))
 
@@ -465,7 +461,7 @@ class _Committer:
                 if table_name == "contacts":
                     dropped = stored.filter(drop)
                     self.manifest.rows_stored -= dropped.num_rows
-                    self._quarantine(dropped, "duplicate.contact_id_in_file", IN_FILE_MESSAGE)
+                    self._quarantine(dropped, IN_FILE_RULE, IN_FILE_MESSAGE)
                 else:
                     self.manifest.pathway_steps_stored -= int(pc.sum(pc.cast(drop, pa.int64())).as_py())
                 kept = stored.filter(pc.invert(drop))
@@ -668,8 +664,8 @@ def commit_upload(
 ) -> Manifest:
     """Store one upload's batches in the lake and return its manifest (see the module's guarantees).
 
-    Commits of one centre and source are serialised by a lease (:mod:`contactlake.validate.lease`):
-    they read and rewrite each other's state. Raises :class:`~contactlake.validate.lease.CommitBusy`,
+    Commits of one centre and source are serialised by a lease (:mod:`contactlake.commit.lease`):
+    they read and rewrite each other's state. Raises :class:`~contactlake.commit.lease.CommitBusy`,
     having written nothing, if another commit holds the lease too long.
     """
     with commit_lease(ports.store, upload.centre_id, upload.source, upload.upload_id):

@@ -1,0 +1,149 @@
+"""The local query engine: DuckDB running the Athena SQL over views of the lake's Parquet files."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from contactlake.adapters.local.store import LocalObjectStore
+from contactlake.ports import QueryError, SqlParam
+from contactlake.tables import LakeTable, all_tables
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["DuckDBEngine", "upgrade_files"]
+
+
+class DuckDBEngine:
+    """Executes the Athena-dialect SQL on DuckDB, over views of the lake's Parquet files.
+
+    One in-process database per engine (opening one is not free); before each query the views of the
+    tables it reads are re-created, so files written since — by this or another process — are always
+    seen. A lock serialises queries: a local engine serves one user, and DuckDB connections are not
+    shared between threads.
+    """
+
+    def __init__(self, store: LocalObjectStore, threads: int | None = None) -> None:
+        self.store = store
+        self.threads = threads
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+        #: Evolved tables whose files this engine has checked are at the current schema version.
+        self._upgraded: set[str] = set()
+
+    def _view_sql(self, table: LakeTable) -> str:
+        """A view with the table's canonical columns and types over whatever files the lake holds."""
+        folder = self.store.root / table.area / table.prefix
+        depth = "/".join("*" for _ in table.partitions)
+        pattern = f"{folder.as_posix()}/{depth}/*.parquet"
+        canonical = self._typed_empty(table)
+        if not any(folder.glob(f"{depth}/*.parquet")):
+            return f"CREATE OR REPLACE VIEW {table.name} AS {canonical}"
+        if table.evolved and table.name not in self._upgraded:
+            upgrade_files(self.store, table)
+            self._upgraded.add(table.name)
+        types = ", ".join(f"'{name}': {sql_type}" for name, sql_type in table.partitions)
+        escaped = pattern.replace("'", "''")
+        files = f"read_parquet('{escaped}', hive_partitioning = true, hive_types = {{{types}}})"
+        return f"CREATE OR REPLACE VIEW {table.name} AS {canonical} UNION ALL BY NAME SELECT * FROM {files}"
+
+    @staticmethod
+    def _typed_empty(table: LakeTable) -> str:
+        columns = [f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}" for f in table.schema]
+        columns += [f"CAST(NULL AS {sql_type}) AS {name}" for name, sql_type in table.partitions]
+        return f"SELECT {', '.join(columns)} WHERE false"
+
+    def connect(self, tables: set[str] | None = None) -> duckdb.DuckDBPyConnection:
+        """The engine's connection with fresh views for ``tables`` (default: every lake table).
+
+        DuckDB (and sqlglot) are imported on the first query, not with the module: ingesting an upload
+        never queries, and the two take a noticeable share of a short run to import.
+        """
+        import duckdb
+
+        if self._connection is None:
+            self._connection = duckdb.connect(":memory:")
+            self._connection.execute("SET TimeZone = 'UTC'")
+            if self.threads:
+                self._connection.execute(f"SET threads = {int(self.threads)}")
+        for name, table in all_tables().items():
+            if tables is None or name in tables:
+                self._connection.execute(self._view_sql(table))
+        return self._connection
+
+    def query(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table:
+        import duckdb
+
+        from contactlake import sqlfiles
+
+        text, bound = sqlfiles.for_duckdb(sql, params or {})
+        with self._lock:
+            # Only the tables the statement reads get a view: a view over a glob reads every footer.
+            con = self.connect(sqlfiles.referenced_tables(sql))
+            try:
+                return con.sql(text, params=bound).to_arrow_table()
+            except duckdb.Error as error:
+                raise QueryError(f"query failed on DuckDB: {error}") from error
+
+
+def upgrade_files(store: LocalObjectStore, table: LakeTable) -> int:
+    """Give a local table's files written under an older schema version the columns added since.
+
+    Athena reads Parquet by column name against the Glue table, so there an old file's missing column is
+    simply NULL. DuckDB takes a glob's columns from its first file, unless told to union every file by
+    name — which reads every footer on every query (docs/benchmarks.md has the cost). So a
+    local lake is brought up to date once instead: each file's footer is checked, a file lacking columns
+    is rewritten with them as NULL (curated files are derived data; raw uploads are never touched), and
+    ``<home>/.schema/<table>.json`` records the version checked, so later calls cost one small read.
+    Returns the number of files rewritten.
+    """
+    from contactlake import schema
+    from contactlake.lake import parquet_bytes
+
+    marker = store.root / ".schema" / f"{table.name}.json"
+    try:
+        if json.loads(marker.read_text(encoding="utf-8"))["schema_version"] == schema.SCHEMA_VERSION:
+            return 0
+    except (FileNotFoundError, ValueError, KeyError):
+        pass
+    import pyarrow.parquet as pq
+
+    rewritten = 0
+    depth = "/".join("*" for _ in table.partitions)
+    for path in sorted((store.root / table.area / table.prefix).glob(f"{depth}/*.parquet")):
+        present = set(pq.read_schema(path).names)
+        if all(column.name in present for column in table.schema):
+            continue
+        data = pq.ParquetFile(path).read()
+        columns = [
+            data.column(column.name) if column.name in present else pa.nulls(data.num_rows, column.type)
+            for column in table.schema
+        ]
+        metadata = {**(data.schema.metadata or {}), b"contactlake.schema_version": str(schema.SCHEMA_VERSION)}
+        upgraded = pa.Table.from_arrays(columns, schema=table.schema.with_metadata(metadata))
+        store.put(table.area, path.relative_to(store.root / table.area).as_posix(), parquet_bytes(upgraded))
+        rewritten += 1
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"schema_version": schema.SCHEMA_VERSION}), encoding="utf-8")
+    return rewritten
+
+
+def _duck_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMP"
+    if pa.types.is_int64(arrow_type):
+        return "BIGINT"
+    if pa.types.is_integer(arrow_type):
+        return "INTEGER"
+    if pa.types.is_floating(arrow_type):
+        return "DOUBLE"
+    if pa.types.is_boolean(arrow_type):
+        return "BOOLEAN"
+    if pa.types.is_date(arrow_type):
+        return "DATE"
+    return "VARCHAR"
