@@ -85,7 +85,7 @@ class ServiceLevelPolicy:
 
     threshold_seconds: int = 20
     target: float = 0.80
-    variant: str = "abandons_ignored"
+    variant: SlVariant = "abandons_ignored"
 
 
 @dataclass(frozen=True)

@@ -60,73 +60,96 @@ class ServiceLevelTable(_Table):
     """Service level = share of contacts answered within ``threshold_seconds``; see docs/metrics.md."""
 
     threshold_seconds: int = Field(
-        ServiceLevelPolicy.threshold_seconds, ge=0, le=3600, description="Answered within this many seconds."
+        default=ServiceLevelPolicy.threshold_seconds,
+        ge=0,
+        le=3600,
+        description="Answered within this many seconds.",
     )
     target: float = Field(
-        ServiceLevelPolicy.target, gt=0, le=1, description="Target share, as a fraction: 0.80 for 80 %."
+        default=ServiceLevelPolicy.target,
+        gt=0,
+        le=1,
+        description="Target share, as a fraction: 0.80 for 80 %.",
     )
     variant: SlVariant = Field(
-        "abandons_ignored", description="How abandoned contacts count (formulas in docs/metrics.md)."
+        default=ServiceLevelPolicy.variant, description="How abandoned contacts count (formulas in docs/metrics.md)."
     )
 
 
 class PlanTable(_Table):
     """Business-plan targets and budget the centre's actuals are compared with; every key is optional."""
 
-    offered_per_day: float | None = Field(None, ge=0, description="Contacts expected per day.")
+    offered_per_day: float | None = Field(default=None, ge=0, description="Contacts expected per day.")
     service_level: float | None = Field(
-        None, ge=0, le=1, description="Planned service level, a fraction (default: the policy's target)."
+        default=None,
+        ge=0,
+        le=1,
+        description="Planned service level, a fraction (default: the policy's target).",
     )
-    abandon_rate: float | None = Field(None, ge=0, le=1, description="Planned abandon rate, a fraction.")
-    asa_seconds: float | None = Field(None, ge=0, description="Planned average speed of answer, seconds.")
-    aht_seconds: float | None = Field(None, ge=0, description="Planned average handling time, seconds.")
-    budget_per_contact: float | None = Field(None, ge=0, description="Budgeted cost per contact.")
-    monthly_budget: float | None = Field(None, ge=0, description="Budget per calendar month.")
+    abandon_rate: float | None = Field(
+        default=None, ge=0, le=1, description="Planned abandon rate, a fraction."
+    )
+    asa_seconds: float | None = Field(
+        default=None, ge=0, description="Planned average speed of answer, seconds."
+    )
+    aht_seconds: float | None = Field(
+        default=None, ge=0, description="Planned average handling time, seconds."
+    )
+    budget_per_contact: float | None = Field(default=None, ge=0, description="Budgeted cost per contact.")
+    monthly_budget: float | None = Field(default=None, ge=0, description="Budget per calendar month.")
 
 
 class SourceTable(_Table):
     """One export the centre uploads (the table's name is the source name in upload keys)."""
 
     adapter: str | None = Field(
-        None,
+        default=None,
         description="The reader: generic_csv, amazon_connect, genesys_cloud, cisco_ucce or anonymous_bank "
         "(default: the source's name).",
     )
     mapping: str | None = Field(
-        None, description="generic_csv only: the mapping TOML, relative to this configuration file."
+        default=None, description="generic_csv only: the mapping TOML, relative to this configuration file."
     )
 
 
 class CentreTable(_Table):
     """A contact centre allowed to upload (its table name is the centre id used in keys and partitions)."""
 
-    name: str | None = Field(None, description="Name shown in reports (default: the centre id).")
+    name: str | None = Field(default=None, description="Name shown in reports (default: the centre id).")
     timezone: str = Field(
-        "UTC", description="IANA time zone the centre's days are counted in.", examples=["Europe/London"]
+        default="UTC",
+        description="IANA time zone the centre's days are counted in.",
+        examples=["Europe/London"],
     )
     short_abandon_seconds: int = Field(
-        CentreConfig.short_abandon_seconds,
+        default=CentreConfig.short_abandon_seconds,
         ge=0,
         le=600,
         description="Contacts abandoned within this many seconds are short abandons.",
     )
     fcr_window_hours: int = Field(
-        CentreConfig.fcr_window_hours,
+        default=CentreConfig.fcr_window_hours,
         ge=1,
         le=24 * 90,
         description="A repeat contact within this many hours means the first was not resolved.",
     )
     max_occupancy: float = Field(
-        CentreConfig.max_occupancy, gt=0, le=1, description="Highest planned agent occupancy, a fraction."
+        default=CentreConfig.max_occupancy,
+        gt=0,
+        le=1,
+        description="Highest planned agent occupancy, a fraction.",
     )
     shrinkage: float = Field(
-        CentreConfig.shrinkage, ge=0, lt=1, description="Share of paid time not available for contacts."
+        default=CentreConfig.shrinkage,
+        ge=0,
+        lt=1,
+        description="Share of paid time not available for contacts.",
     )
     cost_per_agent_hour: float = Field(
-        CentreConfig.cost_per_agent_hour, ge=0, description="Fully loaded cost of one agent hour."
+        default=CentreConfig.cost_per_agent_hour, ge=0, description="Fully loaded cost of one agent hour."
     )
     upload_deadline_local: Annotated[time, Field(strict=False)] = Field(
-        CentreConfig.upload_deadline_local,
+        default=CentreConfig.upload_deadline_local,
         description='Local time by which the night\'s exports are due, e.g. "06:00".',
     )
     service_level: ServiceLevelTable = Field(default_factory=ServiceLevelTable)
@@ -150,13 +173,13 @@ class StakeholderTable(_Table):
 
     audience: Audience = Field(description="Which report they receive.")
     centres: Annotated[list[str], BeforeValidator(_as_list)] | None = Field(
-        None, description="Centre ids the reports cover (default: every centre)."
+        default=None, description="Centre ids the reports cover (default: every centre)."
     )
     periods: Annotated[list[Period], BeforeValidator(_as_list)] = Field(
         default_factory=list, description="Report periods."
     )
     formats: Annotated[list[ExportFormat], BeforeValidator(_as_list)] = Field(
-        default_factory=lambda: ["html"], description="Attachments and stored formats."
+        default_factory=lambda: list[ExportFormat](["html"]), description="Attachments and stored formats."
     )
     recipients: Annotated[list[str], BeforeValidator(_as_list)] = Field(
         default_factory=list, description="E-mail addresses."
@@ -172,9 +195,11 @@ class ApiCallerTable(_Table):
     centres: Annotated[list[str], BeforeValidator(_as_list)] = Field(
         default_factory=list, description='Centre ids this caller may read; "*" for all.'
     )
-    principal: str | None = Field(None, description="IAM role or user ARN matched against the caller.")
+    principal: str | None = Field(
+        default=None, description="IAM role or user ARN matched against the caller."
+    )
     api_key_sha256: str | None = Field(
-        None, pattern=_SHA256_PATTERN, description="SHA-256 of the API key, 64 lower-case hex digits."
+        default=None, pattern=_SHA256_PATTERN, description="SHA-256 of the API key, 64 lower-case hex digits."
     )
 
 
