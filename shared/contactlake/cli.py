@@ -230,8 +230,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     print(f"manifest: {settings.home / 'lake' / 'manifests' / (manifest.upload_id + '.json')}")
     if manifest.status == "rejected":
         raise InputDataError(
-            f"{source_file} was rejected: {manifest.message or 'see the manifest'}; fix the export (or its "
-            "mapping) and ingest it again"
+            f"{source_file} was rejected (the reason is above and in the manifest); fix the export or its "
+            "mapping and ingest it again"
         )
     return EXIT_OK
 

@@ -72,7 +72,8 @@ class ServiceLevelTable(_Table):
         description="Target share, as a fraction: 0.80 for 80 %.",
     )
     variant: SlVariant = Field(
-        default=ServiceLevelPolicy.variant, description="How abandoned contacts count (formulas in docs/metrics.md)."
+        default=ServiceLevelPolicy.variant,
+        description="How abandoned contacts count (formulas in docs/metrics.md).",
     )
 
 
@@ -213,7 +214,9 @@ class ConfigFile(_Table):
     """contactlake configuration: centres (the allow-list of uploaders), stakeholders and API callers."""
 
     centres: dict[Annotated[str, Field(pattern=CENTRE_ID_PATTERN)], CentreTable] = Field(
-        min_length=1, description="Contact centres by centre id."
+        min_length=1,
+        description="Contact centres by centre id.",
+        json_schema_extra={"propertyNames": {"pattern": CENTRE_ID_PATTERN}},
     )
     stakeholders: dict[str, StakeholderTable] = Field(
         default_factory=dict, description="Report recipients by name."
