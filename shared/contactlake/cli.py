@@ -63,10 +63,10 @@ EXIT_CODES = (
     (EXIT_UNEXPECTED, "unexpected error (a bug): run again with --debug and report the traceback"),
     (EXIT_USAGE, "usage: a wrong option, argument, centre id or SQL statement"),
     (EXIT_CONFIGURATION, "configuration: the TOML file (or a mapping file) is invalid"),
-    (EXIT_INPUT_DATA, "input data: an export was rejected, or nothing in it could be stored"),
+    (EXIT_INPUT_DATA, "input data: an export was rejected (its manifest says why)"),
     (EXIT_ENVIRONMENT, "environment: a missing package, file permission, busy lake, AWS or mail problem"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
-    (EXIT_PIPE_CLOSED, "the reader closed the output early (e.g. `| head`), as for any Unix tool"),
+    (EXIT_PIPE_CLOSED, "the reader closed the output early (a pipe into head), as for any Unix tool"),
 )
 
 ISSUES_URL = "https://github.com/contactlake/contactlake/issues"
