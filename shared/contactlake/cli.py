@@ -37,6 +37,7 @@ from contactlake.config import (
     ConfigError,
     Settings,
     UnknownCentre,
+    UnknownSource,
     effective_config,
     load_app_config,
     load_settings,
@@ -96,7 +97,7 @@ def _explain(error: Exception) -> tuple[int, str]:
         return EXIT_INPUT_DATA, str(error)
     if isinstance(error, EnvironmentProblem):
         return EXIT_ENVIRONMENT, str(error)
-    if isinstance(error, CliError | UnknownCentre):
+    if isinstance(error, CliError | UnknownCentre | UnknownSource):
         return EXIT_USAGE, str(error)
     if isinstance(error, ConfigError):
         return EXIT_CONFIGURATION, str(error)
@@ -291,11 +292,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not results:
         print("no report matched: check --audience/--period against the [stakeholders] in the configuration")
     failed = [r for r in results if r.status == "failed"]
-    if failed:
+    if failed and all("e-mail failed" in r.message for r in failed):
         raise EnvironmentProblem(
-            f"{len(failed)} report(s) failed: {failed[0].message}; check the lake folder (or bucket) and the "
-            "mail settings, then run the command again"
+            f"{len(failed)} report(s) stored but not sent: {failed[0].message}; check the mail settings "
+            "(CONTACTLAKE_SMTP_HOST, or SES on AWS) and run the command again"
         )
+    if failed:
+        print(
+            f"contactlake: {len(failed)} report(s) failed: {failed[0].message}\n  the lines above name each; "
+            f"if the cause is not the lake folder or bucket, this is a bug: report it at {ISSUES_URL}",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED
     return EXIT_OK
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "SourceConfig",
     "Stakeholder",
     "UnknownCentre",
+    "UnknownSource",
     "effective_config",
     "load_app_config",
     "load_settings",
@@ -67,6 +68,10 @@ class ConfigError(ValueError):
 
 class UnknownCentre(ConfigError):
     """A centre id that the configuration does not list (given on a command line, in a key or a request)."""
+
+
+class UnknownSource(ConfigError):
+    """A source name that the centre's configuration does not list."""
 
 
 def validate_centre_id(centre_id: str) -> str:
@@ -134,8 +139,9 @@ class CentreConfig:
             if source.name == name:
                 return source
         known = ", ".join(s.name for s in self.sources) or "none"
-        raise ConfigError(
-            f"centre {self.centre_id!r} has no source {name!r} configured (known: {known}); "
+        hint = _did_you_mean(name, [s.name for s in self.sources])
+        raise UnknownSource(
+            f"centre {self.centre_id!r} has no source {name!r} configured{hint} (known: {known}); "
             f"add a [centres.{self.centre_id}.sources.{name}] entry to the configuration"
         )
 
@@ -222,6 +228,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if mode not in ("local", "aws"):
         raise ConfigError(f"CONTACTLAKE_MODE={mode!r}: use 'local' (default) or 'aws'")
     key = env.get("CONTACTLAKE_PII_KEY")
+    smtp_port = env.get("CONTACTLAKE_SMTP_PORT", "25")
+    if not smtp_port.isdigit():
+        raise ConfigError(f"CONTACTLAKE_SMTP_PORT={smtp_port!r}: use a port number such as 25 or 587")
     return Settings(
         mode=mode,  # type: ignore[arg-type]
         home=Path(env.get("CONTACTLAKE_HOME", "data")),
@@ -237,7 +246,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         mail_sender=env.get("CONTACTLAKE_MAIL_SENDER", "contactlake@example.com"),
         pii_key=key.encode() if key else Settings.pii_key,
         smtp_host=env.get("CONTACTLAKE_SMTP_HOST") or None,
-        smtp_port=int(env.get("CONTACTLAKE_SMTP_PORT", "25")),
+        smtp_port=int(smtp_port),
         region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "eu-west-2")),
     )
 

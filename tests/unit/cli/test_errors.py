@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -45,6 +46,11 @@ CASES = [
     (["report", "--period", "weekly"], 2, "the lake has no contacts yet"),
     (["ingest", "{dir}/nope.csv", "--centre", "north"], 2, "is not a file"),
     (["ingest", "{dir}/header-only.csv", "--centre", "nort"], 2, "did you mean 'north'?"),
+    (
+        ["ingest", "{dir}/header-only.csv", "--centre", "north", "--source", "agent"],
+        2,
+        "did you mean 'agents'?",
+    ),
     (["ingest", "{dir}/header-only.csv", "--centre", "north"], 4, "was rejected"),
     (
         ["--config", "{dir}/syntax.toml", "sql", "SELECT 1"],
@@ -101,6 +107,42 @@ def test_unexpected_error_is_one_line_and_debug_shows_the_traceback(
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err
     assert err.rstrip().splitlines()[-2].startswith("contactlake: unexpected error")
+
+
+def test_bad_environment_variable_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CONTACTLAKE_SMTP_PORT", "twenty-five")
+    assert main(["--home", str(tmp_path), "sql", "SELECT 1"]) == 3
+    assert "CONTACTLAKE_SMTP_PORT='twenty-five': use a port number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "words"),
+    [
+        ("stored; e-mail failed: connection refused", 5, "check the mail settings"),
+        ("not stored: the report has no table to export as CSV", 1, "this is a bug"),
+    ],
+)
+def test_failed_reports_exit_by_cause(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    message: str,
+    code: int,
+    words: str,
+) -> None:
+    import contactlake.report
+
+    failed = SimpleNamespace(
+        audience="operations", centre_id="north", period="daily", status="failed", keys=(), message=message
+    )
+    monkeypatch.setattr(contactlake.report, "build_reports", lambda *args, **kwargs: [failed])
+    arguments = ["--home", str(tmp_path), "report", "--period", "daily", "--as-of", "2026-11-02"]
+    assert main(arguments) == code
+    err = capsys.readouterr().err
+    assert words in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize(
