@@ -13,7 +13,6 @@ Two kinds of configuration, read once each:
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -252,6 +251,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
 
 def _did_you_mean(word: str, choices: Any) -> str:
+    import difflib  # only on the error path: it costs more to import than this module
+
     found = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
     return f"; did you mean {found[0]!r}?" if found else ""
 

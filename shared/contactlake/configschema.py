@@ -17,7 +17,6 @@ modules that use the configuration need only its dataclasses.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from datetime import time
@@ -301,6 +300,8 @@ def _model_at(table: list[str]) -> type[BaseModel] | None:
 
 
 def _nearest(word: str, choices: list[str]) -> str | None:
+    import difflib  # only on the error path
+
     found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return found[0] if found else None
 
