@@ -59,6 +59,7 @@ CASES = [
     ),
     (["--config", "{dir}/misspelt.toml", "config", "check"], 3, "did you mean `target`?"),
     (["--config", "{dir}/absent.toml", "demo"], 3, "absent.toml not found"),
+    (["sample", "--out", "{dir}/header-only.csv/exports", "--days", "1"], 5, "header-only.csv"),
 ]
 
 
@@ -80,6 +81,8 @@ def test_bad_arguments_give_a_message_and_an_exit_code(
         ["sample", "--out", "x", "--days", "0"],
         ["sql", "SELECT 1", "--limit", "-3"],
         ["report", "--period", "yearly"],
+        ["serve", "--port", "http"],
+        ["config", "explain"],
         ["frobnicate"],
     ],
 )
