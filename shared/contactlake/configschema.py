@@ -49,6 +49,16 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+def _time_from_text(value: Any) -> Any:
+    """ "06:00" in quotes, or a TOML local time (06:00:00); a bare number is not taken as seconds."""
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f'{value!r} is not a time; write it as "HH:MM", e.g. "06:00"') from None
+    return value
+
+
 class _Table(BaseModel):
     """A TOML table: unknown keys are refused and values are taken as written, never coerced."""
 
@@ -148,7 +158,7 @@ class CentreTable(_Table):
     cost_per_agent_hour: float = Field(
         default=CentreConfig.cost_per_agent_hour, ge=0, description="Fully loaded cost of one agent hour."
     )
-    upload_deadline_local: Annotated[time, Field(strict=False)] = Field(
+    upload_deadline_local: Annotated[time, BeforeValidator(_time_from_text)] = Field(
         default=CentreConfig.upload_deadline_local,
         description='Local time by which the night\'s exports are due, e.g. "06:00".',
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import replace
+from datetime import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,16 @@ def test_centre_lookup_suggests_the_nearest_id() -> None:
     config = replace(load_app_config(), source_path="c.toml")
     with pytest.raises(ConfigError, match=r"unknown centre 'nort'; did you mean 'north'\?"):
         config.centre("nort")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("05:30", "05:30:00"), (time(7, 15), "07:15:00"), (6, 'should be a time such as "06:00"')],
+)
+def test_upload_deadline_is_a_time_of_day_not_seconds(value: object, expected: str) -> None:
+    raw = {"centres": {"north": {"upload_deadline_local": value}}}
+    try:
+        got = str(parse_app_config(raw, source_path="c.toml").centre("north").upload_deadline_local)
+    except ConfigError as error:
+        got = str(error)
+    assert expected in got
