@@ -530,13 +530,20 @@ def _toml_text(table: str, values: dict[str, Any]) -> list[str]:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    from contactlake.ingest.mapping import load_mapping
+
     settings = load_settings()
     config = _load_config(args, settings)
     effective = effective_config(config)
     centres = [config.centre(args.centre).centre_id] if args.centre else sorted(config.centres)
+    # The mapping files are configuration too: a broken one should fail here, not on the night's upload.
+    folder = str(Path(config.source_path).parent)
+    mappings = {s.mapping for c in centres for s in config.centre(c).sources if s.mapping}
+    for reference in sorted(mappings):
+        load_mapping(reference, folder)
     print(
         f"# {config.source_path}: valid — {len(config.centres)} centre(s), {len(config.stakeholders)} "
-        f"stakeholder(s), {len(config.api_callers)} API caller(s)"
+        f"stakeholder(s), {len(config.api_callers)} API caller(s), {len(mappings)} mapping file(s)"
     )
     if args.format == "json":
         chosen = {**effective, "centres": {c: effective["centres"][c] for c in centres}}

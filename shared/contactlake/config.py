@@ -41,6 +41,7 @@ __all__ = [
     "load_app_config",
     "load_settings",
     "parse_app_config",
+    "read_toml",
     "validate_centre_id",
 ]
 
@@ -361,11 +362,11 @@ def effective_config(config: AppConfig) -> dict[str, Any]:
     return {"centres": centres, "stakeholders": stakeholders, "api": {"callers": callers}}
 
 
-@cache
-def _load_file(path: str) -> AppConfig:
+def read_toml(path: str) -> dict[str, Any]:
+    """A configuration or mapping file's TOML; a syntax error names the file, line and column."""
     with open(path, "rb") as handle:
         try:
-            raw = tomllib.load(handle)
+            return tomllib.load(handle)
         except tomllib.TOMLDecodeError as error:
             # Python 3.11's error carries the position only in its message: "... (at line 3, column 7)".
             found = _TOML_POSITION.match(str(error))
@@ -374,7 +375,11 @@ def _load_file(path: str) -> AppConfig:
             raise ConfigError(f"{where}: not valid TOML ({what}); fix the syntax there") from None
         except UnicodeDecodeError as error:
             raise ConfigError(f"{path}: not UTF-8 text ({error.reason}); save the file as UTF-8") from None
-    return parse_app_config(raw, source_path=path)
+
+
+@cache
+def _load_file(path: str) -> AppConfig:
+    return parse_app_config(read_toml(path), source_path=path)
 
 
 def load_app_config(path: str | None = None) -> AppConfig:

@@ -235,12 +235,35 @@ def test_exit_codes_are_documented_in_help_and_docs(capsys: pytest.CaptureFixtur
 def test_config_check_prints_every_centre_with_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "check"]) == 0
     out = capsys.readouterr().out
-    assert "valid — 3 centre(s), 7 stakeholder(s), 3 API caller(s)" in out
+    assert "valid — 3 centre(s), 7 stakeholder(s), 3 API caller(s), 2 mapping file(s)" in out
     effective = tomllib.loads(out)["centres"]
     assert sorted(effective) == ["anonbank", "north", "south"]
     assert effective["south"]["fcr_window_hours"] == 72  # not in the file: the default is shown
     assert effective["south"]["service_level"]["target"] == 0.75
     assert effective["anonbank"]["sources"]["calls"] == {"adapter": "anonymous_bank"}
+
+
+@pytest.mark.parametrize(
+    ("mapping", "words"),
+    [
+        (None, "mapping file 'mappings/calls.toml' not found"),
+        ("[columns\n", "calls.toml, line 1, column 9: not valid TOML"),
+    ],
+)
+def test_config_check_reads_the_mapping_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mapping: str | None, words: str
+) -> None:
+    config = tmp_path / "contactlake.toml"
+    config.write_text(
+        '[centres.north]\n[centres.north.sources.acd]\nadapter = "generic_csv"\nmapping = "mappings/calls.toml"\n'
+    )
+    if mapping is not None:
+        (tmp_path / "mappings").mkdir()
+        (tmp_path / "mappings" / "calls.toml").write_text(mapping)
+    assert main(["--config", str(config), "config", "check"]) == 3
+    err = capsys.readouterr().err
+    assert words in err
+    assert "Traceback" not in err
 
 
 def test_config_check_one_centre_as_json(capsys: pytest.CaptureFixture[str]) -> None:
