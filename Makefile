@@ -17,10 +17,12 @@ export MPLBACKEND := Agg
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# Not --quiet: a first install takes minutes, and a silent terminal looks like a hang.
 $(STAMP): pyproject.toml requirements/constraints.txt
+	@echo "contactlake: installing the pinned dependencies into $(VENV)/ (first run only, a few minutes) ..."
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -c requirements/constraints.txt -e ".[dev]"
 	@touch $@
 
 $(TOOLS_STAMP): requirements/tools-constraints.txt

@@ -355,6 +355,13 @@ import sqlglot, jinja2, pytz, zoneinfo
 sqlglot.transpile("select date_trunc('hour', x) from t", read="trino", write="duckdb")
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.utilities.data_classes import S3Event, EventBridgeEvent
+from contactlake.config import ConfigError, parse_app_config  # the schema check: pydantic and pydantic-core
+assert parse_app_config({"centres": {"smoke": {"timezone": "Europe/London"}}}).centre("smoke").zone
+try:
+    parse_app_config({"centres": {"smoke": {"cost_per_agent_hour": "24"}}})
+    raise AssertionError("a number in quotes was accepted")
+except ConfigError:
+    pass
 if "--reporting" in sys.argv:
     import matplotlib; matplotlib.use("Agg")
     from matplotlib.figure import Figure

@@ -3,23 +3,33 @@
 Run ``contactlake --help`` or ``contactlake <command> --help``. Every command works on the lake folder
 given by ``--home`` (default ``./data``, or ``CONTACTLAKE_HOME``) and the configuration given by
 ``--config`` (default: the demo configuration shipped with the package, or ``CONTACTLAKE_CONFIG``).
+
+No error reaches the user as a traceback: :func:`main` maps each kind of failure to a one- or two-line
+message that says what to do, and to an exit code per class (:data:`EXIT_CODES`, printed in ``--help``
+and in docs/cli.md); ``--debug`` adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import math
 import os
 import shutil
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from contactlake import __version__
 from contactlake.commit.lease import CommitBusy
 from contactlake.config import (
     AUDIENCES,
@@ -27,19 +37,117 @@ from contactlake.config import (
     AppConfig,
     ConfigError,
     Settings,
+    UnknownCentre,
+    UnknownSource,
+    effective_config,
     load_app_config,
     load_settings,
 )
 from contactlake.ports import Ports, QueryError
 
-__all__ = ["main"]
+__all__ = ["EXIT_CODES", "main"]
 
+# ------------------------------------------------------------------------------- errors and exit codes
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
 EXIT_USAGE = 2
-EXIT_FAILED = 1
+EXIT_CONFIGURATION = 3
+EXIT_INPUT_DATA = 4
+EXIT_ENVIRONMENT = 5
+EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141
+
+#: Every exit status and what it means; printed by ``--help`` and kept equal to docs/cli.md by a test.
+EXIT_CODES = (
+    (EXIT_OK, "success"),
+    (EXIT_UNEXPECTED, "unexpected error (a bug): run again with --debug and report the traceback"),
+    (EXIT_USAGE, "usage: a wrong option, argument, centre id or SQL statement"),
+    (EXIT_CONFIGURATION, "configuration: the TOML file (or a mapping file) is invalid"),
+    (EXIT_INPUT_DATA, "input data: an export was rejected (its manifest says why)"),
+    (EXIT_ENVIRONMENT, "environment: a missing package, file permission, busy lake, AWS or mail problem"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
+    (EXIT_PIPE_CLOSED, "the reader closed the output early (a pipe into head), as for any Unix tool"),
+)
+
+ISSUES_URL = "https://github.com/contactlake/contactlake/issues"
+_SQL_HINT = (
+    "check the SQL (Athena/Trino dialect) and the table names: "
+    "contacts, pathway_steps, agent_activity, quarantine, ingest_log, kpi_interval, kpi_daily"
+)
+#: pip extras that provide an optional import, for "install it with …" advice.
+_EXTRAS = {"chalice": "api", "awswrangler": "aws"}
 
 
 class CliError(Exception):
-    """A problem the user can fix; printed without a traceback, with what to do next."""
+    """A problem the user can fix by changing the command (exit 2); printed with what to do next."""
+
+
+class InputDataError(CliError):
+    """The data given was refused (exit 4); the message says why and where the details are."""
+
+
+class EnvironmentProblem(CliError):
+    """Something around contactlake is missing or failing (exit 5): a package, a permission, a service."""
+
+
+def _explain(error: Exception) -> tuple[int, str]:
+    """The exit code and the message for a failure: the one place errors are classified."""
+    if isinstance(error, InputDataError):
+        return EXIT_INPUT_DATA, str(error)
+    if isinstance(error, EnvironmentProblem):
+        return EXIT_ENVIRONMENT, str(error)
+    if isinstance(error, CliError | UnknownCentre | UnknownSource):
+        return EXIT_USAGE, str(error)
+    if isinstance(error, ConfigError):
+        return EXIT_CONFIGURATION, str(error)
+    if isinstance(error, CommitBusy):
+        return EXIT_ENVIRONMENT, (
+            f"{error}\n  another contactlake process is committing to this lake; "
+            "run the command again when it has finished"
+        )
+    if isinstance(error, QueryError):
+        return (
+            EXIT_ENVIRONMENT,
+            f"{error}\n  the query engine failed; check the lake folder or Athena workgroup",
+        )
+    if isinstance(error, ModuleNotFoundError):
+        extra = _EXTRAS.get((error.name or "").partition(".")[0])
+        fix = (
+            f"pip install 'contactlake[{extra}]'"
+            if extra
+            else "reinstall contactlake (pip install contactlake)"
+        )
+        return EXIT_ENVIRONMENT, f"the Python package {error.name!r} is not installed; {fix}"
+    if isinstance(error, OSError):
+        where = f" ({error.filename})" if error.filename else ""
+        return EXIT_ENVIRONMENT, (
+            f"{error.strerror or error}{where}; check that the path exists and that you may read and write it"
+        )
+    if type(error).__module__.startswith(("botocore", "boto3")):
+        return EXIT_ENVIRONMENT, (
+            f"AWS: {error}\n  check the AWS credentials and region, and the CONTACTLAKE_* bucket settings"
+        )
+    return EXIT_UNEXPECTED, (
+        f"unexpected error ({type(error).__name__}: {error})\n  this is a bug: run the command again with "
+        f"--debug and report the traceback at {ISSUES_URL}"
+    )
+
+
+def _close_stdout_quietly() -> None:
+    """After the reader went away, point stdout at /dev/null so the exit flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (tests capture it)
+        pass
+
+
+# ----------------------------------------------------------------------------------------- arguments
+
+
+def _load_config(args: argparse.Namespace, settings: Settings) -> AppConfig:
+    return load_app_config(args.config or settings.config_path)
 
 
 def _context(args: argparse.Namespace) -> tuple[Settings, AppConfig, Ports]:
@@ -48,7 +156,7 @@ def _context(args: argparse.Namespace) -> tuple[Settings, AppConfig, Ports]:
     settings = load_settings()
     if args.home:
         settings = replace(settings, home=Path(args.home))
-    config = load_app_config(args.config or settings.config_path)
+    config = _load_config(args, settings)
     return settings, config, build_ports(settings)
 
 
@@ -57,6 +165,16 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD, e.g. 2026-11-02") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
 
 
 def _progress(total: int, unit: str, description: str) -> Any:
@@ -111,7 +229,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     manifest = _ingest_key(ports, config, settings, key, 0)
     _print_manifest(manifest)
     print(f"manifest: {settings.home / 'lake' / 'manifests' / (manifest.upload_id + '.json')}")
-    return 0 if manifest.status != "rejected" else EXIT_FAILED
+    if manifest.status == "rejected":
+        raise InputDataError(
+            f"{source_file} was rejected (the reason is above and in the manifest); fix the export or its "
+            "mapping and ingest it again"
+        )
+    return EXIT_OK
 
 
 def _lake_ranges(ports: Ports) -> dict[str, tuple[date, date]]:
@@ -124,6 +247,11 @@ def _lake_ranges(ports: Ports) -> dict[str, tuple[date, date]]:
 def cmd_analyse(args: argparse.Namespace) -> int:
     from contactlake.jobs import AnalysisWindow, run_windows
 
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        raise CliError(
+            f"--from {args.date_from} is after --to {args.date_to}; give the first day with --from "
+            "and the last with --to"
+        )
     _settings, config, ports = _context(args)
     ranges = _lake_ranges(ports)
     centres = [config.centre(args.centre).centre_id] if args.centre else sorted(ranges)
@@ -163,28 +291,94 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
     if not results:
         print("no report matched: check --audience/--period against the [stakeholders] in the configuration")
-    return 0 if all(r.status != "failed" for r in results) else EXIT_FAILED
+    failed = [r for r in results if r.status == "failed"]
+    if failed and all("e-mail failed" in r.message for r in failed):
+        raise EnvironmentProblem(
+            f"{len(failed)} report(s) stored but not sent: {failed[0].message}; check the mail settings "
+            "(CONTACTLAKE_SMTP_HOST, or SES on AWS) and run the command again"
+        )
+    if failed:
+        print(
+            f"contactlake: {len(failed)} report(s) failed: {failed[0].message}\n  the lines above name each; "
+            f"if the cause is not the lake folder or bucket, this is a bug: report it at {ISSUES_URL}",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED
+    return EXIT_OK
+
+
+def _query_text(argument: str) -> str:
+    if not argument.startswith("@"):
+        return argument
+    path = Path(argument[1:])
+    if not path.is_file():
+        raise CliError(f"{path} is not a file; give the SQL itself, or @ and the path of a .sql file")
+    return path.read_text(encoding="utf-8")
+
+
+def _check_sql(sql: str, params: dict[str, Any]) -> None:
+    """Parse the statement and check its :name placeholders before any engine sees it."""
+    from sqlglot.errors import SqlglotError
+
+    from contactlake.sqlfiles import parameter_names
+
+    try:
+        names = parameter_names(sql)
+    except SqlglotError as error:
+        details = getattr(error, "errors", None) or [{}]
+        first = details[0]
+        where = f" at line {first['line']}, column {first['col']}" if first.get("line") else ""
+        near = (first.get("start_context", "") + first.get("highlight", "")).strip()[-40:]
+        where += f" (near {near!r})" if near else ""
+        reason = first.get("description") or str(error).splitlines()[0]
+        raise CliError(f"the SQL does not parse{where}: {reason}; {_SQL_HINT}") from None
+    missing = sorted(set(names) - set(params))
+    if missing:
+        given = " ".join(f"--param {name}=VALUE" for name in missing)
+        raise CliError(f"the SQL uses {', '.join(':' + n for n in missing)} without a value; add {given}")
+
+
+def _json_cell(value: Any) -> Any:
+    """A value as JSON means it: numbers as numbers (DuckDB's integer sums are Decimal), times in ISO."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        return int(value) if int(value.as_tuple().exponent) >= 0 else float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, date | datetime | time_of_day):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    _settings, _config, ports = _context(args)
     params: dict[str, Any] = {}
     for item in args.param or []:
         name, sep, value = item.partition("=")
         if not sep:
             raise CliError(f"--param {item!r}: use name=value, and :name in the SQL")
         params[name] = value
-    sql = Path(args.query[1:]).read_text() if args.query.startswith("@") else args.query
-    table = ports.engine.query(sql, params)
+    sql = _query_text(args.query)
+    _check_sql(sql, params)
+    _settings, _config, ports = _context(args)
+    try:
+        table = ports.engine.query(sql, params)
+    except QueryError as error:
+        raise CliError(f"{error}\n  {_SQL_HINT}") from error
     if args.format == "csv":
         import pyarrow.csv as pacsv
 
         pacsv.write_csv(table, sys.stdout.buffer)
     elif args.format == "json":
-        print(json.dumps(table.to_pylist(), default=str, indent=1))
+        rows = [{k: _json_cell(v) for k, v in row.items()} for row in table.to_pylist()]
+        print(json.dumps(rows, default=str, indent=1))
     else:
         print(_format_table(table.to_pylist(), table.column_names, args.limit))
-    return 0
+    return EXIT_OK
 
 
 def _format_table(rows: list[dict[str, Any]], columns: list[str], limit: int) -> str:
@@ -308,7 +502,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from importlib.util import find_spec
 
     if find_spec("chalice") is None:
-        raise CliError("serving the API needs Chalice: pip install 'contactlake[api]' (make setup has it)")
+        raise EnvironmentProblem(
+            "serving the API needs Chalice: pip install 'contactlake[api]' (make setup has it)"
+        )
     from contactlake.api.serve import serve
 
     if args.home:
@@ -319,6 +515,60 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _toml_text(table: str, values: dict[str, Any]) -> list[str]:
+    """One TOML table (and its sub-tables) of the effective configuration, as it could be written."""
+
+    def literal(value: Any) -> str:
+        if isinstance(value, list | tuple):
+            return "[" + ", ".join(literal(v) for v in value) + "]"
+        return json.dumps(value)  # strings, numbers and booleans are written alike in JSON and TOML
+
+    lines = [f"[{table}]"]
+    nested = {k: v for k, v in values.items() if isinstance(v, dict)}
+    lines += [f"{key} = {literal(value)}" for key, value in values.items() if key not in nested]
+    for key, value in nested.items():
+        if all(isinstance(v, dict) for v in value.values()) and value:
+            for name, body in value.items():
+                lines += ["", *_toml_text(f"{table}.{key}.{name}", body)]
+        elif value:
+            lines += ["", *_toml_text(f"{table}.{key}", value)]
+    return lines
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from contactlake.ingest.mapping import load_mapping
+
+    settings = load_settings()
+    config = _load_config(args, settings)
+    effective = effective_config(config)
+    centres = [config.centre(args.centre).centre_id] if args.centre else sorted(config.centres)
+    # The mapping files are configuration too: a broken one should fail here, not on the night's upload.
+    folder = str(Path(config.source_path).parent)
+    mappings = {s.mapping for c in centres for s in config.centre(c).sources if s.mapping}
+    for reference in sorted(mappings):
+        load_mapping(reference, folder)
+    print(
+        f"# {config.source_path}: valid — {len(config.centres)} centre(s), {len(config.stakeholders)} "
+        f"stakeholder(s), {len(config.api_callers)} API caller(s), {len(mappings)} mapping file(s)"
+    )
+    if args.format == "json":
+        chosen = {**effective, "centres": {c: effective["centres"][c] for c in centres}}
+        print(json.dumps(chosen, indent=1))
+        return EXIT_OK
+    print("# The effective configuration per centre: every value, defaults included.")
+    for centre_id in centres:
+        print()
+        print("\n".join(_toml_text(f"centres.{centre_id}", effective["centres"][centre_id])))
+    return EXIT_OK
+
+
+def cmd_config_schema(args: argparse.Namespace) -> int:
+    from contactlake.configschema import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from contactlake.sample import write_sample
 
@@ -327,85 +577,144 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _epilog() -> str:
+    codes = "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES)
+    return (
+        "Start with `contactlake demo`; `contactlake COMMAND --help` describes each command.\n\n"
+        "Environment: CONTACTLAKE_HOME (lake folder), CONTACTLAKE_CONFIG (centres/stakeholders TOML),\n"
+        "CONTACTLAKE_PII_KEY (pseudonymisation key), CONTACTLAKE_SMTP_HOST, CONTACTLAKE_DEBUG=1\n"
+        "(as --debug).\n\n"
+        f"Exit status:\n{codes}\n\nDocumentation: docs/cli.md; issues: {ISSUES_URL}"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
+    # --debug is accepted before or after the command; SUPPRESS keeps a subcommand from resetting it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error"
+    )
     parser = argparse.ArgumentParser(
         prog="contactlake",
         description="Contact-centre MIS: nightly exports → validated Parquet lake → KPIs → reports.",
-        epilog="Start with `contactlake demo`. Environment: CONTACTLAKE_HOME (lake folder), "
-        "CONTACTLAKE_CONFIG "
-        "(centres/stakeholders TOML), CONTACTLAKE_PII_KEY (pseudonymisation key), CONTACTLAKE_SMTP_HOST.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--home", help="local lake folder (default ./data or $CONTACTLAKE_HOME)")
     parser.add_argument("--config", help="configuration TOML (default: the shipped demo configuration)")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="run the whole pipeline on the shipped sample data")
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+
+    demo = command("demo", "run the whole pipeline on the shipped sample data")
     demo.add_argument("--fresh", action="store_true", help="delete the lake folder first")
     demo.add_argument("-v", "--verbose", action="store_true", help="print every upload's manifest")
     demo.set_defaults(func=cmd_demo)
 
-    ingest = sub.add_parser("ingest", help="validate one export and store it in the lake")
+    ingest = command("ingest", "validate one export and store it in the lake")
     ingest.add_argument("file", help="the export file (CSV, JSON, .gz …)")
     ingest.add_argument("--centre", required=True, help="centre id from the configuration")
     ingest.add_argument("--source", help="source name from the centre's configuration (default: its first)")
     ingest.set_defaults(func=cmd_ingest)
 
-    analyse = sub.add_parser("analyse", help="recompute the KPI aggregates")
-    analyse.add_argument("--centre", help="only this centre")
+    analyse = command("analyse", "recompute the KPI aggregates")
+    analyse.add_argument("--centre", help="only this centre (default: every centre in the lake)")
     analyse.add_argument(
-        "--from", dest="date_from", type=_date, help="first local day (default: first in lake)"
+        "--from", dest="date_from", type=_date, help="first local day, YYYY-MM-DD (default: first in lake)"
     )
-    analyse.add_argument("--to", dest="date_to", type=_date, help="last local day (default: last in lake)")
+    analyse.add_argument(
+        "--to", dest="date_to", type=_date, help="last local day, YYYY-MM-DD (default: last in lake)"
+    )
     analyse.set_defaults(func=cmd_analyse)
 
-    report = sub.add_parser("report", help="build (and e-mail) stakeholder reports")
-    report.add_argument("--audience", choices=AUDIENCES, help="only this audience")
-    report.add_argument("--period", required=True, choices=PERIODS)
-    report.add_argument("--as-of", type=_date, help="report date (default: the last day in the lake)")
+    report = command("report", "build (and e-mail) stakeholder reports")
+    report.add_argument("--audience", choices=AUDIENCES, help="only this audience (default: every audience)")
+    report.add_argument(
+        "--period", required=True, choices=PERIODS, help="the reporting period ending on the --as-of day"
+    )
+    report.add_argument(
+        "--as-of", type=_date, help="report date, YYYY-MM-DD (default: the last day in the lake)"
+    )
     report.add_argument("--centre", help="only this centre")
     report.add_argument("--no-email", action="store_true", help="store the reports, send nothing")
     report.set_defaults(func=cmd_report)
 
-    sql = sub.add_parser("sql", help="run Athena-dialect SQL on the local lake (as a BI tool would)")
+    sql = command("sql", "run Athena-dialect SQL on the local lake (as a BI tool would)")
     sql.add_argument("query", help="the SQL, or @file.sql; bind values with :name and --param name=value")
     sql.add_argument("--param", action="append", help="name=value for a :name placeholder (repeatable)")
-    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    sql.add_argument("--limit", type=int, default=50, help="rows shown in table format")
+    sql.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="table for reading, csv or json (numbers as JSON numbers) for other tools (default: table)",
+    )
+    sql.add_argument("--limit", type=_positive, default=50, help="rows shown in table format (default: 50)")
     sql.set_defaults(func=cmd_sql)
 
-    serve = sub.add_parser("serve", help="serve the REST API over the local lake")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    config = command("config", "check the configuration file, or print its JSON Schema")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    check = config_sub.add_parser(
+        "check",
+        help="validate the configuration and print the effective settings per centre",
+        description="Validate the configuration (--config or $CONTACTLAKE_CONFIG) and print every centre's "
+        "effective settings, defaults included.",
+        parents=[common],
+    )
+    check.add_argument("--centre", help="only this centre")
+    check.add_argument(
+        "--format", choices=["toml", "json"], default="toml", help="output format (default: toml)"
+    )
+    check.set_defaults(func=cmd_config_check)
+    schema = config_sub.add_parser(
+        "schema",
+        help="print the configuration file's JSON Schema (for editors)",
+        description="Print the JSON Schema of the configuration file (docs/contactlake.schema.json).",
+        parents=[common],
+    )
+    schema.set_defaults(func=cmd_config_schema)
+
+    serve = command("serve", "serve the REST API over the local lake")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     serve.set_defaults(func=cmd_serve)
 
-    sample = sub.add_parser("sample", help="generate realistic nightly exports")
+    sample = command("sample", "generate realistic nightly exports")
     sample.add_argument("--out", required=True, help="folder to write <centre>/<source>/<file> into")
-    sample.add_argument("--start", type=_date, default=date(2026, 11, 2), help="first day")
-    sample.add_argument("--days", type=int, default=14)
-    sample.add_argument("--seed", type=int, default=7)
+    sample.add_argument(
+        "--start", type=_date, default=date(2026, 11, 2), help="first day, YYYY-MM-DD (default: %(default)s)"
+    )
+    sample.add_argument(
+        "--days", type=_positive, default=14, help="number of nights to generate (default: %(default)s)"
+    )
+    sample.add_argument(
+        "--seed", type=int, default=7, help="random seed; the same seed gives the same files (default: 7)"
+    )
     sample.set_defaults(func=cmd_sample)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure becomes a short message and its exit code (traceback with --debug)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get("CONTACTLAKE_DEBUG") == "1"
     try:
         return int(args.func(args))
-    except (CliError, ConfigError) as error:
-        print(f"contactlake: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except QueryError as error:
-        print(f"contactlake: {error}\n  check the SQL (Athena/Trino dialect) and the table names: "
-              "contacts, pathway_steps, agent_activity, quarantine, ingest_log, kpi_interval, kpi_daily",
-              file=sys.stderr)  # fmt: skip
-        return EXIT_FAILED
-    except CommitBusy as error:
-        print(f"contactlake: {error}\n  another contactlake process is committing to this lake; "
-              "run the command again when it has finished", file=sys.stderr)  # fmt: skip
-        return EXIT_FAILED
     except KeyboardInterrupt:
-        return 130
+        print("contactlake: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if isinstance(error, OSError) and error.errno == errno.EPIPE:
+            _close_stdout_quietly()
+            return EXIT_PIPE_CLOSED
+        code, message = _explain(error)
+        if debug:
+            traceback.print_exc()
+        print(f"contactlake: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ Two kinds of configuration, read once each:
   pseudonymisation key). Read from ``CONTACTLAKE_*`` environment variables by :func:`load_settings`.
 * :class:`AppConfig` — what the business configured: centres (time zone, service-level policy, plan and
   budget, which sources they upload) and stakeholders (who gets which report). Read from a TOML file by
-  :func:`load_app_config`; the demo's file ships inside the package.
+  :func:`load_app_config`; the demo's file ships inside the package. The file is checked against a schema
+  (:mod:`contactlake.configschema`, pydantic) before these objects are built from it, so a misspelt key or a
+  number in quotes is an error naming the file, table and key rather than a silent default.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import time
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo
 
 from contactlake.metrics import SL_VARIANTS  # the variants' formulas are declared there
 
@@ -35,23 +37,43 @@ __all__ = [
     "Settings",
     "SourceConfig",
     "Stakeholder",
+    "UnknownCentre",
+    "UnknownSource",
+    "effective_config",
     "load_app_config",
     "load_settings",
     "parse_app_config",
+    "read_toml",
     "validate_centre_id",
 ]
 
 Mode = Literal["local", "aws"]
 
-AUDIENCES = ("executive", "operations", "workforce", "team_leader", "data_quality", "vendor")
-PERIODS = ("daily", "weekly", "monthly", "quarterly")
-FORMATS = ("html", "pdf", "csv", "xlsx")
+#: The service-level variants as a type for the schema and mypy; their formulas and their list are declared
+#: in ``contactlake.metrics`` (``SL_VARIANTS``), which a test keeps equal to this type.
+SlVariant = Literal["answered_only", "abandons_ignored", "abandons_negative", "short_abandons_positive"]
+Audience = Literal["executive", "operations", "workforce", "team_leader", "data_quality", "vendor"]
+Period = Literal["daily", "weekly", "monthly", "quarterly"]
+ExportFormat = Literal["html", "pdf", "csv", "xlsx"]
+AUDIENCES: tuple[str, ...] = get_args(Audience)
+PERIODS: tuple[str, ...] = get_args(Period)
+FORMATS: tuple[str, ...] = get_args(ExportFormat)
 
-_CENTRE_ID = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
+CENTRE_ID_PATTERN = r"^[a-z][a-z0-9_-]{1,31}$"
+_CENTRE_ID = re.compile(CENTRE_ID_PATTERN)
+_TOML_POSITION = re.compile(r"^(?P<what>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 
 
 class ConfigError(ValueError):
     """The configuration is wrong; the message says which entry and what to change."""
+
+
+class UnknownCentre(ConfigError):
+    """A centre id that the configuration does not list (given on a command line, in a key or a request)."""
+
+
+class UnknownSource(ConfigError):
+    """A source name that the centre's configuration does not list."""
 
 
 def validate_centre_id(centre_id: str) -> str:
@@ -70,7 +92,7 @@ class ServiceLevelPolicy:
 
     threshold_seconds: int = 20
     target: float = 0.80
-    variant: str = "abandons_ignored"
+    variant: SlVariant = "abandons_ignored"
 
 
 @dataclass(frozen=True)
@@ -119,8 +141,9 @@ class CentreConfig:
             if source.name == name:
                 return source
         known = ", ".join(s.name for s in self.sources) or "none"
-        raise ConfigError(
-            f"centre {self.centre_id!r} has no source {name!r} configured (known: {known}); "
+        hint = _did_you_mean(name, [s.name for s in self.sources])
+        raise UnknownSource(
+            f"centre {self.centre_id!r} has no source {name!r} configured{hint} (known: {known}); "
             f"add a [centres.{self.centre_id}.sources.{name}] entry to the configuration"
         )
 
@@ -168,8 +191,9 @@ class AppConfig:
             return self.centres[centre_id]
         except KeyError:
             known = ", ".join(sorted(self.centres)) or "none"
-            raise ConfigError(
-                f"unknown centre {centre_id!r} (configured: {known}); add it to {self.source_path}"
+            hint = _did_you_mean(centre_id, self.centres)
+            raise UnknownCentre(
+                f"unknown centre {centre_id!r}{hint} (configured: {known}); add it to {self.source_path}"
             ) from None
 
 
@@ -206,6 +230,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if mode not in ("local", "aws"):
         raise ConfigError(f"CONTACTLAKE_MODE={mode!r}: use 'local' (default) or 'aws'")
     key = env.get("CONTACTLAKE_PII_KEY")
+    smtp_port = env.get("CONTACTLAKE_SMTP_PORT", "25")
+    if not smtp_port.isdigit():
+        raise ConfigError(f"CONTACTLAKE_SMTP_PORT={smtp_port!r}: use a port number such as 25 or 587")
     return Settings(
         mode=mode,  # type: ignore[arg-type]
         home=Path(env.get("CONTACTLAKE_HOME", "data")),
@@ -221,106 +248,88 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         mail_sender=env.get("CONTACTLAKE_MAIL_SENDER", "contactlake@example.com"),
         pii_key=key.encode() if key else Settings.pii_key,
         smtp_host=env.get("CONTACTLAKE_SMTP_HOST") or None,
-        smtp_port=int(env.get("CONTACTLAKE_SMTP_PORT", "25")),
+        smtp_port=int(smtp_port),
         region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "eu-west-2")),
     )
 
 
-def _tuple(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    return tuple(str(v) for v in value)
+def _did_you_mean(word: str, choices: Any) -> str:
+    import difflib  # only on the error path: it costs more to import than this module
+
+    found = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {found[0]!r}?" if found else ""
 
 
-def _choice(value: str, allowed: tuple[str, ...], where: str) -> str:
-    if value not in allowed:
-        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(allowed)}")
-    return value
-
-
-def _centre(centre_id: str, raw: dict[str, Any]) -> CentreConfig:
-    where = f"[centres.{centre_id}]"
-    validate_centre_id(centre_id)
-    timezone = str(raw.get("timezone", "UTC"))
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{where} timezone {timezone!r} is not an IANA zone like 'Europe/London'") from None
-    sl_raw = raw.get("service_level", {})
-    sl = ServiceLevelPolicy(
-        threshold_seconds=int(sl_raw.get("threshold_seconds", 20)),
-        target=float(sl_raw.get("target", 0.80)),
-        variant=_choice(str(sl_raw.get("variant", "abandons_ignored")), SL_VARIANTS, f"{where} variant"),
-    )
-    plan_raw = raw.get("plan", {})
-    known_plan = set(PlanTargets.__dataclass_fields__)
-    unknown = set(plan_raw) - known_plan
-    if unknown:
-        raise ConfigError(f"{where}.plan has unknown keys {sorted(unknown)}; known: {sorted(known_plan)}")
-    plan = PlanTargets(**{k: float(v) for k, v in plan_raw.items()})
-    sources = tuple(
-        SourceConfig(name=name, adapter=str(src.get("adapter", name)), mapping=src.get("mapping"))
-        for name, src in raw.get("sources", {}).items()
-    )
-    deadline = raw.get("upload_deadline_local", "06:00")
-    return CentreConfig(
-        centre_id=centre_id,
-        name=str(raw.get("name", centre_id)),
-        timezone=timezone,
-        service_level=sl,
-        short_abandon_seconds=int(raw.get("short_abandon_seconds", 5)),
-        fcr_window_hours=int(raw.get("fcr_window_hours", 72)),
-        max_occupancy=float(raw.get("max_occupancy", 0.85)),
-        shrinkage=float(raw.get("shrinkage", 0.30)),
-        cost_per_agent_hour=float(raw.get("cost_per_agent_hour", 25.0)),
-        upload_deadline_local=time.fromisoformat(str(deadline)),
-        plan=plan,
-        sources=sources,
-    )
+def _centres_named(names: list[str], centres: dict[str, CentreConfig], where: str, wildcard: bool) -> None:
+    """Refuse a stakeholder's or caller's centre id that no [centres.<id>] table defines."""
+    for centre_id in names:
+        if not (wildcard and centre_id == "*") and centre_id not in centres:
+            raise ConfigError(
+                f"{where} centres: unknown centre {centre_id!r}{_did_you_mean(centre_id, centres)} "
+                f"(configured: {', '.join(sorted(centres))})"
+            )
 
 
 def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppConfig:
-    """Build and check an :class:`AppConfig` from parsed TOML; every error names the entry to fix."""
-    centres = {cid: _centre(cid, body) for cid, body in raw.get("centres", {}).items()}
-    if not centres:
-        raise ConfigError(f"{source_path}: no [centres.<id>] configured")
+    """Check parsed TOML against the schema and build the :class:`AppConfig` the rest of the code reads.
+
+    Every error names the file, the table and the key, and says what to write instead.
+    """
+    from pydantic import ValidationError
+
+    from contactlake.configschema import ConfigFile, explain
+
+    try:
+        document = ConfigFile.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(explain(error, source_path)) from None
+    centres = {
+        centre_id: CentreConfig(
+            centre_id=centre_id,
+            name=body.name or centre_id,
+            timezone=body.timezone,
+            service_level=ServiceLevelPolicy(**body.service_level.model_dump()),
+            short_abandon_seconds=body.short_abandon_seconds,
+            fcr_window_hours=body.fcr_window_hours,
+            max_occupancy=body.max_occupancy,
+            shrinkage=body.shrinkage,
+            cost_per_agent_hour=body.cost_per_agent_hour,
+            upload_deadline_local=body.upload_deadline_local,
+            plan=PlanTargets(**body.plan.model_dump()),
+            sources=tuple(
+                SourceConfig(name=name, adapter=source.adapter or name, mapping=source.mapping)
+                for name, source in body.sources.items()
+            ),
+        )
+        for centre_id, body in document.centres.items()
+    }
     stakeholders = []
-    for name, body in raw.get("stakeholders", {}).items():
-        where = f"[stakeholders.{name}]"
-        audience = _choice(str(body.get("audience", "")), AUDIENCES, f"{where} audience")
-        members = _tuple(body.get("centres")) or tuple(centres)
-        for cid in members:
-            if cid not in centres:
-                raise ConfigError(f"{where} names unknown centre {cid!r}")
+    for name, person in document.stakeholders.items():
+        where = f"{source_path}: [stakeholders.{name}]"
+        _centres_named(person.centres or [], centres, where, wildcard=False)
         stakeholders.append(
             Stakeholder(
                 name=name,
-                audience=audience,
-                centres=members,
-                periods=tuple(_choice(p, PERIODS, f"{where} periods") for p in _tuple(body.get("periods"))),
-                formats=tuple(
-                    _choice(f, FORMATS, f"{where} formats") for f in _tuple(body.get("formats", ["html"]))
-                ),
-                recipients=_tuple(body.get("recipients")),
-                queues=_tuple(body.get("queues")),
+                audience=person.audience,
+                centres=tuple(person.centres or centres),
+                periods=tuple(person.periods),
+                formats=tuple(person.formats),
+                recipients=tuple(person.recipients),
+                queues=tuple(person.queues),
             )
         )
     callers = []
-    for name, body in raw.get("api", {}).get("callers", {}).items():
-        members = _tuple(body.get("centres"))
-        for cid in members:
-            if cid != "*" and cid not in centres:
-                raise ConfigError(f"[api.callers.{name}] names unknown centre {cid!r}")
-        if not body.get("principal") and not body.get("api_key_sha256"):
-            raise ConfigError(f"[api.callers.{name}] needs a principal (IAM ARN) or an api_key_sha256")
+    for name, caller in document.api.callers.items():
+        where = f"{source_path}: [api.callers.{name}]"
+        _centres_named(caller.centres, centres, where, wildcard=True)
+        if not caller.principal and not caller.api_key_sha256:
+            raise ConfigError(f"{where} needs a principal (IAM ARN) or an api_key_sha256")
         callers.append(
             ApiCaller(
                 name=name,
-                centres=members,
-                principal=body.get("principal"),
-                api_key_sha256=body.get("api_key_sha256"),
+                centres=tuple(caller.centres),
+                principal=caller.principal,
+                api_key_sha256=caller.api_key_sha256,
             )
         )
     return AppConfig(
@@ -328,10 +337,51 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
     )
 
 
+def effective_config(config: AppConfig) -> dict[str, Any]:
+    """The configuration as the code sees it, defaults filled in, shaped like the file (TOML-ready)."""
+
+    def present(values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: v.strftime("%H:%M") if isinstance(v, time) else v for k, v in values.items() if v is not None
+        }
+
+    centres = {}
+    for centre_id, centre in config.centres.items():
+        body = asdict(centre)
+        del body["centre_id"]
+        body["service_level"] = present(body["service_level"])
+        body["plan"] = present(body["plan"])
+        body["sources"] = {
+            s.name: present({"adapter": s.adapter, "mapping": s.mapping}) for s in centre.sources
+        }
+        centres[centre_id] = present(body)
+    stakeholders = {
+        s.name: present({k: v for k, v in asdict(s).items() if k != "name"}) for s in config.stakeholders
+    }
+    callers = {
+        c.name: present({k: v for k, v in asdict(c).items() if k != "name"}) for c in config.api_callers
+    }
+    return {"centres": centres, "stakeholders": stakeholders, "api": {"callers": callers}}
+
+
+def read_toml(path: str) -> dict[str, Any]:
+    """A configuration or mapping file's TOML; a syntax error names the file, line and column."""
+    with open(path, "rb") as handle:
+        try:
+            return tomllib.load(handle)
+        except tomllib.TOMLDecodeError as error:
+            # Python 3.11's error carries the position only in its message: "... (at line 3, column 7)".
+            found = _TOML_POSITION.match(str(error))
+            where = f"{path}, line {found['line']}, column {found['column']}" if found else path
+            what = found["what"] if found else str(error)
+            raise ConfigError(f"{where}: not valid TOML ({what}); fix the syntax there") from None
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"{path}: not UTF-8 text ({error.reason}); save the file as UTF-8") from None
+
+
 @cache
 def _load_file(path: str) -> AppConfig:
-    with open(path, "rb") as handle:
-        return parse_app_config(tomllib.load(handle), source_path=path)
+    return parse_app_config(read_toml(path), source_path=path)
 
 
 def load_app_config(path: str | None = None) -> AppConfig:

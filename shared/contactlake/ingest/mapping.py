@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from contactlake import schema
-from contactlake.config import ConfigError
+from contactlake.config import ConfigError, read_toml
 
 __all__ = ["CONTACT_FIELDS", "REQUIRED_FIELDS", "Mapping", "load_mapping", "mapping_digest", "parse_mapping"]
 
@@ -160,8 +159,7 @@ def mapping_digest(mapping: Mapping) -> str:
 
 @cache
 def _load_version(path: str, mtime_ns: int, size: int) -> Mapping:
-    with open(path, "rb") as handle:
-        return parse_mapping(tomllib.load(handle), name=path)
+    return parse_mapping(read_toml(path), name=path)
 
 
 def _load(path: str) -> Mapping:

@@ -10,10 +10,11 @@ import re
 import runpy
 from importlib import resources
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
-from contactlake import metrics, sqlfiles
+from contactlake import config, metrics, sqlfiles
 from contactlake.analyse import queries, trends
 from contactlake.tables import KPI_DAILY, KPI_INTERVAL, MEASURE_FIELDS
 
@@ -114,6 +115,7 @@ def test_python_callers_take_the_declared_parts() -> None:
         "short_abandons_positive": (80, 100),
     }  # fmt: skip
     assert set(expected_sl) == set(metrics.SL_VARIANTS)
+    assert get_args(config.SlVariant) == metrics.SL_VARIANTS == config.SL_VARIANTS
     for variant, parts in expected_sl.items():
         assert trends.rate_parts(row, "service_level", variant) == parts
     assert trends.rate_parts(row, "abandon_rate", "answered_only") == (8, 98)

@@ -26,6 +26,8 @@ PROVIDED = {
     "tzdata": "deps",
     "matplotlib": "reporting",
     "numpy": "deps",
+    "pydantic": "deps",
+    "pydantic_core": "deps",
     "PIL": "reporting",
     "fpdf": "reporting",
     "xlsxwriter": "reporting",
