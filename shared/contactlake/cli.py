@@ -563,7 +563,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def cmd_config_schema(args: argparse.Namespace) -> int:
-    from contactlake.configschema import json_schema
+    from contactlake.config.schema import json_schema
 
     print(json.dumps(json_schema(), indent=2))
     return EXIT_OK

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from contactlake.config import ConfigError, effective_config, load_app_config, parse_app_config
-from contactlake.configschema import json_schema
+from contactlake.config.schema import json_schema
 
 REPO = Path(__file__).resolve().parents[3]
 SCHEMA_FILE = REPO / "docs" / "contactlake.schema.json"

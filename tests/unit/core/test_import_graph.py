@@ -24,10 +24,10 @@ PACKAGE = Path(__file__).resolve().parents[3] / "shared" / "contactlake"
 LAYERS: tuple[frozenset[str], ...] = (
     # the base every stage may use: the stage contract, tuned kernels, schemas, configuration, ports
     # (``__init__`` is the package's own, which holds only its version; ``tables`` is the table registry,
-    # ``metrics`` the KPI declarations, ``configschema`` the configuration's schema)
+    # ``metrics`` the KPI declarations)
     frozenset(
         {"__init__", "contract", "kernels", "schema", "config", "ports", "pii", "lake", "sqlfiles"}
-        | {"tables", "metrics", "configschema"}
+        | {"tables", "metrics"}
     ),
     frozenset({"ingest"}),  # read and parse an upload into canonical batches
     frozenset({"commit"}),  # store the batches: duplicates, partitioned writes, manifest, quarantine

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
-from contactlake.config import (
+from contactlake.config.model import (
     CENTRE_ID_PATTERN,
     Audience,
     CentreConfig,

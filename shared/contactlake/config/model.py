@@ -1,0 +1,223 @@
+"""The configuration's vocabulary and objects: the types, the dataclasses the code reads, the errors.
+
+No file is read here and pydantic is not imported, so every module that only uses the objects stays light.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo
+
+from contactlake.metrics import SL_VARIANTS  # the variants' formulas are declared there
+
+__all__ = [
+    "AUDIENCES",
+    "CENTRE_ID_PATTERN",
+    "FORMATS",
+    "PERIODS",
+    "SL_VARIANTS",
+    "ApiCaller",
+    "AppConfig",
+    "Audience",
+    "CentreConfig",
+    "ConfigError",
+    "ExportFormat",
+    "Mode",
+    "Period",
+    "PlanTargets",
+    "ServiceLevelPolicy",
+    "Settings",
+    "SlVariant",
+    "SourceConfig",
+    "Stakeholder",
+    "UnknownCentre",
+    "UnknownSource",
+    "did_you_mean",
+    "validate_centre_id",
+]
+
+Mode = Literal["local", "aws"]
+
+#: The service-level variants as a type for the schema and mypy; their formulas and their list are declared
+#: in ``contactlake.metrics`` (``SL_VARIANTS``), which a test keeps equal to this type.
+SlVariant = Literal["answered_only", "abandons_ignored", "abandons_negative", "short_abandons_positive"]
+Audience = Literal["executive", "operations", "workforce", "team_leader", "data_quality", "vendor"]
+Period = Literal["daily", "weekly", "monthly", "quarterly"]
+ExportFormat = Literal["html", "pdf", "csv", "xlsx"]
+AUDIENCES: tuple[str, ...] = get_args(Audience)
+PERIODS: tuple[str, ...] = get_args(Period)
+FORMATS: tuple[str, ...] = get_args(ExportFormat)
+
+CENTRE_ID_PATTERN = r"^[a-z][a-z0-9_-]{1,31}$"
+_CENTRE_ID = re.compile(CENTRE_ID_PATTERN)
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message says which entry and what to change."""
+
+
+class UnknownCentre(ConfigError):
+    """A centre id that the configuration does not list (given on a command line, in a key or a request)."""
+
+
+class UnknownSource(ConfigError):
+    """A source name that the centre's configuration does not list."""
+
+
+def validate_centre_id(centre_id: str) -> str:
+    """Return ``centre_id`` if it is well formed; centre ids become S3 prefixes and partition values."""
+    if not _CENTRE_ID.fullmatch(centre_id):
+        raise ConfigError(
+            f"centre id {centre_id!r} is not valid: use 2-32 characters, lower-case letters, digits, '-' "
+            "or '_', starting with a letter"
+        )
+    return centre_id
+
+
+@dataclass(frozen=True)
+class ServiceLevelPolicy:
+    """Service level = share of contacts answered within ``threshold_seconds`` (variant decides the rest)."""
+
+    threshold_seconds: int = 20
+    target: float = 0.80
+    variant: SlVariant = "abandons_ignored"
+
+
+@dataclass(frozen=True)
+class PlanTargets:
+    """Business-plan targets and budget a centre's actuals are compared with."""
+
+    offered_per_day: float | None = None
+    service_level: float | None = None
+    abandon_rate: float | None = None
+    asa_seconds: float | None = None
+    aht_seconds: float | None = None
+    budget_per_contact: float | None = None
+    monthly_budget: float | None = None
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One export a centre uploads: which adapter reads it, with which mapping file (generic CSV)."""
+
+    name: str
+    adapter: str
+    mapping: str | None = None
+
+
+@dataclass(frozen=True)
+class CentreConfig:
+    centre_id: str
+    name: str
+    timezone: str
+    service_level: ServiceLevelPolicy = field(default_factory=ServiceLevelPolicy)
+    short_abandon_seconds: int = 5
+    fcr_window_hours: int = 72
+    max_occupancy: float = 0.85
+    shrinkage: float = 0.30
+    cost_per_agent_hour: float = 25.0
+    upload_deadline_local: time = time(6, 0)
+    plan: PlanTargets = field(default_factory=PlanTargets)
+    sources: tuple[SourceConfig, ...] = ()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        hint = did_you_mean(name, [s.name for s in self.sources])
+        raise UnknownSource(
+            f"centre {self.centre_id!r} has no source {name!r} configured{hint} (known: {known}); "
+            f"add a [centres.{self.centre_id}.sources.{name}] entry to the configuration"
+        )
+
+
+@dataclass(frozen=True)
+class Stakeholder:
+    """Who receives which report: one entry per person or distribution list."""
+
+    name: str
+    audience: str
+    centres: tuple[str, ...]
+    periods: tuple[str, ...]
+    formats: tuple[str, ...] = ("html", "pdf")
+    recipients: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    """Who may call the REST API, and for which centres ("*" = all).
+
+    ``principal`` is an IAM ARN matched against the request's caller (IAM authorisation, the default);
+    ``api_key_sha256`` is the SHA-256 of an API key for the optional API-key mode and local serving.
+    """
+
+    name: str
+    centres: tuple[str, ...]
+    principal: str | None = None
+    api_key_sha256: str | None = None
+
+    def may_read(self, centre_id: str) -> bool:
+        return "*" in self.centres or centre_id in self.centres
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    centres: dict[str, CentreConfig]
+    stakeholders: tuple[Stakeholder, ...] = ()
+    source_path: str = "<memory>"
+    api_callers: tuple[ApiCaller, ...] = ()
+
+    def centre(self, centre_id: str) -> CentreConfig:
+        """The allow-list check: an unknown centre id never reaches a path or a query."""
+        try:
+            return self.centres[centre_id]
+        except KeyError:
+            known = ", ".join(sorted(self.centres)) or "none"
+            hint = did_you_mean(centre_id, self.centres)
+            raise UnknownCentre(
+                f"unknown centre {centre_id!r}{hint} (configured: {known}); add it to {self.source_path}"
+            ) from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live. Local mode needs only ``home``; AWS mode needs the bucket names."""
+
+    mode: Mode = "local"
+    home: Path = Path("data")
+    config_path: str | None = None
+    raw_bucket: str = ""
+    lake_bucket: str = ""
+    quarantine_bucket: str = ""
+    reports_bucket: str = ""
+    athena_results_bucket: str = ""
+    glue_database: str = "contactlake"
+    athena_workgroup: str = "contactlake"
+    event_bus: str = "default"
+    mail_sender: str = "contactlake@example.com"
+    pii_key: bytes = field(default=b"contactlake-demo-key-not-secret", repr=False)
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    region: str = "eu-west-2"
+
+    @property
+    def is_demo_key(self) -> bool:
+        return self.pii_key == Settings.pii_key
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """ "; did you mean 'x'?" for the closest of ``choices``, or nothing when none is close."""
+    import difflib  # only on the error path: it costs more to import than this module
+
+    found = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {found[0]!r}?" if found else ""
