@@ -848,41 +848,40 @@ def _unexplained(request: Request) -> Request:
 
 @dataclass(frozen=True)
 class Grant:
-    """One (action, resource pattern) of an Allow statement."""
+    """An action, or a resource pattern, of an Allow statement that no request needed through it."""
 
     statement: str
-    action: str
-    resource: str
+    kind: str  # "action" or "resource"
+    value: str
 
 
 def unused_grants(evaluation: Evaluation) -> list[Grant]:
-    """Grants of the functions' roles that no allowed request needed (each action and resource apart)."""
+    """Actions and resource patterns of the functions' roles that no allowed request used.
+
+    Each statement is judged on its own: an action is used when some request for it was allowed by this
+    statement, a resource pattern when some allowed request's resource matched it. (A statement that
+    grants two actions on two resources where only some pairs are needed is not split further.)
+    """
     stack = evaluation.stack
-    used: set[Grant] = set()
+    used: set[tuple[str, str, str]] = set()
     for decision in evaluation.decisions:
         if not decision.allowed:
             continue
-        function = stack.functions[decision.function]
-        for statement in stack.roles[function.role]:
-            if statement.effect != "Allow" or not _conditions_hold(statement.conditions, decision.request.keys):
+        request = decision.request
+        for statement in stack.roles[stack.functions[decision.function].role]:
+            if statement.effect != "Allow" or not statement.matches(request.action, request.resource, request.keys):
                 continue
-            for action in statement.actions:
-                if not _glob(action, decision.request.action, ignore_case=True):
-                    continue
-                for resource in statement.resources:
-                    if _glob(resource, decision.request.resource):
-                        used.add(Grant(statement.source, action, resource))
-    roles = {f.role for f in stack.functions.values()}
+            used.update(
+                (statement.source, "action", a) for a in statement.actions if _glob(a, request.action, ignore_case=True)
+            )
+            used.update((statement.source, "resource", r) for r in statement.resources if _glob(r, request.resource))
     unused = []
-    for role in sorted(roles):
+    for role in sorted({f.role for f in stack.functions.values()}):
         for statement in stack.roles[role]:
             if statement.effect != "Allow":
                 continue
-            for action in statement.actions:
-                for resource in statement.resources:
-                    grant = Grant(statement.source, action, resource)
-                    if grant not in used:
-                        unused.append(grant)
+            for kind, values in (("action", statement.actions), ("resource", statement.resources)):
+                unused += [Grant(statement.source, kind, v) for v in values if (statement.source, kind, v) not in used]
     return unused
 
 

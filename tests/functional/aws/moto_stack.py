@@ -29,6 +29,17 @@ from tests.functional.aws.recorder import Recorder
 SAMPLE = Path(str(resources.files("contactlake") / "sample_data"))
 
 
+#: A centre whose contact records arrive from Amazon Connect (Kinesis Data Firehose objects), added to the
+#: shipped configuration: its re-delivered contacts displace stored copies, a path of its own.
+CONNECT_CENTRE = b"""
+[centres.leeds]
+timezone = "Europe/London"
+
+[centres.leeds.sources.ctr]
+adapter = "amazon_connect"
+"""
+
+
 class LambdaContext:
     def __init__(self, name: str) -> None:
         self.function_name = name
@@ -64,7 +75,8 @@ def create_resources(stack: Stack) -> None:
         Name=str(stack.parameters["PiiKeyParameterName"]), Value="test-pseudonymisation-key", Type="SecureString"
     )
     lake = stack_bucket(stack, "lake")
-    s3.put_object(Bucket=lake, Key=str(stack.parameters["ConfigObjectKey"]), Body=(SAMPLE / "contactlake.toml").read_bytes())
+    config = (SAMPLE / "contactlake.toml").read_bytes() + CONNECT_CENTRE
+    s3.put_object(Bucket=lake, Key=str(stack.parameters["ConfigObjectKey"]), Body=config)
     for mapping in sorted((SAMPLE / "mappings").glob("*.toml")):
         s3.put_object(Bucket=lake, Key=f"config/mappings/{mapping.name}", Body=mapping.read_bytes())
 
@@ -100,10 +112,14 @@ class Invoker:
     def running(self, logical_id: str) -> Iterator[None]:
         from contactlake.runtime import runtime
 
+        from aws_lambda_powertools.utilities import parameters
+
         function = self.stack.functions[logical_id]
         saved = dict(os.environ)
         os.environ.update(self.stack.env(function))
+        # A cold container: no runtime, no cached parameters (each function fetches the key itself).
         runtime.cache_clear()
+        parameters.clear_caches()
         try:
             with self.recorder.acting_as(logical_id):
                 yield

@@ -17,6 +17,7 @@ import boto3
 
 from infra.iam import REGION, Stack
 from tests.conftest import EVENTS
+from tests.fixtures.lakes import FIXTURES
 from tests.functional.aws.moto_stack import SAMPLE, AthenaOnDuckDB, Invoker, create_resources, s3_event, stack_bucket
 from tests.functional.aws.recorder import Recorder
 
@@ -92,6 +93,12 @@ def run_all(stack: Stack, recorder: Recorder, scratch: Path) -> Outcomes:
         stack, invoker, f"north/acd/calls-{DAY}-resent.csv.gz", gzip.compress(b"".join(lines[:-5]))
     )
     out.results["unreadable"] = _upload(stack, invoker, "north/acd/calls-broken.csv.gz", b"\x1f\x8b not gzip at all")
+    # Amazon Connect: a contact re-delivered in a later Firehose object displaces the stored copy.
+    records = (FIXTURES / "amazon_connect" / "ctr-2024-03-05.jsonl").read_bytes().splitlines()
+    out.results["connect"] = [
+        _upload(stack, invoker, "leeds/ctr/2024/03/05/09/part-a.gz", gzip.compress(records[0] + b"\n" + records[2])),
+        _upload(stack, invoker, "leeds/ctr/2024/03/05/10/part-b.gz", gzip.compress(records[1])),
+    ]
 
     # Analyse: the UploadValidated event recomputes the day's aggregates through Athena.
     event = json.loads((EVENTS / "upload_validated.json").read_text())
@@ -99,6 +106,8 @@ def run_all(stack: Stack, recorder: Recorder, scratch: Path) -> Outcomes:
 
     # Scheduled reports: the daily run builds, stores and mails (SES) every daily report.
     out.results["report"] = invoker.invoke("ReportFunction", {"period": "daily", "as_of": DAY})
+    # The monthly run for November, which has one day of data: the board's executive report is held.
+    out.results["held"] = invoker.invoke("ReportFunction", {"period": "monthly", "as_of": "2026-12-01"})
     # Delivery of a message too large to attach: links to the stored copies instead (pre-signed).
     with invoker.running("ReportFunction"):
         from contactlake.report.mail import Attachment, compose_email
@@ -131,6 +140,9 @@ def run_all(stack: Stack, recorder: Recorder, scratch: Path) -> Outcomes:
             "reports": gateway_event("GET", "/reports", "/reports"),
             "generate": gateway_event("POST", "/reports", "/reports",
                                       body={"audience": "operations", "period": "daily", "as_of": DAY, "centre": "north"}),
+            "generate_held": gateway_event("POST", "/reports", "/reports",
+                                           body={"audience": "executive", "period": "monthly", "as_of": "2026-12-01",
+                                                 "centres": ["north"]}),
         }.items():
             api[name] = invoker.invoke("ApiFunction", event)
         generated = json.loads(api["generate"]["body"])

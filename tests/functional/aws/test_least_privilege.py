@@ -7,57 +7,16 @@ recorded call to IAM requests and evaluates them against the SAM-transformed tem
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
-from moto import mock_aws
 
 from infra import iam
-from tests.functional.aws.recorder import Recorder
-from tests.functional.aws.scenarios import Outcomes, run_all
+from tests.functional.aws.permissions import README, Measured, measure
 
 pytestmark = pytest.mark.slow
 
-_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": iam.REGION,
-    "AWS_REGION": iam.REGION,
-}
-
-
-@dataclass(frozen=True)
-class Measured:
-    stack: iam.Stack
-    calls: list[iam.Call]
-    outcomes: Outcomes
-
-    def evaluation(self) -> iam.Evaluation:
-        return iam.evaluate(self.stack, self.calls)
-
-
 @pytest.fixture(scope="session")
-def measured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Measured]:
-    stack = iam.load_stack()
-    saved = dict(os.environ)
-    os.environ.update(_CREDENTIALS)
-    recorder = Recorder()
-    recorder.install()
-    try:
-        with mock_aws():
-            outcomes = run_all(stack, recorder, tmp_path_factory.mktemp("aws-stack"))
-    finally:
-        recorder.uninstall()
-        os.environ.clear()
-        os.environ.update(saved)
-        from contactlake.runtime import runtime
-
-        runtime.cache_clear()
-    yield Measured(stack, recorder.calls, outcomes)
+def measured(tmp_path_factory: pytest.TempPathFactory) -> Measured:
+    return measure(tmp_path_factory.mktemp("aws-stack"))
 
 
 def test_the_functions_do_their_work_on_the_stack(measured: Measured) -> None:
@@ -67,11 +26,14 @@ def test_the_functions_do_their_work_on_the_stack(measured: Measured) -> None:
     assert [v["uploads"][0]["reconciles"] for v in validated] == [True]
     assert results["redelivered"][0]["uploads"][0]["status"] == "stored"
     assert results["unreadable"][0]["uploads"][0]["status"] == "rejected"
+    firehose_a, firehose_b = results["connect"]
+    assert [v["uploads"][0]["reconciles"] for v in firehose_a[1] + firehose_b[1]] == [True, True]
     assert results["analyse"]["tables"]
     assert results["report"]["counts"].get("sent", 0) >= 1
+    assert results["held"]["counts"].get("held", 0) >= 1
     api = results["api"]
     assert {name: r["statusCode"] for name, r in api.items()} == {
-        **{name: 200 for name in api}, "upload_url": 201, "generate": 201,
+        **{name: 200 for name in api}, "upload_url": 201, "generate": 201, "generate_held": 201,
     }
 
 
@@ -84,11 +46,11 @@ def test_every_call_the_function_makes_is_allowed(measured: Measured, function: 
 
 def test_every_grant_is_used(measured: Measured) -> None:
     unused = iam.unused_grants(measured.evaluation())
-    assert unused == [], "\n".join(f"{g.statement}: {g.action} on {g.resource}" for g in unused)
+    assert unused == [], "\n".join(f"{g.statement}: {g.kind} {g.value} is never used" for g in unused)
 
 
 def test_readme_permission_table_is_current(measured: Measured) -> None:
-    readme = Path(iam.__file__).with_name("README.md").read_text(encoding="utf-8")
+    readme = README.read_text(encoding="utf-8")
     table = iam.permission_table(measured.evaluation())
     assert iam.TABLE_BEGIN in readme, "infra/README.md has no generated permissions block"
     assert iam.replace_table(readme, table) == readme, (
