@@ -26,7 +26,6 @@ the per-function table of infra/README.md from a recording.
 from __future__ import annotations
 
 import copy
-import fnmatch
 import json
 import os
 import re
@@ -129,14 +128,6 @@ class Stack:
     resource_denies: tuple[Statement, ...]
     parameters: Mapping[str, Any]
 
-    def function(self, code_dir: str, handler: str) -> Function:
-        """The function whose ``CodeUri`` is ``code_dir`` (``functions/report``) and ``Handler`` is ``handler``."""
-        wanted = code_dir.strip("/")
-        for function in self.functions.values():
-            if function.code_uri.strip("/") == wanted and function.handler == handler:
-                return function
-        raise LookupError(f"no function in template.yaml has CodeUri {code_dir}/ and Handler {handler}")
-
     def resource(self, logical_id: str) -> Mapping[str, Any]:
         return dict(self.template["Resources"][logical_id])
 
@@ -165,7 +156,9 @@ def _glob(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     return re.fullmatch(regex, value, flags=re.DOTALL) is not None
 
 
-def _conditions_hold(conditions: Mapping[str, Mapping[str, tuple[str, ...]]], context: Mapping[str, str]) -> bool:
+def _conditions_hold(
+    conditions: Mapping[str, Mapping[str, tuple[str, ...]]], context: Mapping[str, str]
+) -> bool:
     for operator, tests in conditions.items():
         for key, values in tests.items():
             if not _condition(operator, key, values, context):
@@ -245,7 +238,15 @@ class _Resolver:
             raise KeyError(f"Ref to unknown {name!r}")
         props = resource.get("Properties", {}) or {}
         kind = resource["Type"]
-        for key in ("BucketName", "FunctionName", "RoleName", "Name", "QueueName", "LogGroupName", "TopicName"):
+        for key in (
+            "BucketName",
+            "FunctionName",
+            "RoleName",
+            "Name",
+            "QueueName",
+            "LogGroupName",
+            "TopicName",
+        ):
             if key in props:
                 if kind == "AWS::SQS::Queue":
                     return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{self.resolve(props[key])}"
@@ -292,7 +293,7 @@ class _Resolver:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, value), = node.items()
+            ((key, value),) = node.items()
             if key == "Ref":
                 return self.ref(value)
             if key == "Fn::Sub":
@@ -370,7 +371,9 @@ def sam_transform(template: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def load_stack(
-    template: Mapping[str, Any] | None = None, environment: str = "dev", overrides: Mapping[str, Any] | None = None
+    template: Mapping[str, Any] | None = None,
+    environment: str = "dev",
+    overrides: Mapping[str, Any] | None = None,
 ) -> Stack:
     """``template.yaml`` (or ``template``) resolved with ``infra/params/<environment>.json``."""
     raw = dict(template) if template is not None else cfn.load_template()
@@ -389,10 +392,17 @@ def load_stack(
         props = resource["Properties"]
         role_arn = str(props["Role"])
         role_id = next(
-            rid for rid, r in cfn.resources(resolved, "AWS::IAM::Role") if resolver.get_att(rid, "Arn") == role_arn
+            rid
+            for rid, r in cfn.resources(resolved, "AWS::IAM::Role")
+            if resolver.get_att(rid, "Arn") == role_arn
         )
         functions[logical_id] = Function(
-            logical_id, str(props["FunctionName"]), role_id, local_code.get(logical_id, ""), str(props["Handler"]), props
+            logical_id,
+            str(props["FunctionName"]),
+            role_id,
+            local_code.get(logical_id, ""),
+            str(props["Handler"]),
+            props,
         )
     roles = {f.role: tuple(_role_statements(resolved, f.role)) for f in functions.values()}
     denies = tuple(_resource_denies(resolved))
@@ -421,7 +431,9 @@ def _role_statements(resolved: Mapping[str, Any], role_id: str) -> Iterator[Stat
     for arn in cfn.as_list(role.get("ManagedPolicyArns")):
         name = str(arn).rsplit("/", 1)[-1]
         if name not in MANAGED_POLICIES:
-            raise ValueError(f"{role_id}: managed policy {arn} is not modelled in infra/iam.py MANAGED_POLICIES")
+            raise ValueError(
+                f"{role_id}: managed policy {arn} is not modelled in infra/iam.py MANAGED_POLICIES"
+            )
         for raw in MANAGED_POLICIES[name]:
             yield _statement(f"{role_id}/{name}/{raw['Sid']}", raw)
     role_name = resolved["Resources"][role_id]["Properties"].get("RoleName", role_id)
@@ -501,8 +513,10 @@ def _kms_key_of_bucket(stack: Stack, bucket: str) -> str | None:
     logical_id = stack.bucket_names().get(bucket)
     if not logical_id:
         return None
-    rules = stack.resource(logical_id)["Properties"].get("BucketEncryption", {}).get(
-        "ServerSideEncryptionConfiguration", []
+    rules = (
+        stack.resource(logical_id)["Properties"]
+        .get("BucketEncryption", {})
+        .get("ServerSideEncryptionConfiguration", [])
     )
     for rule in rules:
         default = rule.get("ServerSideEncryptionByDefault", {})
@@ -562,7 +576,9 @@ def _s3_requests(stack: Stack, call: Call) -> list[Request]:
     action, key = _S3_OBJECT_ACTIONS[op], str(p["Key"])
     if action == "s3:GetObject" and p.get("VersionId"):
         action = "s3:GetObjectVersion"
-    found = _s3_object_requests(stack, action, bucket, key, why, _sse_headers(p) if action == "s3:PutObject" else None)
+    found = _s3_object_requests(
+        stack, action, bucket, key, why, _sse_headers(p) if action == "s3:PutObject" else None
+    )
     if call.error in _MISSING:
         # S3 answers 404 for a missing key only to a caller allowed s3:ListBucket on the bucket (no
         # s3:prefix in this request); anyone else gets 403 AccessDenied for it.
@@ -583,7 +599,9 @@ def _glue_requests(call: Call) -> list[Request]:
     p, why = call.params, call.label()
     database = str(p.get("DatabaseName", ""))
     table = p.get("TableName") or (p.get("Name") if call.operation == "GetTable" else None)
-    return [Request(f"glue:{call.operation}", arn, (), why) for arn in _glue_arns(database, table and str(table))]
+    return [
+        Request(f"glue:{call.operation}", arn, (), why) for arn in _glue_arns(database, table and str(table))
+    ]
 
 
 def _workgroup_arn(name: str) -> str:
@@ -690,20 +708,35 @@ def requests_for(stack: Stack, calls: Sequence[Call]) -> list[tuple[Call, Reques
         elif call.service == "events" and call.operation == "PutEvents":
             buses = {str(e.get("EventBusName", "default")) for e in call.params.get("Entries", [])}
             requests = [
-                Request("events:PutEvents", b if b.startswith("arn:") else
-                        f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:event-bus/{b}", (), why)
+                Request(
+                    "events:PutEvents",
+                    b if b.startswith("arn:") else f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:event-bus/{b}",
+                    (),
+                    why,
+                )
                 for b in sorted(buses)
             ]
         elif call.service == "ssm" and call.operation in ("GetParameter", "GetParameters"):
             names = cfn.as_list(call.params.get("Name")) + cfn.as_list(call.params.get("Names"))
             requests = []
             for name in names:
-                requests.append(Request("ssm:GetParameter", f"arn:{PARTITION}:ssm:{REGION}:{ACCOUNT}:parameter/{str(name).lstrip('/')}", (), why))
+                requests.append(
+                    Request(
+                        "ssm:GetParameter",
+                        f"arn:{PARTITION}:ssm:{REGION}:{ACCOUNT}:parameter/{str(name).lstrip('/')}",
+                        (),
+                        why,
+                    )
+                )
                 if call.params.get("WithDecryption"):
                     # The SecureString is created with the stack's key (infra/README.md, first deploy).
-                    requests.append(Request("kms:Decrypt", stack.data_key(), _via("ssm"), f"{why}: SecureString"))
+                    requests.append(
+                        Request("kms:Decrypt", stack.data_key(), _via("ssm"), f"{why}: SecureString")
+                    )
         else:
-            raise ValueError(f"{call.service}:{call.operation} is not mapped to IAM requests in infra/iam.py; add it")
+            raise ValueError(
+                f"{call.service}:{call.operation} is not mapped to IAM requests in infra/iam.py; add it"
+            )
         found += [(call, request) for request in requests]
     return found
 
@@ -714,12 +747,22 @@ def platform_requests(stack: Stack, function: Function) -> list[Request]:
     found: list[Request] = []
     log_group = props.get("LoggingConfig", {}).get("LogGroup")
     if log_group:
-        stream = f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{log_group}:log-stream:2026/11/09/[$LATEST]x"
+        stream = (
+            f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{log_group}:log-stream:2026/11/09/[$LATEST]x"
+        )
         why = f"Lambda writes the function's logs to {log_group}"
-        found += [Request("logs:CreateLogStream", stream, (), why), Request("logs:PutLogEvents", stream, (), why)]
+        found += [
+            Request("logs:CreateLogStream", stream, (), why),
+            Request("logs:PutLogEvents", stream, (), why),
+        ]
     if props.get("TracingConfig", {}).get("Mode") == "Active":
-        why = "Lambda active tracing sends the invocation's segments (X-Ray has no resource-level permissions)"
-        found += [Request("xray:PutTraceSegments", "*", (), why), Request("xray:PutTelemetryRecords", "*", (), why)]
+        why = (
+            "Lambda active tracing sends the invocation's segments (X-Ray has no resource-level permissions)"
+        )
+        found += [
+            Request("xray:PutTraceSegments", "*", (), why),
+            Request("xray:PutTelemetryRecords", "*", (), why),
+        ]
     if props.get("KmsKeyArn"):
         why = "Lambda decrypts the environment variables, encrypted with the stack's key"
         found.append(Request("kms:Decrypt", str(props["KmsKeyArn"]), _via("lambda"), why))
@@ -766,7 +809,9 @@ def load_needs(stack: Stack, path: Path = NEEDS_FILE) -> list[Need]:
         if entry["function"] not in stack.functions:
             raise ValueError(f"{path.name}: unknown function {entry['function']!r}")
         resource = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], str(entry["resource"]))
-        context = (("s3:prefix", str(entry["prefix"])),) if "prefix" in entry else ()
+        context: tuple[tuple[str, str], ...] = (
+            (("s3:prefix", str(entry["prefix"])),) if "prefix" in entry else ()
+        )
         if entry.get("via"):
             context = _via(str(entry["via"]))
         needs.append(Need(str(entry["function"]), Request(str(entry["action"]), resource, context, reason)))
@@ -785,11 +830,19 @@ class Decision:
     calls: tuple[str, ...] = ()  # labels of the calls that need it
 
     def explain(self) -> str:
-        verdict = "allowed by " + str(self.statement) if self.allowed else (
-            f"explicitly denied by {self.statement}" if self.statement else "implicitly denied (no statement allows it)"
+        verdict = (
+            "allowed by " + str(self.statement)
+            if self.allowed
+            else (
+                f"explicitly denied by {self.statement}"
+                if self.statement
+                else "implicitly denied (no statement allows it)"
+            )
         )
         context = "".join(f" [{k}={v}]" for k, v in self.request.context)
-        return f"{self.function}: {self.request.action} on {self.request.resource}{context} - {verdict} - needed for {self.request.why}"
+        request = self.request
+        what = f"{request.action} on {request.resource}{context}"
+        return f"{self.function}: {what} - {verdict} - for {request.why}"
 
 
 def decide(stack: Stack, function: Function, request: Request) -> tuple[bool, Statement | None]:
@@ -835,10 +888,18 @@ def evaluate(stack: Stack, calls: Iterable[Call], needs: Sequence[Need] | None =
                 grouped.setdefault(_unexplained(need.request), []).append(need.request.why)
         for request, labels in grouped.items():
             reasons = sorted(set(labels))
-            explained = Request(request.action, request.resource, request.context, "; ".join(reasons[:3]) + (
-                f" (+{len(reasons) - 3} more)" if len(reasons) > 3 else ""))
+            explained = Request(
+                request.action,
+                request.resource,
+                request.context,
+                "; ".join(reasons[:3]) + (f" (+{len(reasons) - 3} more)" if len(reasons) > 3 else ""),
+            )
             allowed, statement = decide(stack, function, explained)
-            decisions.append(Decision(logical_id, explained, allowed, statement.source if statement else None, tuple(reasons)))
+            decisions.append(
+                Decision(
+                    logical_id, explained, allowed, statement.source if statement else None, tuple(reasons)
+                )
+            )
     return Evaluation(stack, decisions, by_function)
 
 
@@ -869,30 +930,44 @@ def unused_grants(evaluation: Evaluation) -> list[Grant]:
             continue
         request = decision.request
         for statement in stack.roles[stack.functions[decision.function].role]:
-            if statement.effect != "Allow" or not statement.matches(request.action, request.resource, request.keys):
+            if statement.effect != "Allow" or not statement.matches(
+                request.action, request.resource, request.keys
+            ):
                 continue
             used.update(
-                (statement.source, "action", a) for a in statement.actions if _glob(a, request.action, ignore_case=True)
+                (statement.source, "action", a)
+                for a in statement.actions
+                if _glob(a, request.action, ignore_case=True)
             )
-            used.update((statement.source, "resource", r) for r in statement.resources if _glob(r, request.resource))
+            used.update(
+                (statement.source, "resource", r) for r in statement.resources if _glob(r, request.resource)
+            )
     unused = []
     for role in sorted({f.role for f in stack.functions.values()}):
         for statement in stack.roles[role]:
             if statement.effect != "Allow":
                 continue
             for kind, values in (("action", statement.actions), ("resource", statement.resources)):
-                unused += [Grant(statement.source, kind, v) for v in values if (statement.source, kind, v) not in used]
+                unused += [
+                    Grant(statement.source, kind, v)
+                    for v in values
+                    if (statement.source, kind, v) not in used
+                ]
     return unused
 
 
 # ----------------------------------------------------------------------------------------------- README
 
-TABLE_BEGIN = "<!-- BEGIN GENERATED PERMISSIONS (tests/functional/aws: python -m tests.functional.aws.permissions --write) -->"
+TABLE_BEGIN = "<!-- BEGIN GENERATED PERMISSIONS: python -m tests.functional.aws.permissions --write -->"
 TABLE_END = "<!-- END GENERATED PERMISSIONS -->"
 
 
 def _short_arn(arn: str, stack: Stack) -> str:
-    text = arn.replace(f"arn:{PARTITION}:", "").replace(f":{REGION}:{ACCOUNT}:", ":").replace(f"::{ACCOUNT}:", "::")
+    text = (
+        arn.replace(f"arn:{PARTITION}:", "")
+        .replace(f":{REGION}:{ACCOUNT}:", ":")
+        .replace(f"::{ACCOUNT}:", "::")
+    )
     env = str(stack.parameters.get("Environment", ""))
     return text.replace(f"-{ACCOUNT}-{REGION}", "").replace(f"contactlake-{env}-", "")
 
@@ -903,9 +978,9 @@ def permission_table(evaluation: Evaluation) -> str:
     lines = [
         TABLE_BEGIN,
         "",
-        "Generated from the permissions evaluation: every grant below was needed by a call the tests recorded,",
-        "by Lambda itself, or by a documented need in `infra/permissions.toml`. Bucket names are shortened",
-        "(`lake` is `contactlake-<env>-lake-<account>-<region>`); `key/DataKey` is the stack's KMS key.",
+        "Generated from the permissions evaluation: every grant below was needed by a call the tests",
+        "recorded, by Lambda itself, or by a documented need in `infra/permissions.toml`. Bucket names are",
+        "shortened (`lake` is `contactlake-<env>-lake-<account>-<region>`); `key/DataKey` is the stack key.",
     ]
     for logical_id, function in sorted(stack.functions.items()):
         rows: dict[tuple[str, str], set[str]] = {}
@@ -920,14 +995,21 @@ def permission_table(evaluation: Evaluation) -> str:
                 resource = next(r for r in statement.resources if _glob(r, decision.request.resource))
                 if statement.conditions:
                     resource += " if " + "; ".join(
-                        f"{k} {op} {','.join(v)}" for op, tests in statement.conditions.items() for k, v in tests.items()
+                        f"{k} {op} {','.join(v)}"
+                        for op, tests in statement.conditions.items()
+                        for k, v in tests.items()
                     )
                 rows.setdefault((decision.request.action, _short_arn(resource, stack)), set()).update(
                     _need_summary(c) for c in decision.calls
                 )
                 break
-        lines += ["", f"### {function.short} (`{logical_id}`, role `{function.role}`)", "",
-                  "| action | resource | needed for |", "|---|---|---|"]
+        lines += [
+            "",
+            f"### {function.short} (`{logical_id}`, role `{function.role}`)",
+            "",
+            "| action | resource | needed for |",
+            "|---|---|---|",
+        ]
         for (action, resource), needs in sorted(rows.items()):
             shown = sorted(needs)
             text = "; ".join(shown[:4]) + (f"; +{len(shown) - 4} more" if len(shown) > 4 else "")

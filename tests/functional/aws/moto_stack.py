@@ -66,13 +66,17 @@ def create_resources(stack: Stack) -> None:
         )
     for _, bus in cfn.resources(stack.template, "AWS::Events::EventBus"):
         boto3.client("events", region_name=REGION).create_event_bus(Name=bus["Properties"]["Name"])
-    boto3.client("ses", region_name=REGION).verify_domain_identity(Domain=str(stack.parameters["MailIdentity"]))
+    boto3.client("ses", region_name=REGION).verify_domain_identity(
+        Domain=str(stack.parameters["MailIdentity"])
+    )
     for _, config_set in cfn.resources(stack.template, "AWS::SES::ConfigurationSet"):
         boto3.client("sesv2", region_name=REGION).create_configuration_set(
             ConfigurationSetName=config_set["Properties"]["Name"]
         )
     boto3.client("ssm", region_name=REGION).put_parameter(
-        Name=str(stack.parameters["PiiKeyParameterName"]), Value="test-pseudonymisation-key", Type="SecureString"
+        Name=str(stack.parameters["PiiKeyParameterName"]),
+        Value="test-pseudonymisation-key",
+        Type="SecureString",
     )
     lake = stack_bucket(stack, "lake")
     config = (SAMPLE / "contactlake.toml").read_bytes() + CONNECT_CENTRE
@@ -95,7 +99,10 @@ def s3_event(bucket: str, key: str) -> dict[str, Any]:
                 "eventSource": "aws:s3",
                 "awsRegion": REGION,
                 "eventName": "ObjectCreated:Put",
-                "s3": {"bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"}, "object": {"key": quote_plus(key), "size": 1}},
+                "s3": {
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": quote_plus(key), "size": 1},
+                },
             }
         ]
     }
@@ -110,9 +117,9 @@ class Invoker:
 
     @contextmanager
     def running(self, logical_id: str) -> Iterator[None]:
-        from contactlake.runtime import runtime
-
         from aws_lambda_powertools.utilities import parameters
+
+        from contactlake.runtime import runtime
 
         function = self.stack.functions[logical_id]
         saved = dict(os.environ)
@@ -231,4 +238,3 @@ class AthenaOnDuckDB:
         header = {"Data": [{"VarCharValue": f.name} for f in table.schema]}
         rows = [header] + [{"Data": [_text(v) for v in row.values()]} for row in table.to_pylist()]
         athena_backends[ACCOUNT][REGION].query_results[call.result_id] = QueryResults(rows, columns)
-

@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.save:
         iam.save_calls(measured.calls, args.save)
     if args.write:
-        README.write_text(iam.replace_table(README.read_text(encoding="utf-8"), iam.permission_table(evaluation)))
+        README.write_text(
+            iam.replace_table(README.read_text(encoding="utf-8"), iam.permission_table(evaluation))
+        )
         print(f"wrote {README}")
     return 0
 

@@ -76,7 +76,7 @@ class Recorder:
             return
         kept = {k: v for k, v in params.items() if k not in _DROPPED}
         if "Content" in params:
-            kept["Content"] = {kind: "<dropped>" for kind in params["Content"]}
+            kept["Content"] = dict.fromkeys(params["Content"], "<dropped>")
         call = Call(
             function=self.acting,
             service=model.service_model.service_name,
@@ -90,7 +90,9 @@ class Recorder:
         else:
             context["contactlake_iam_call"] = call
 
-    def _on_response(self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    def _on_response(
+        self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
         pending: Call | None = context.pop("contactlake_iam_call", None)
         if pending is None:
             return

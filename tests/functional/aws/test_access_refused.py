@@ -56,7 +56,9 @@ def test_access_denied_is_refused_not_missing_and_sent_once(
     store: tuple[S3ObjectStore, list[str]], read: str
 ) -> None:
     s3, sent = store
-    with pytest.raises(AccessRefused, match=r"S3 refused .* on s3://cl-lake/manifests/x.json .*template.yaml"):
+    with pytest.raises(
+        AccessRefused, match=r"S3 refused .* on s3://cl-lake/manifests/x.json .*template.yaml"
+    ):
         getattr(s3, read)("lake", "manifests/x.json")
     assert len(sent) == 1, "a 403 must not be retried"
 
