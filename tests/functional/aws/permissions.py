@@ -14,6 +14,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from infra import iam
 from tests.functional.aws.recorder import Recorder
@@ -59,6 +60,28 @@ def measure(scratch: Path, stack: iam.Stack | None = None) -> Measured:
         os.environ.update(saved)
         runtime.cache_clear()
     return Measured(stack, recorder.calls, outcomes)
+
+
+def measure_once(tmp_path_factory: Any) -> Measured:
+    """One measurement per test session: under pytest-xdist the first worker measures and the others
+    read its recording (the functions take about a minute to run on two cores)."""
+    import fcntl
+    import json
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return measure(tmp_path_factory.mktemp("aws-stack"))
+    shared = tmp_path_factory.getbasetemp().parent  # the session's folder, shared by its workers
+    data = shared / "aws-permissions-recording.json"
+    with open(shared / "aws-permissions-recording.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not data.is_file():
+            measured = measure(tmp_path_factory.mktemp("aws-stack"))
+            recording = {"calls": [c.__dict__ for c in measured.calls], "results": measured.outcomes.results}
+            data.write_text(json.dumps(recording, default=str), encoding="utf-8")
+            return measured
+    recording = json.loads(data.read_text(encoding="utf-8"))
+    calls = [iam.Call(**c) for c in recording["calls"]]
+    return Measured(iam.load_stack(), calls, Outcomes(recording["results"]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from infra import iam
-from tests.functional.aws.permissions import README, Measured, measure
+from tests.functional.aws.permissions import README, Measured, measure_once
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
 def measured(tmp_path_factory: pytest.TempPathFactory) -> Measured:
-    return measure(tmp_path_factory.mktemp("aws-stack"))
+    return measure_once(tmp_path_factory)
 
 
 def test_the_functions_do_their_work_on_the_stack(measured: Measured) -> None:
