@@ -42,8 +42,12 @@ if not __package__:  # run as a script: make the repository root importable
 from infra import cfn, params
 
 __all__ = [
+    "TABLE_BEGIN",
     "Call",
     "Decision",
+    "Evaluation",
+    "Grant",
+    "Need",
     "Request",
     "Stack",
     "evaluate",
@@ -51,7 +55,12 @@ __all__ = [
     "load_stack",
     "permission_table",
     "platform_requests",
+    "referenced_tables",
+    "replace_table",
     "requests_for",
+    "sam_transform",
+    "save_calls",
+    "summarise_label",
     "unused_grants",
 ]
 
@@ -333,16 +342,12 @@ def _is_no_value(node: Any) -> bool:
 
 
 def _with_s3_code_locations(template: dict[str, Any]) -> dict[str, Any]:
-    """SAM wants artifacts in S3 (``sam deploy`` uploads them); local folders become placeholders.
-
-    The local folder is kept in ``Metadata.LocalCodeUri`` so functions can still be found by their code.
-    """
+    """SAM wants artifacts in S3 (``sam deploy`` uploads them); local folders become placeholders."""
     result = copy.deepcopy(template)
     for logical_id, resource in cfn.resources(result):
         props = resource.get("Properties", {})
         for key in ("CodeUri", "ContentUri"):
             if isinstance(props.get(key), str):
-                resource.setdefault("Metadata", {})["LocalCodeUri"] = props[key]
                 props[key] = f"s3://artifacts-bucket/{logical_id}.zip"
     return result
 
@@ -879,8 +884,8 @@ def evaluate(stack: Stack, calls: Iterable[Call], needs: Sequence[Need] | None =
     decisions: list[Decision] = []
     for logical_id, function in stack.functions.items():
         grouped: dict[Request, list[str]] = {}
-        for call, request in requests_for(stack, by_function[logical_id]):
-            grouped.setdefault(_unexplained(request), []).append(call.label())
+        for _, request in requests_for(stack, by_function[logical_id]):
+            grouped.setdefault(_unexplained(request), []).append(request.why)
         for request in platform_requests(stack, function):
             grouped.setdefault(_unexplained(request), []).append(request.why)
         for need in needs if needs is not None else load_needs(stack):
@@ -1000,7 +1005,7 @@ def permission_table(evaluation: Evaluation) -> str:
                         for k, v in tests.items()
                     )
                 rows.setdefault((decision.request.action, _short_arn(resource, stack)), set()).update(
-                    _need_summary(c) for c in decision.calls
+                    summarise_label(c) for c in decision.calls
                 )
                 break
         lines += [
@@ -1018,8 +1023,9 @@ def permission_table(evaluation: Evaluation) -> str:
     return "\n".join(lines)
 
 
-def _need_summary(label: str) -> str:
-    """A call label without its object key: ``s3:GetObject lake/manifests/… (404)`` -> one line per kind."""
+def summarise_label(label: str) -> str:
+    """A call label with bucket names shortened and object keys cut after their first folder
+    (``s3:GetObject lake/manifests/… (NoSuchKey)``), so calls of one kind read as one line."""
     label = re.sub(r"contactlake-\w+-(\w+)-\d{12}-[a-z0-9-]+", r"\1", label)
     label = re.sub(r"(\S+?/[^/\s]+/)\S*", r"\1…", label)
     return label

@@ -55,10 +55,7 @@ ASYNC_EVENT_TYPES = frozenset(
 )
 
 #: AWS-managed policies a role may attach: services that offer no resource-level permissions.
-ALLOWED_MANAGED_POLICIES = (
-    "iam::aws:policy/AWSXRayDaemonWriteAccess",
-    "iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
-)
+ALLOWED_MANAGED_POLICIES = ("iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",)
 
 #: Actions IAM authorises only on ``Resource: "*"`` (no resource-level permissions exist for them).
 RESOURCELESS_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})

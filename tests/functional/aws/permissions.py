@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluation = measured.evaluation()
     if args.calls:
         for function in measured.stack.functions:
-            kinds = Counter(iam._need_summary(c.label()) for c in evaluation.calls[function])
+            kinds = Counter(iam.summarise_label(c.label()) for c in evaluation.calls[function])
             print(f"\n{function}: {len(evaluation.calls[function])} calls")
             for label, count in sorted(kinds.items()):
                 print(f"  {count:4d} x {label}")
