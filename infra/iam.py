@@ -39,7 +39,8 @@ from typing import Any
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infra import cfn, params
+from infra import cfn
+from infra.params import load as load_parameters
 
 __all__ = [
     "TABLE_BEGIN",
@@ -382,7 +383,7 @@ def load_stack(
 ) -> Stack:
     """``template.yaml`` (or ``template``) resolved with ``infra/params/<environment>.json``."""
     raw = dict(template) if template is not None else cfn.load_template()
-    values = {**params.load(environment), **(overrides or {})}
+    values = {**load_parameters(environment), **(overrides or {})}
     expanded = cfn.expand_foreach(raw, values)
     transformed = sam_transform(expanded)
     # The transform drops resource Metadata of functions; keep the local code folders by logical id.

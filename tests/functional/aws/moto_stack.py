@@ -52,7 +52,7 @@ def create_resources(stack: Stack) -> None:
     """Buckets, Glue database and tables, Athena workgroup, event bus, SES identity, SSM key, config."""
     s3 = boto3.client("s3", region_name=REGION)
     for name in stack.bucket_names():
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})  # type: ignore[typeddict-item]
     glue = boto3.client("glue", region_name=REGION)
     database = str(stack.parameters["GlueDatabaseName"])
     glue.create_database(DatabaseInput={"Name": database})
@@ -126,7 +126,7 @@ class Invoker:
         os.environ.update(self.stack.env(function))
         # A cold container: no runtime, no cached parameters (each function fetches the key itself).
         runtime.cache_clear()
-        parameters.clear_caches()
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
         try:
             with self.recorder.acting_as(logical_id):
                 yield
@@ -168,7 +168,7 @@ def _moto_objects(bucket: str) -> Iterator[tuple[str, bytes]]:
 def _inline(sql: str, literals: list[str]) -> str:
     """Put Athena's execution parameters back in place of its ``?`` placeholders (found by sqlglot's
     tokenizer, so a ``?`` or a quote in a comment or string is left alone)."""
-    from sqlglot.tokens import Tokenizer, TokenType
+    from sqlglot.tokens import Tokenizer, TokenType  # type: ignore[attr-defined]
 
     spans = [(t.start, t.end) for t in Tokenizer().tokenize(sql) if t.token_type == TokenType.PLACEHOLDER]
     assert len(spans) == len(literals), f"{len(spans)} placeholders, {len(literals)} parameters"

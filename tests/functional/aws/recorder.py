@@ -64,7 +64,7 @@ class Recorder:
             client.meta.events.register("after-call.*.*", recorder._on_response)
             return client
 
-        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+        botocore.session.Session.create_client = create_client  # type: ignore[method-assign,assignment]
 
     def uninstall(self) -> None:
         if self._original is not None:

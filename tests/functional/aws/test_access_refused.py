@@ -36,10 +36,10 @@ def store(aws_credentials: None) -> Iterator[tuple[S3ObjectStore, list[str]]]:
         def deny(request: Any, **_: Any) -> AWSResponse:
             sent.append(request.method)
             body = b"" if request.method == "HEAD" else _DENIED_XML
-            return AWSResponse(request.url, 403, _Headers(), _Raw(body))
+            return AWSResponse(request.url, 403, _Headers(), _Raw(body))  # type: ignore[arg-type]
 
-        client.meta.events.register("before-send.s3.GetObject", deny)
-        client.meta.events.register("before-send.s3.HeadObject", deny)
+        client.meta.events.register("before-send.s3.GetObject", deny)  # type: ignore[arg-type]
+        client.meta.events.register("before-send.s3.HeadObject", deny)  # type: ignore[arg-type]
         yield S3ObjectStore(client, {"lake": BUCKET}), sent
 
 

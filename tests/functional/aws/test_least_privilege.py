@@ -69,7 +69,7 @@ def test_readme_permission_table_is_current(measured: Measured) -> None:
 
 def _statement(template: dict[str, Any], role: str, sid: str) -> dict[str, Any]:
     statements = template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    return next(s for s in statements if s.get("Sid") == sid)  # type: ignore[no-any-return]
+    return next(s for s in statements if s.get("Sid") == sid)
 
 
 def _prefix_conditioned_list(template: dict[str, Any]) -> None:

@@ -48,7 +48,7 @@ def _outcome(call: Any) -> str:
 def _moto_answers() -> dict[str, str]:
     admin = boto3.client("iam", region_name=iam.REGION)
     s3 = boto3.client("s3", region_name=iam.REGION)
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": iam.REGION})
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": iam.REGION})  # type: ignore[typeddict-item]
     admin.create_user(UserName="ingest")
     admin.put_user_policy(UserName="ingest", PolicyName="ingest", PolicyDocument=json.dumps(POLICY))
     key = admin.create_access_key(UserName="ingest")["AccessKey"]
