@@ -135,6 +135,7 @@ def run_all(stack: Stack, recorder: Recorder, scratch: Path) -> Outcomes:
     # The monthly run for November, which has one day of data: the board's executive report is held.
     out.results["held"] = invoker.invoke("ReportFunction", {"period": "monthly", "as_of": "2026-12-01"})
     # Delivery of a message too large to attach: links to the stored copies instead (pre-signed).
+    stored = _first_report_key(stack)  # looked up by the test, before the function acts
     with invoker.running("ReportFunction"):
         from contactlake.report.mail import Attachment, compose_email
         from contactlake.runtime import runtime
@@ -142,7 +143,6 @@ def run_all(stack: Stack, recorder: Recorder, scratch: Path) -> Outcomes:
 
         mailer = runtime().ports.mailer
         mailer.max_bytes = 2000  # type: ignore[attr-defined]
-        stored = _first_report_key(stack)
         big = Attachment("north-operations-daily.pdf", "application/pdf", b"%PDF-1.4\n" + b"0" * 5000, stored)
         message = compose_email(
             make_report(),
