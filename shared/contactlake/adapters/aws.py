@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 _OCTETS = "application/octet-stream"
-_MISSING = ("NoSuchKey", "404", "NotFound", "NoSuchBucket")
+_MISSING = ("NoSuchKey", "404", "NotFound")
 _DENIED = ("AccessDenied", "403", "Forbidden")
 
 
@@ -131,7 +131,7 @@ class S3ObjectStore:
                 response = self.client.get_object(Bucket=self.bucket(area), Key=key)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code")
-            if code in _MISSING:
+            if code in _MISSING or code == "NoSuchBucket":
                 raise ObjectNotFound(f"s3://{self.bucket(area)}/{key} does not exist") from None
             if code in _DENIED:
                 raise _refused("GetObject", f"s3://{self.bucket(area)}/{key}") from None
