@@ -15,8 +15,9 @@ IAM (role policies, ``AWS::IAM::*Policy``, SAM ``Policies``, and resource polici
 topics and keys)
   * no ``Allow`` with a wildcard in an action (``*`` or ``service:Prefix*``), no ``NotAction`` or
     ``NotResource``;
-  * identity policies never ``Allow`` on ``Resource: "*"`` (AWS-managed policies are limited to an
-    allow-list, for the few services without resource-level permissions);
+  * identity policies never ``Allow`` on ``Resource: "*"``, except for actions that have no resource-level
+    permissions (X-Ray's two write actions, which active tracing needs); AWS-managed policies are limited
+    to an allow-list;
   * resource policies never ``Allow`` a ``*`` principal. (``Deny`` statements may use wildcards: they
     only take away.) A ``Deny`` that negates an optional request header (``s3:x-amz-…``) must also test
     that the header is present (``Null``: false): IAM treats a missing key as matching a negated operator
@@ -54,10 +55,10 @@ ASYNC_EVENT_TYPES = frozenset(
 )
 
 #: AWS-managed policies a role may attach: services that offer no resource-level permissions.
-ALLOWED_MANAGED_POLICIES = (
-    "iam::aws:policy/AWSXRayDaemonWriteAccess",
-    "iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
-)
+ALLOWED_MANAGED_POLICIES = ("iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",)
+
+#: Actions IAM authorises only on ``Resource: "*"`` (no resource-level permissions exist for them).
+RESOURCELESS_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
 
 MIN_PYTHON = (3, 12)
 
@@ -126,7 +127,8 @@ def _statement_problems(statement: dict[str, Any], *, identity: bool) -> Iterato
     for action in as_list(statement.get("Action")):
         if isinstance(action, str) and "*" in action:
             yield f"{label}: wildcard action {action!r}; list the actions"
-    if identity and "*" in as_list(statement.get("Resource")):
+    actions = {a for a in as_list(statement.get("Action")) if isinstance(a, str)}
+    if identity and "*" in as_list(statement.get("Resource")) and not actions <= RESOURCELESS_ACTIONS:
         yield f"{label}: Allow on Resource '*'; scope it to ARNs"
     if not identity and _principal_is_anyone(statement.get("Principal")):
         yield f"{label}: Allow to principal '*'"

@@ -19,9 +19,32 @@ if TYPE_CHECKING:
     from mypy_boto3_glue import GlueClient
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["EventBridgePublisher", "GlueCatalog", "S3ObjectStore", "boto_config", "build_aws_ports"]
+__all__ = [
+    "AccessRefused",
+    "EventBridgePublisher",
+    "GlueCatalog",
+    "S3ObjectStore",
+    "boto_config",
+    "build_aws_ports",
+]
 
 _OCTETS = "application/octet-stream"
+_MISSING = ("NoSuchKey", "404", "NotFound")
+_DENIED = ("AccessDenied", "403", "Forbidden")
+
+
+class AccessRefused(PermissionError):
+    """S3 refused a request with 403: the function's role does not allow it. Never "not found" (S3 also
+    answers 403 for a missing key to a caller without ``s3:ListBucket``), and not transient: retrying
+    cannot help, the role in template.yaml must change (infra/README.md lists what each function may do)."""
+
+
+def _refused(action: str, where: str) -> AccessRefused:
+    return AccessRefused(
+        f"S3 refused {action} on {where} (AccessDenied): this function's role does not allow it, or the key "
+        "is missing and the role may not s3:ListBucket the bucket; fix the role in template.yaml "
+        "(infra/README.md lists each function's permissions) and re-drive the event"
+    )
 
 
 def boto_config() -> Any:
@@ -62,8 +85,11 @@ class S3ObjectStore:
         try:
             response = self.client.get_object(Bucket=self.bucket(area), Key=key)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            code = error.response.get("Error", {}).get("Code")
+            if code in _MISSING:
                 raise ObjectNotFound(f"s3://{self.bucket(area)}/{key} does not exist") from None
+            if code in _DENIED:
+                raise _refused("GetObject", f"s3://{self.bucket(area)}/{key}") from None
             raise
         return response["Body"].read(), str(response.get("ETag", "")).strip('"')
 
@@ -105,8 +131,10 @@ class S3ObjectStore:
                 response = self.client.get_object(Bucket=self.bucket(area), Key=key)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code")
-            if code in ("NoSuchKey", "404", "NoSuchBucket"):
+            if code in _MISSING or code == "NoSuchBucket":
                 raise ObjectNotFound(f"s3://{self.bucket(area)}/{key} does not exist") from None
+            if code in _DENIED:
+                raise _refused("GetObject", f"s3://{self.bucket(area)}/{key}") from None
             if code in ("PreconditionFailed", "412"):
                 raise ObjectChanged(
                     f"s3://{self.bucket(area)}/{key} is no longer the version announced (ETag "
@@ -125,8 +153,11 @@ class S3ObjectStore:
         try:
             response = self.client.head_object(Bucket=self.bucket(area), Key=key)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            code = error.response.get("Error", {}).get("Code")
+            if code in _MISSING:
                 raise ObjectNotFound(f"s3://{self.bucket(area)}/{key} does not exist") from None
+            if code in _DENIED:
+                raise _refused("HeadObject", f"s3://{self.bucket(area)}/{key}") from None
             raise
         return ObjectInfo(
             area,

@@ -4,6 +4,11 @@
   so above ``max_bytes`` (10 MB by default) the attachments are replaced by time-limited pre-signed links
   to the copies already stored in the reports bucket (each attachment's ``X-ContactLake-Key`` header names
   its stored copy; an attachment without one is stored first under ``mail-overflow/``).
+* **Link lifetime**: a pre-signed URL stops working when the credentials that signed it expire, and a
+  Lambda function signs with its role's temporary credentials, whose remaining life is not known (AWS does
+  not hold Lambda to the role's session duration). So links are signed for one hour and the e-mail says so,
+  naming each stored copy's key: the API serves it for as long as reports are kept (``GET /reports/<key>``).
+  Long-lived keys to sign with would be a standing secret; docs/adr (e-mail link lifetime) records why not.
 * **Throttling** (``TooManyRequestsException``, ``Throttling``) is retried with exponential backoff and
   jitter on top of botocore's own retries; a daily-quota refusal is not retried.
 * **Rejection** (unverified sender, paused account, bad address) raises :class:`MailRejected` with what to
@@ -42,7 +47,11 @@ _REJECTED_HINT = {
     "BadRequestException": "SES refused the request as malformed (check the addresses)",
 }
 _STORED_KEY_HEADER = "X-ContactLake-Key"
-_LINK_NOTE = "The files were too large to attach; download them here (links expire after {days} days):"
+_LINK_NOTE = (
+    "The files were too large to attach; download them here. The links work for up to {lifetime} after "
+    "this e-mail was sent; afterwards the stored copies stay available through the contactlake API "
+    "(GET /reports/<key>, key shown beside each link):"
+)
 
 
 class MailRejected(RuntimeError):
@@ -63,7 +72,7 @@ class SesMailer:
         *,
         configuration_set: str | None = None,
         max_bytes: int = 10 * 1024 * 1024,
-        link_expires_seconds: int = 7 * 24 * 3600,
+        link_expires_seconds: int = 3600,
         max_attempts: int = 5,
         base_delay_seconds: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
@@ -143,7 +152,7 @@ class SesMailer:
                 f"the message is over {self.max_bytes} bytes and no store is "
                 "configured for links; reduce the attachments",
             )
-        links: list[tuple[str, str]] = []
+        links: list[tuple[str, str, str]] = []
         for part in message.iter_attachments():
             if part.get_content_disposition() != "attachment":
                 continue
@@ -154,17 +163,16 @@ class SesMailer:
                 body = payload if isinstance(payload, bytes) else b""
                 key = f"mail-overflow/{hashlib.sha256(body).hexdigest()[:20]}/{name}"
                 self.store.put("reports", key, body, part.get_content_type())
-            links.append(
-                (name, self.store.presigned_url("reports", str(key), self.link_expires_seconds, "GET"))
-            )
-        days = max(1, self.link_expires_seconds // 86400)
-        note = _LINK_NOTE.format(days=days)
+            url = self.store.presigned_url("reports", str(key), self.link_expires_seconds, "GET")
+            links.append((name, url, str(key)))
+        note = _LINK_NOTE.format(lifetime=_duration(self.link_expires_seconds))
         plain_part = message.get_body(preferencelist=("plain",))
         html_part = message.get_body(preferencelist=("html",))
         plain = plain_part.get_content() if plain_part is not None else ""
         page = html_part.get_content() if html_part is not None else ""
         items = "".join(
-            f'<li><a href="{html.escape(url)}">{html.escape(name)}</a></li>' for name, url in links
+            f'<li><a href="{html.escape(url)}">{html.escape(name)}</a> ({html.escape(key)})</li>'
+            for name, url, key in links
         )
         block = (
             f'<div style="font-family:Arial,sans-serif;font-size:14px;padding:12px 20px;">{html.escape(note)}'
@@ -176,7 +184,7 @@ class SesMailer:
             if not header.lower().startswith(("content-", "mime-version")):
                 slim[header] = value
         slim.set_content(
-            plain + "\n" + note + "\n" + "\n".join(f"  {n}: {u}" for n, u in links) + "\n",
+            plain + "\n" + note + "\n" + "\n".join(f"  {n} ({k}): {u}" for n, u, k in links) + "\n",
             charset="utf-8",
             cte="quoted-printable",
         )
@@ -185,6 +193,15 @@ class SesMailer:
         images = [p for p in related.iter_parts() if p.get_content_maintype() == "image"] if related else []
         with_images = _copy_with_images(slim, images)
         return with_images if len(with_images.as_bytes()) <= self.max_bytes else slim
+
+
+def _duration(seconds: int) -> str:
+    """``3600`` -> ``1 hour``, ``5400`` -> ``90 minutes``, ``172800`` -> ``2 days``."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def _copy_with_images(message: EmailMessage, images: list[Any]) -> EmailMessage:

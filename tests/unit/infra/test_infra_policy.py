@@ -41,8 +41,17 @@ def _service_prefix_wildcard(t: dict[str, Any]) -> None:
     statement["Action"] = ["athena:Get*", "athena:StartQueryExecution"]
 
 
+def _statement(t: dict[str, Any], role: str, sid: str) -> dict[str, Any]:
+    statements = _props(t, role)["Policies"][0]["PolicyDocument"]["Statement"]
+    return next(s for s in statements if s.get("Sid") == sid)  # type: ignore[no-any-return]
+
+
 def _resource_star(t: dict[str, Any]) -> None:
-    _props(t, "ValidateRole")["Policies"][0]["PolicyDocument"]["Statement"][1]["Resource"] = "*"
+    _statement(t, "ValidateRole", "ConsumeStaging")["Resource"] = "*"
+
+
+def _more_than_tracing_on_star(t: dict[str, Any]) -> None:
+    _statement(t, "IngestRole", "Tracing")["Action"].append("s3:GetObject")
 
 
 def _no_failure_destination(t: dict[str, Any]) -> None:
@@ -111,7 +120,7 @@ def _public_principal_in_bucket_policy(t: dict[str, Any]) -> None:
 
 
 def _unapproved_managed_policy(t: dict[str, Any]) -> None:
-    _props(t, "ApiRole")["ManagedPolicyArns"].append(
+    _props(t, "ApiRole").setdefault("ManagedPolicyArns", []).append(
         {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonS3FullAccess"}
     )
 
@@ -142,6 +151,10 @@ BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "wildcard action": (_wildcard_action, "IngestRole: statement: wildcard action 's3:*'"),
     "service prefix wildcard": (_service_prefix_wildcard, "wildcard action 'athena:Get*'"),
     "resource star": (_resource_star, "ValidateRole: ConsumeStaging: Allow on Resource '*'"),
+    "resource star beyond X-Ray's write actions": (
+        _more_than_tracing_on_star,
+        "IngestRole: Tracing: Allow on Resource '*'",
+    ),
     "failure destination removed": (
         _no_failure_destination,
         "ValidateFunction: asynchronous function without an on-failure",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra import cfn, policy
+from infra import cfn, iam, policy
 
 from .support import Background
 
@@ -53,39 +52,9 @@ def test_cfn_lint_is_clean(tool_run: Callable[[str], Background]) -> None:
     assert (code, out.strip()) == (0, ""), out + err
 
 
-def _with_s3_code_locations(template: dict[str, Any]) -> dict[str, Any]:
-    """SAM wants artifacts in S3 (sam deploy uploads them); point local paths at placeholders."""
-    result = copy.deepcopy(template)
-    for logical_id, resource in cfn.resources(result):
-        props = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(props.get(key), str):
-                props[key] = f"s3://artifacts-bucket/{logical_id}.zip"
-    return result
-
-
-class _NoManagedPolicies:
-    """samtranslator asks IAM for managed policy ARNs; the template uses explicit roles instead."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
 @pytest.fixture(scope="module")
 def transformed(expanded: dict[str, Any]) -> dict[str, Any]:
-    import os
-
-    from samtranslator.translator.transform import transform
-
-    previous = os.environ.get("AWS_DEFAULT_REGION")
-    os.environ["AWS_DEFAULT_REGION"] = REGION
-    try:
-        return transform(_with_s3_code_locations(expanded), {}, _NoManagedPolicies())  # type: ignore[no-any-return]
-    finally:
-        if previous is None:
-            os.environ.pop("AWS_DEFAULT_REGION", None)
-        else:
-            os.environ["AWS_DEFAULT_REGION"] = previous
+    return iam.sam_transform(expanded)
 
 
 def test_sam_transform_succeeds(transformed: dict[str, Any]) -> None:

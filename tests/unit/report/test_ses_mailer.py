@@ -122,12 +122,15 @@ def test_oversized_message_sends_links_to_the_stored_copies(client: tuple[Any, S
     assert len(raw.value) < 50_000
     assert [p.get_content_type() for p in parsed.walk() if p.get_content_disposition() == "attachment"] == []
     page = parsed.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
-    assert "https://reports.example/north/operations/daily/2026-11-09.pdf?X-Amz-Expires=604800&amp;" in page
+    assert "https://reports.example/north/operations/daily/2026-11-09.pdf?X-Amz-Expires=3600&amp;" in page
     overflow = [k for k in store.puts if k.startswith("reports/mail-overflow/")]
     assert len(overflow) == 1
     assert overflow[0].endswith("/extra.csv")
     assert store.puts[overflow[0]] == b"a,b\n" * 10_000
-    assert "links expire after 7 days" in parsed.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    plain = parsed.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "The links work for up to 1 hour after this e-mail was sent" in plain
+    assert "GET /reports/<key>" in plain
+    assert "north-operations-daily-2026-11-09.pdf (north/operations/daily/2026-11-09.pdf): https://" in plain
     assert parsed["Subject"] == "Operations daily report — North (Leeds) — Monday 9 November 2026"
     assert 'src="cid:sl_heatmap@contactlake"' in page
     assert any(p.get_content_maintype() == "image" for p in parsed.walk())

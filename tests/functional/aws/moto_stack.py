@@ -1,0 +1,240 @@
+"""The stack of template.yaml, stood up in moto: the same bucket names, Glue tables, workgroup, bus, SES
+identity, SSM key and configuration object, so each function runs with its deployed environment.
+
+moto does not execute SQL. :class:`AthenaOnDuckDB` answers each ``StartQueryExecution`` by running the
+statement (with its execution parameters) on DuckDB over a copy of the moto buckets, and hands moto the
+rows as Athena would return them, so the functions' Athena paths run end to end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+import boto3
+import pyarrow as pa
+
+from infra import cfn
+from infra.iam import ACCOUNT, PARTITION, REGION, Call, Stack
+from tests.conftest import load_handler
+from tests.functional.aws.recorder import Recorder
+
+SAMPLE = Path(str(resources.files("contactlake") / "sample_data"))
+
+
+#: A centre whose contact records arrive from Amazon Connect (Kinesis Data Firehose objects), added to the
+#: shipped configuration: its re-delivered contacts displace stored copies, a path of its own.
+CONNECT_CENTRE = b"""
+[centres.leeds]
+timezone = "Europe/London"
+
+[centres.leeds.sources.ctr]
+adapter = "amazon_connect"
+"""
+
+
+class LambdaContext:
+    def __init__(self, name: str) -> None:
+        self.function_name = name
+        self.memory_limit_in_mb = 1024
+        self.invoked_function_arn = f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        self.aws_request_id = f"req-{name}"
+
+
+def create_resources(stack: Stack) -> None:
+    """Buckets, Glue database and tables, Athena workgroup, event bus, SES identity, SSM key, config."""
+    s3 = boto3.client("s3", region_name=REGION)
+    for name in stack.bucket_names():
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})  # type: ignore[typeddict-item]
+    glue = boto3.client("glue", region_name=REGION)
+    database = str(stack.parameters["GlueDatabaseName"])
+    glue.create_database(DatabaseInput={"Name": database})
+    for _, table in cfn.resources(stack.template, "AWS::Glue::Table"):
+        glue.create_table(DatabaseName=database, TableInput=table["Properties"]["TableInput"])
+    for _, workgroup in cfn.resources(stack.template, "AWS::Athena::WorkGroup"):
+        props = workgroup["Properties"]
+        output = props["WorkGroupConfiguration"]["ResultConfiguration"]["OutputLocation"]
+        boto3.client("athena", region_name=REGION).create_work_group(
+            Name=props["Name"], Configuration={"ResultConfiguration": {"OutputLocation": output}}
+        )
+    for _, bus in cfn.resources(stack.template, "AWS::Events::EventBus"):
+        boto3.client("events", region_name=REGION).create_event_bus(Name=bus["Properties"]["Name"])
+    boto3.client("ses", region_name=REGION).verify_domain_identity(
+        Domain=str(stack.parameters["MailIdentity"])
+    )
+    for _, config_set in cfn.resources(stack.template, "AWS::SES::ConfigurationSet"):
+        boto3.client("sesv2", region_name=REGION).create_configuration_set(
+            ConfigurationSetName=config_set["Properties"]["Name"]
+        )
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=str(stack.parameters["PiiKeyParameterName"]),
+        Value="test-pseudonymisation-key",
+        Type="SecureString",
+    )
+    lake = stack_bucket(stack, "lake")
+    config = (SAMPLE / "contactlake.toml").read_bytes() + CONNECT_CENTRE
+    s3.put_object(Bucket=lake, Key=str(stack.parameters["ConfigObjectKey"]), Body=config)
+    for mapping in sorted((SAMPLE / "mappings").glob("*.toml")):
+        s3.put_object(Bucket=lake, Key=f"config/mappings/{mapping.name}", Body=mapping.read_bytes())
+
+
+def stack_bucket(stack: Stack, area: str) -> str:
+    env = str(stack.parameters["Environment"])
+    return f"contactlake-{env}-{area}-{ACCOUNT}-{REGION}"
+
+
+def s3_event(bucket: str, key: str) -> dict[str, Any]:
+    """An S3 ObjectCreated notification as Lambda receives it (keys URL-encoded)."""
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": quote_plus(key), "size": 1},
+                },
+            }
+        ]
+    }
+
+
+class Invoker:
+    """Calls a function's handler as Lambda would: found by its CodeUri and Handler in template.yaml, with
+    the environment template.yaml gives it, and the recorder attributing its calls to it."""
+
+    def __init__(self, stack: Stack, recorder: Recorder) -> None:
+        self.stack, self.recorder = stack, recorder
+
+    @contextmanager
+    def running(self, logical_id: str) -> Iterator[None]:
+        from aws_lambda_powertools.utilities import parameters
+
+        from contactlake.runtime import runtime
+
+        function = self.stack.functions[logical_id]
+        saved = dict(os.environ)
+        os.environ.update(self.stack.env(function))
+        # A cold container: no runtime, no cached parameters (each function fetches the key itself).
+        runtime.cache_clear()
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
+        try:
+            with self.recorder.acting_as(logical_id):
+                yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            runtime.cache_clear()
+
+    def handler(self, logical_id: str) -> Callable[..., Any]:
+        function = self.stack.functions[logical_id]
+        module_name, attribute = function.handler.rsplit(".", 1)
+        folder = function.code_uri.strip("/")
+        if folder == "functions/report":
+            from tests.functional.report.lake import load_report_app
+
+            module = load_report_app()
+        else:
+            assert module_name == "app", function.handler
+            module = load_handler(folder.removeprefix("functions/"))
+        return getattr(module, attribute)  # type: ignore[no-any-return]
+
+    def invoke(self, logical_id: str, event: Mapping[str, Any]) -> Any:
+        with self.running(logical_id):
+            return self.handler(logical_id)(dict(event), LambdaContext(self.stack.functions[logical_id].name))
+
+
+# ------------------------------------------------------------------------------------------ Athena bridge
+
+
+def _moto_objects(bucket: str) -> Iterator[tuple[str, bytes]]:
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[ACCOUNT][PARTITION]
+    for key in backend.get_bucket(bucket).keys.values():
+        if getattr(key, "is_latest", True) and not getattr(key, "is_delete_marker", False):
+            yield key.name, key.value
+
+
+def _inline(sql: str, literals: list[str]) -> str:
+    """Put Athena's execution parameters back in place of its ``?`` placeholders (found by sqlglot's
+    tokenizer, so a ``?`` or a quote in a comment or string is left alone)."""
+    from sqlglot.tokens import Tokenizer, TokenType  # type: ignore[attr-defined]
+
+    spans = [(t.start, t.end) for t in Tokenizer().tokenize(sql) if t.token_type == TokenType.PLACEHOLDER]
+    assert len(spans) == len(literals), f"{len(spans)} placeholders, {len(literals)} parameters"
+    for (start, end), literal in sorted(zip(spans, literals, strict=True), reverse=True):
+        sql = sql[:start] + literal + sql[end + 1 :]
+    return sql
+
+
+def _athena_type(arrow: pa.DataType) -> str:
+    if pa.types.is_int64(arrow):
+        return "bigint"
+    if pa.types.is_integer(arrow):
+        return "integer"
+    if pa.types.is_floating(arrow):
+        return "double"
+    if pa.types.is_boolean(arrow):
+        return "boolean"
+    if pa.types.is_date(arrow):
+        return "date"
+    if pa.types.is_timestamp(arrow):
+        return "timestamp with time zone" if arrow.tz else "timestamp"
+    if pa.types.is_decimal(arrow):
+        return "decimal"
+    return "varchar"
+
+
+def _text(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if isinstance(value, bool):
+        return {"VarCharValue": "true" if value else "false"}
+    if isinstance(value, datetime):
+        suffix = " UTC" if value.tzinfo else ""
+        naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+        return {"VarCharValue": naive.isoformat(sep=" ", timespec="milliseconds") + suffix}
+    if isinstance(value, date):
+        return {"VarCharValue": value.isoformat()}
+    return {"VarCharValue": str(value)}
+
+
+class AthenaOnDuckDB:
+    """Answers moto's Athena executions with DuckDB over a mirror of the lake and quarantine buckets."""
+
+    def __init__(self, stack: Stack, scratch: Path) -> None:
+        self.stack, self.scratch = stack, scratch
+
+    def __call__(self, call: Call, parsed: dict[str, Any]) -> None:
+        if call.service != "athena" or call.operation != "StartQueryExecution" or not call.result_id:
+            return
+        from moto.athena.models import QueryResults, athena_backends
+
+        from contactlake.adapters import build_ports
+        from contactlake.config import Settings
+
+        home = self.scratch / "mirror"
+        shutil.rmtree(home, ignore_errors=True)
+        for area in ("lake", "quarantine"):
+            for key, data in _moto_objects(stack_bucket(self.stack, area)):
+                if key.endswith(".parquet"):
+                    target = home / area / key
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+        sql = _inline(str(call.params["QueryString"]), list(call.params.get("ExecutionParameters", [])))
+        engine = build_ports(Settings(mode="local", home=home)).engine
+        table = engine.query(sql)
+        columns = [{"Name": f.name, "Label": f.name, "Type": _athena_type(f.type)} for f in table.schema]
+        header = {"Data": [{"VarCharValue": f.name} for f in table.schema]}
+        rows = [header] + [{"Data": [_text(v) for v in row.values()]} for row in table.to_pylist()]
+        athena_backends[ACCOUNT][REGION].query_results[call.result_id] = QueryResults(rows, columns)
