@@ -82,7 +82,9 @@ def check_centre(config: AppConfig, caller: ApiCaller, centre_id: str) -> str:
     """403 for a centre outside the caller's scope (known or not), 404 for one nobody has configured."""
     if not caller.may_read(centre_id):
         raise ApiError(
-            403, "forbidden", f"caller {caller.name!r} may not read centre {centre_id[:40]!r}; GET /centres lists yours"
+            403,
+            "forbidden",
+            f"caller {caller.name!r} may not read centre {centre_id[:40]!r}; GET /centres lists yours",
         )
     try:
         validate_centre_id(centre_id)

@@ -100,7 +100,11 @@ def uniform_errors(event: Request, get_response: Callable[[Request], Response]) 
     if response.status_code < 400 or not (isinstance(body, dict) and {"Code", "Message"} <= set(body)):
         return response
     status = response.status_code
-    headers = {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
+    headers = {
+        k: v if isinstance(v, str) else ", ".join(v)
+        for k, v in (response.headers or {}).items()
+        if k.lower() != "content-type"
+    }
     if status == 405:
         allowed = headers.get("Allow", "")
         message = f"{event.method} is not allowed on {event.path}; use {allowed or 'another method'}"

@@ -65,7 +65,11 @@ GATEWAY_RESPONSES: dict[str, tuple[int, str, str]] = {
     "UNSUPPORTED_MEDIA_TYPE": (415, "unsupported_media_type", "send JSON (Content-Type: application/json)"),
     "THROTTLED": (429, "too_many_requests", "slow down and retry after a short wait"),
     "QUOTA_EXCEEDED": (429, "too_many_requests", "the usage quota is used up; retry later"),
-    "INTEGRATION_FAILURE": (502, "bad_gateway", "the API function failed; retry, and report it if it persists"),
+    "INTEGRATION_FAILURE": (
+        502,
+        "bad_gateway",
+        "the API function failed; retry, and report it if it persists",
+    ),
     "INTEGRATION_TIMEOUT": (504, "timeout", "the request took too long; ask for a shorter date range"),
     "DEFAULT_4XX": (400, "bad_request", ""),
     "DEFAULT_5XX": (500, "internal_error", ""),

@@ -25,8 +25,8 @@ __all__ = [
     "PAGE",
     "RANGE",
     "REPORT_REQUEST",
-    "UPLOAD_REQUEST",
     "SCHEMAS",
+    "UPLOAD_REQUEST",
     "document",
     "operation",
     "path_param",
@@ -112,7 +112,7 @@ _DATE = {"type": "string", "format": "date"}
 _COUNT_MAP = {
     "type": "object",
     "additionalProperties": {"type": "integer"},
-    "description": "Rows per rule id, e.g. {\"timestamp.invalid\": 2}.",
+    "description": 'Rows per rule id, e.g. {"timestamp.invalid": 2}.',
 }
 _PAGED = {"count": _INT, "next_token": {**_OPT_STR, "description": "Pass as next_token for the next page."}}
 _RANGE = {"centre_id": _STR, "date_from": _DATE, "date_to": _DATE}

@@ -118,7 +118,13 @@ def health() -> Any:
 
 
 @route(
-    "/openapi.json", "GET", "This document.", [], "The OpenAPI document.", schema="OpenApiDocument", secured=False
+    "/openapi.json",
+    "GET",
+    "This document.",
+    [],
+    "The OpenAPI document.",
+    schema="OpenApiDocument",
+    secured=False,
 )
 def openapi_json() -> Any:
     return json_response(openapi.document(__version__, api.current_app.routes))

@@ -95,7 +95,9 @@ def test_kpis_equal_the_analysis(api: tuple[Client, SmallLake]) -> None:
     assert [(i["period_start"], i["offered"], i["service_level"]) for i in body["items"]] == [
         (str(r["period_start"]), r["offered"], r["service_level"]) for r in expected.to_pylist()
     ]
-    status, body = get(api, "/centres/north/kpis?grain=day&dimension=queue&queue=sales&from=2026-11-02&to=2026-11-02")
+    status, body = get(
+        api, "/centres/north/kpis?grain=day&dimension=queue&queue=sales&from=2026-11-02&to=2026-11-02"
+    )
     assert status == 200
     assert [i["queue"] for i in body["items"]] == ["sales"]
     status, body = get(api, "/centres/north/kpis?grain=60min&from=2026-11-02")
@@ -172,7 +174,9 @@ def test_analysis_routes(api: tuple[Client, SmallLake]) -> None:
     assert body["sankey_links"]
     assert {"source", "target"} <= set(body["sankey_links"][0])
     staffing = queries.staffing(lake.ports(), centre, date(2026, 11, 2), date(2026, 11, 2))
-    status, body = get(api, f"/centres/north/staffing?from=2026-11-02&to=2026-11-02&limit={staffing.num_rows}")
+    status, body = get(
+        api, f"/centres/north/staffing?from=2026-11-02&to=2026-11-02&limit={staffing.num_rows}"
+    )
     assert status == 200
     assert body["count"] == staffing.num_rows
     assert body["next_token"] is None

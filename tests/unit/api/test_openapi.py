@@ -32,7 +32,15 @@ def test_a_route_registered_with_route_is_documented(monkeypatch: pytest.MonkeyP
         return {}
 
     @routes.route(
-        "/ping", "POST", "Ping.", [], "Pong.", schema="Health", secured=False, status=201, body={"type": "object"}
+        "/ping",
+        "POST",
+        "Ping.",
+        [],
+        "Pong.",
+        schema="Health",
+        secured=False,
+        status=201,
+        body={"type": "object"},
     )
     def ping() -> Any:
         return {}

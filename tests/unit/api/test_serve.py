@@ -46,7 +46,9 @@ def test_the_banner_names_the_lake_folder_it_reads(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setenv("CONTACTLAKE_HOME", str(tmp_path / "my-lake"))
     first = banner("127.0.0.1", 8123).splitlines()[0]
-    assert first == f"contactlake API on http://127.0.0.1:8123, reading the lake folder {tmp_path / 'my-lake'}"
+    assert (
+        first == f"contactlake API on http://127.0.0.1:8123, reading the lake folder {tmp_path / 'my-lake'}"
+    )
     monkeypatch.delenv("CONTACTLAKE_HOME")
     monkeypatch.chdir(tmp_path)
     # The default is the folder every other command uses (./data), not the word "lake".

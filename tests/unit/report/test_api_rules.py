@@ -92,7 +92,10 @@ def test_report_paths_and_upload_names_reject_traversal() -> None:
 
 def test_dates_are_iso_and_bounded() -> None:
     today = date(2026, 12, 6)
-    assert date_range({"from": "2026-11-01", "to": "2026-11-30"}, today) == (date(2026, 11, 1), date(2026, 11, 30))
+    assert date_range({"from": "2026-11-01", "to": "2026-11-30"}, today) == (
+        date(2026, 11, 1),
+        date(2026, 11, 30),
+    )
     assert error_of(lambda: date_range({}, today)) == (400, "missing_parameter")
     assert error_of(lambda: date_range({"from": "2026-13-01"}, today)) == (400, "bad_date")
     assert error_of(lambda: date_range({"from": "2026-11-1"}, today)) == (400, "bad_date")
@@ -100,7 +103,10 @@ def test_dates_are_iso_and_bounded() -> None:
         400,
         "bad_date",
     )
-    assert error_of(lambda: date_range({"from": "2026-11-09", "to": "2026-11-01"}, today)) == (400, "bad_range")
+    assert error_of(lambda: date_range({"from": "2026-11-09", "to": "2026-11-01"}, today)) == (
+        400,
+        "bad_range",
+    )
     assert error_of(lambda: date_range({"from": "2026-01-01", "to": "2026-03-01"}, today, 31)) == (
         400,
         "bad_range",
