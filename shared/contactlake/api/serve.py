@@ -26,11 +26,16 @@ def make_server(host: str, port: int) -> LocalDevServer:
     """A local server for the app (port 0 picks a free port; ``server.server.server_address`` has it)."""
     # Before the app is imported: routes declare API-key authorisation when this is set.
     os.environ.setdefault("CONTACTLAKE_API_AUTH", "api_key")
-    import functools
     import json
 
     from chalice.config import Config
-    from chalice.local import ChaliceRequestHandler, LocalGatewayException, create_local_server
+    from chalice.local import (
+        ChaliceRequestHandler,
+        CustomLocalChalice,
+        LocalChalice,
+        LocalDevServer,
+        LocalGatewayException,
+    )
 
     from contactlake.api.app import APP_NAME, app
     from contactlake.api.errors import ApiError
@@ -56,9 +61,12 @@ def make_server(host: str, port: int) -> LocalDevServer:
             "lambda_memory_size": _MEMORY_MB,
         },
     )
-    server = create_local_server(app, config, host, port)
-    server.server.RequestHandlerClass = functools.partial(RequestHandler, app_object=app, config=config)
-    return server
+    # chalice.local.create_local_server's class switch, done once: a second call in the same process
+    # (tests serve more than once) would make the class its own base.
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    return LocalDevServer(app, config, host, port, handler_cls=RequestHandler)
 
 
 def banner(host: str, port: int) -> str:

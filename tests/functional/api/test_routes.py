@@ -54,7 +54,7 @@ def test_health_and_openapi_describe_every_route(api: tuple[Client, SmallLake]) 
     assert get(api, "/health", {}) == (200, {"status": "ok", "version": "0.1.0"})
     status, document = get(api, "/openapi.json", {})
     assert status == 200
-    assert document["openapi"] == "3.0.3"
+    assert document["openapi"] == "3.1.0"
     app = load_report_app().app
     routes = {(path, method.lower()) for path, methods in app.routes.items() for method in methods}
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
