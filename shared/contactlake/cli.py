@@ -16,12 +16,13 @@ import errno
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
 from decimal import Decimal
@@ -71,10 +72,18 @@ EXIT_CODES = (
 )
 
 ISSUES_URL = "https://github.com/contactlake/contactlake/issues"
-_SQL_HINT = (
-    "check the SQL (Athena/Trino dialect) and the table names: "
-    "contacts, pathway_steps, agent_activity, quarantine, ingest_log, kpi_interval, kpi_daily"
-)
+
+
+def _sql_hint() -> str:
+    """What to check when SQL fails: the dialect, and every table and view name (from the registry)."""
+    from contactlake.analyse.catalogue import relation_names
+
+    return (
+        "check the SQL (Athena/Trino dialect) and the names; the tables and views are "
+        f"{', '.join(relation_names())} (`contactlake tables` describes them)"
+    )
+
+
 #: pip extras that provide an optional import, for "install it with …" advice.
 _EXTRAS = {"chalice": "api", "awswrangler": "aws"}
 
@@ -331,7 +340,7 @@ def _check_sql(sql: str, params: dict[str, Any]) -> None:
         near = (first.get("start_context", "") + first.get("highlight", "")).strip()[-40:]
         where += f" (near {near!r})" if near else ""
         reason = first.get("description") or str(error).splitlines()[0]
-        raise CliError(f"the SQL does not parse{where}: {reason}; {_SQL_HINT}") from None
+        raise CliError(f"the SQL does not parse{where}: {reason}; {_sql_hint()}") from None
     missing = sorted(set(names) - set(params))
     if missing:
         given = " ".join(f"--param {name}=VALUE" for name in missing)
@@ -363,22 +372,79 @@ def cmd_sql(args: argparse.Namespace) -> int:
             raise CliError(f"--param {item!r}: use name=value, and :name in the SQL")
         params[name] = value
     sql = _query_text(args.query)
-    _check_sql(sql, params)
-    _settings, _config, ports = _context(args)
-    try:
-        table = ports.engine.query(sql, params)
-    except QueryError as error:
-        raise CliError(f"{error}\n  {_SQL_HINT}") from error
-    if args.format == "csv":
+    table = _catalogue_statement(sql)
+    if table is None:
+        _check_sql(sql, params)
+        _check_tables(sql)
+        _settings, _config, ports = _context(args)
+        try:
+            table = ports.engine.query(sql, params)
+        except QueryError as error:
+            raise CliError(f"{_without_engine_hint(str(error))}\n  {_sql_hint()}") from error
+    _print_rows(table, args.format, args.limit)
+    return EXIT_OK
+
+
+def _print_rows(table: Any, output: str, limit: int) -> None:
+    if output == "csv":
         import pyarrow.csv as pacsv
 
         pacsv.write_csv(table, sys.stdout.buffer)
-    elif args.format == "json":
+    elif output == "json":
         rows = [{k: _json_cell(v) for k, v in row.items()} for row in table.to_pylist()]
         print(json.dumps(rows, default=str, indent=1))
     else:
-        print(_format_table(table.to_pylist(), table.column_names, args.limit))
-    return EXIT_OK
+        print(_format_table(table.to_pylist(), table.column_names, limit))
+
+
+_SHOW_TABLES = re.compile(r"^\s*SHOW\s+(?:TABLES|VIEWS)\s*;?\s*$", re.IGNORECASE)
+_DESCRIBE = re.compile(
+    r"^\s*(?:DESCRIBE|DESC|SHOW\s+COLUMNS\s+(?:FROM|IN))\s+(?:\w+\.)?\"?(\w+)\"?\s*;?\s*$", re.IGNORECASE
+)
+
+
+def _catalogue_statement(sql: str) -> Any:
+    """``SHOW TABLES`` and ``DESCRIBE t`` (``SHOW COLUMNS FROM t``) answered from the project's catalogue,
+    as Athena answers them, instead of from the local engine's own (which lists its pg_* internals)."""
+    import pyarrow as pa
+
+    from contactlake.analyse.catalogue import catalogue, relation
+
+    if _SHOW_TABLES.match(sql):
+        rows = [{"name": r.name, "kind": r.kind, "description": r.description} for r in catalogue()]
+        return pa.Table.from_pylist(rows)
+    described = _DESCRIBE.match(sql)
+    if described is None:
+        return None
+    found = relation(described.group(1))
+    if found is None:
+        raise CliError(_unknown_table(described.group(1)))
+    return pa.Table.from_pylist(
+        [{"column": c.name, "type": c.type, "description": c.description} for c in found.columns]
+    )
+
+
+def _unknown_table(name: str) -> str:
+    from contactlake.analyse.catalogue import suggest
+
+    close = suggest(name)
+    guess = f"did you mean {' or '.join(close)}? " if close else ""
+    return f"there is no table or view {name!r}; {guess}`contactlake tables` lists them all"
+
+
+def _check_tables(sql: str) -> None:
+    """Every table the statement reads is one of the project's (suggestions from those names only)."""
+    from contactlake.analyse.catalogue import relation_names
+    from contactlake.sqlfiles import referenced_tables
+
+    unknown = sorted(referenced_tables(sql) - set(relation_names()))
+    if unknown:
+        raise CliError(_unknown_table(unknown[0]))
+
+
+def _without_engine_hint(message: str) -> str:
+    """DuckDB's own "Did you mean" names its internal catalogue (pg_depend ...): not ours to suggest."""
+    return re.sub(r'\s*Did you mean "[^"]*"\??', "", message)
 
 
 def _format_table(rows: list[dict[str, Any]], columns: list[str], limit: int) -> str:
@@ -398,6 +464,32 @@ def _format_table(rows: list[dict[str, Any]], columns: list[str], limit: int) ->
         lines.append(f"… {len(rows) - limit} more rows (use --limit or --format csv)")
     lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(lines)
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    from contactlake.analyse.catalogue import Relation, catalogue, relation
+
+    if args.name:
+        found = relation(args.name)
+        if found is None:
+            raise CliError(_unknown_table(args.name))
+        chosen: tuple[Relation, ...] = (found,)
+    else:
+        chosen = catalogue()
+    if args.format == "json":
+        print(json.dumps([asdict(r) for r in chosen], indent=1))
+        return EXIT_OK
+    for index, item in enumerate(chosen):
+        if index:
+            print()
+        print(f"{item.name} ({item.kind}): {item.description}")
+        width = max(len(c.name) for c in item.columns)
+        types = max(len(c.type) for c in item.columns)
+        for column in item.columns:
+            print(f"  {column.name:<{width}}  {column.type:<{types}}  {column.description}")
+    if not args.name:
+        print("\nQuery them with `contactlake sql`; on AWS they are the Glue tables and views Athena reads.")
+    return EXIT_OK
 
 
 def _sample_exports() -> list[tuple[str, Path]]:
@@ -643,7 +735,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(func=cmd_report)
 
     sql = command("sql", "run Athena-dialect SQL on the local lake (as a BI tool would)")
-    sql.add_argument("query", help="the SQL, or @file.sql; bind values with :name and --param name=value")
+    sql.add_argument(
+        "query",
+        help="the SQL, or @file.sql; bind values with :name and --param name=value; SHOW TABLES and "
+        "DESCRIBE name list the tables, views and columns",
+    )
     sql.add_argument("--param", action="append", help="name=value for a :name placeholder (repeatable)")
     sql.add_argument(
         "--format",
@@ -653,6 +749,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sql.add_argument("--limit", type=_positive, default=50, help="rows shown in table format (default: 50)")
     sql.set_defaults(func=cmd_sql)
+
+    tables = command("tables", "list every table and view with its columns, types and descriptions")
+    tables.add_argument("name", nargs="?", help="only this table or view (default: all)")
+    tables.add_argument(
+        "--format", choices=["text", "json"], default="text", help="output format (default: text)"
+    )
+    tables.set_defaults(func=cmd_tables)
 
     config = command("config", "check the configuration file, or print its JSON Schema")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
