@@ -222,16 +222,30 @@ def _print_manifest(manifest: Any) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from contactlake.ingest.detect import fits_of, read_head, sniff
+
     settings, config, ports = _context(args)
     source_file = Path(args.file)
     if not source_file.is_file():
         raise CliError(f"{source_file} is not a file; give the path of an export to ingest")
     centre = config.centre(args.centre)
-    source = centre.source(args.source) if args.source else (centre.sources[0] if centre.sources else None)
-    if source is None:
+    if not centre.sources:
         raise CliError(
             f"centre {centre.centre_id} has no sources configured; add one to {config.source_path}"
         )
+    head = sniff(*read_head(source_file))
+    source = _choose_source(config, centre, args.source, fits_of(centre, head, config), head, source_file)
+    if not head.has_rows:
+        what = "it is empty" if head.kind == "empty" else "it has a header and no data rows"
+        if not source.allow_empty:
+            raise InputDataError(
+                f"{source_file} has no rows ({what}); nothing was stored. Export the day again; if source "
+                f"{source.name!r} may have no contacts on a day, set allow_empty = true under "
+                f"[centres.{centre.centre_id}.sources.{source.name}] in {config.source_path}"
+            )
+        print(f"  {source_file}: no rows ({what}); allowed for source {source.name!r} (allow_empty)")
+        if head.kind == "empty":
+            return EXIT_OK
     key = f"{centre.centre_id}/{source.name}/{source_file.name}"
     # The raw area keeps its own copy: the user's file is never modified, and re-runs read the same bytes.
     ports.store.put_file("raw", key, source_file)
@@ -244,6 +258,60 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             "mapping and ingest it again"
         )
     return EXIT_OK
+
+
+def _choose_source(
+    config: AppConfig, centre: Any, given: str | None, fits: list[Any], head: Any, path: Path
+) -> Any:
+    """The source an export is ingested as: ``--source`` if it fits the content; else the one source the
+    content fits (the file's folder name breaks a tie); a misfit is named with the source that would fit."""
+    fitting = [f for f in fits if f.fits]
+    if given:
+        source = centre.source(given)
+        if head.kind == "empty" or next(f for f in fits if f.source == source.name).fits:
+            return source
+        misfit = next(f for f in fits if f.source == source.name)
+        others = [f for f in fitting if f.source != source.name]
+        if others:
+            raise CliError(
+                f"{path} does not look like source {source.name!r} ({misfit.reason}); it fits "
+                f"{others[0].source!r} ({others[0].reason}): did you mean --source {others[0].source}?"
+            )
+        if (head.kind == "json") != (source.adapter in ("amazon_connect", "genesys_cloud")):
+            adapter = head.json_adapter()
+            fix = f'with adapter = "{adapter}"' if adapter else "whose adapter reads this format"
+            reads = misfit.reason.removeprefix("it ")
+            raise InputDataError(
+                f"{path} is {head.describe()}, but source {source.name!r} {reads}; "
+                f"none of centre {centre.centre_id}'s sources reads this format: add a source {fix} to "
+                f"{config.source_path} and ingest with --source NAME"
+            )
+        return source  # the right format with other columns: the adapter names what is missing
+    if head.kind == "empty" or len(fitting) > 1:
+        candidates = [s for s in centre.sources if s.name in {f.source for f in fitting}] or list(
+            centre.sources
+        )
+        by_folder = [s for s in candidates if s.name == path.parent.name]
+        if len(candidates) == 1 or by_folder:
+            return (by_folder or candidates)[0]
+        if head.kind == "empty" and not any(s.allow_empty for s in candidates):
+            raise InputDataError(
+                f"{path} has no rows (it is empty); nothing was stored. Export the day again; if a source "
+                "may have no contacts on a day, set allow_empty = true under its table in "
+                f"{config.source_path} and give --source NAME"
+            )
+        raise CliError(
+            f"{path} could be any of the sources {', '.join(s.name for s in candidates)} of centre "
+            f"{centre.centre_id}; give --source NAME"
+        )
+    if fitting:
+        print(f"  source: {fitting[0].source} (detected: {fitting[0].reason})")
+        return centre.source(fitting[0].source)
+    reasons = "; ".join(f"{f.source}: {f.reason}" for f in fits)
+    raise InputDataError(
+        f"{path} ({head.describe()}) fits none of centre {centre.centre_id}'s sources ({reasons}); check the "
+        f"file, give --source NAME to see the full check, or add a source for it to {config.source_path}"
+    )
 
 
 def _lake_ranges(ports: Ports) -> dict[str, tuple[date, date]]:
@@ -434,10 +502,16 @@ def _unknown_table(name: str) -> str:
 
 def _check_tables(sql: str) -> None:
     """Every table the statement reads is one of the project's (suggestions from those names only)."""
-    from contactlake.analyse.catalogue import relation_names
-    from contactlake.sqlfiles import referenced_tables
+    import sqlglot
+    from sqlglot import exp
 
-    unknown = sorted(referenced_tables(sql) - set(relation_names()))
+    from contactlake.analyse.catalogue import relation_names
+
+    tree = sqlglot.parse_one(sql, read="trino")
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    # Named tables only: a table function (unnest, range ...) is the engine's, not a table.
+    named = {t.name for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Identifier)}
+    unknown = sorted(named - ctes - set(relation_names()))
     if unknown:
         raise CliError(_unknown_table(unknown[0]))
 
@@ -709,7 +783,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = command("ingest", "validate one export and store it in the lake")
     ingest.add_argument("file", help="the export file (CSV, JSON, .gz …)")
     ingest.add_argument("--centre", required=True, help="centre id from the configuration")
-    ingest.add_argument("--source", help="source name from the centre's configuration (default: its first)")
+    ingest.add_argument(
+        "--source",
+        help="source name from the centre's configuration (default: the source the file's content fits)",
+    )
     ingest.set_defaults(func=cmd_ingest)
 
     analyse = command("analyse", "recompute the KPI aggregates")

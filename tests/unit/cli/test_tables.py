@@ -33,9 +33,12 @@ def test_tables_lists_every_table_and_view_with_described_columns(
         assert relation["description"], relation["name"]
         assert relation["kind"] == ("view" if relation["name"] in VIEWS else "table")
         for column in relation["columns"]:
-            assert column["type"] and column["description"], (relation["name"], column["name"])
+            assert column["type"], (relation["name"], column["name"])
+            assert column["description"], (relation["name"], column["name"])
     kpi = next(r for r in listed if r["name"] == "v_kpi_daily")
-    assert {"service_level", "target_service_level", "service_level_met"} <= {c["name"] for c in kpi["columns"]}
+    assert {"service_level", "target_service_level", "service_level_met"} <= {
+        c["name"] for c in kpi["columns"]
+    }
     code, out, _ = run(capsys, "tables")
     assert code == 0
     assert all(f"\n{name} (" in f"\n{out}" for name in EVERY_NAME)
