@@ -26,6 +26,7 @@ from infra.cfn import load_template
 from tests.functional.report.lake import SmallLake, use_lake
 
 REPO = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.filterwarnings("ignore:IAMAuthorizer is not a supported in local mode")
 NORTH = {"x-api-key": "demo-key-north"}
 ADMIN = {"x-api-key": "demo-key-admin"}
 
