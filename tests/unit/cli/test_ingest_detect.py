@@ -111,35 +111,13 @@ def test_a_source_allowed_to_be_empty_accepts_an_export_without_rows(
     assert "stored — read 0" in out
     empty = tmp_path / "acd-2026-11-21.csv"
     empty.write_bytes(b"")
-    code = main(
-        [
-            "--home",
-            str(home),
-            "--config",
-            config,
-            "ingest",
-            str(empty),
-            "--centre",
-            "north",
-            "--source",
-            "acd",
-        ]
-    )
-    assert code == 0
+
+    def ingest_empty(source: str) -> int:
+        argv = ["--home", str(home), "--config", config, "ingest", str(empty), "--centre", "north"]
+        return main([*argv, "--source", source])
+
+    assert ingest_empty("acd") == 0
     assert "no rows (it is empty); allowed" in capsys.readouterr().out
     # The agents source keeps the default: an empty agent export is still refused.
-    code = main(
-        [
-            "--home",
-            str(home),
-            "--config",
-            config,
-            "ingest",
-            str(empty),
-            "--centre",
-            "north",
-            "--source",
-            "agents",
-        ]
-    )
+    code = ingest_empty("agents")
     assert code == 4
