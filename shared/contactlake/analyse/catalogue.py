@@ -106,17 +106,22 @@ def _view(name: str) -> Relation:
 
 
 @cache
+def relation(name: str) -> Relation | None:
+    """One table or view by name (``None`` if the project has none of that name)."""
+    name = name.lower()
+    if name in all_tables():
+        return _table(all_tables()[name])
+    return _view(name) if name in VIEWS else None
+
+
 def catalogue() -> tuple[Relation, ...]:
     """Every table (curated, then aggregates) and then every BI view."""
-    return (*(_table(t) for t in all_tables().values()), *(_view(v) for v in VIEWS))
+    return tuple(r for r in map(relation, relation_names()) if r is not None)
 
 
 def relation_names() -> list[str]:
-    return [r.name for r in catalogue()]
-
-
-def relation(name: str) -> Relation | None:
-    return next((r for r in catalogue() if r.name == name.lower()), None)
+    """The names alone: cheap (no view SQL is analysed), for hints and suggestions."""
+    return [*all_tables(), *VIEWS]
 
 
 def suggest(name: str) -> list[str]:
