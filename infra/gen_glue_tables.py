@@ -1,4 +1,5 @@
-"""Render the Glue ``AWS::Glue::Table`` resources of ``template.yaml`` from the project's Arrow schemas.
+"""Render the Glue ``AWS::Glue::Table`` resources of ``template.yaml`` from the project's Arrow schemas,
+and the BI views (``sql/views``) as Glue views Athena reads (see :func:`render_view`).
 
 The Glue catalogue must describe exactly what the writers put in the Parquet files, or Athena fails at
 query time (``HIVE_BAD_DATA``) or silently reads NULLs. So the tables are not written by hand: this script
@@ -159,6 +160,62 @@ def render_table(table: Any) -> str:
     return "\n".join(lines)
 
 
+#: Trino types of view columns -> the Glue (Hive) types of the view's StorageDescriptor.
+_VIEW_HIVE_TYPES = {"varchar": "string", "integer": "int", "timestamp(3)": "timestamp"}
+
+
+def render_view(name: str) -> str:
+    """One BI view (``sql/views``) as an ``AWS::Glue::Table`` of type VIRTUAL_VIEW, in the form Athena's
+    own ``CREATE VIEW`` stores: the Trino SQL and its columns, base64-encoded JSON in ``ViewOriginalText``
+    ("/* Presto View: ... */"). So the views exist as soon as the stack does (a deploy step, not a job
+    that may not have run yet); column types are inferred from the SQL (``ddl.view_columns``)."""
+    catalogue = importlib.import_module("contactlake.analyse.catalogue")
+    ddl = importlib.import_module("contactlake.analyse.ddl")
+    sql = "\n".join(line for line in ddl.load_sql(name).splitlines() if not line.startswith("--")).strip()
+    if "${" in sql:
+        raise ValueError(f"view {name}: its SQL must not contain '${{' (the template substitutes it)")
+    view = catalogue.relation(name)
+    definition = {
+        "originalSql": sql,
+        "catalog": "awsdatacatalog",
+        "schema": "${GlueDatabaseName}",
+        "columns": [{"name": c.name, "type": c.type} for c in view.columns],
+        "owner": "contactlake",
+        "runAsInvoker": False,
+        "properties": {},
+    }
+    lines = [
+        f"  GlueView{logical_id(name).removeprefix('GlueTable')}:",
+        "    Type: AWS::Glue::Table",
+        "    Properties:",
+        "      CatalogId: !Ref AWS::AccountId",
+        "      DatabaseName: !Ref GlueDatabase",
+        "      TableInput:",
+        f"        Name: {name}",
+        f"        Description: {_q(('BI view. ' + view.description)[:2048])}",
+        "        TableType: VIRTUAL_VIEW",
+        "        Parameters:",
+        '          presto_view: "true"',
+        "          comment: Presto View",
+        "        ViewOriginalText: !Join",
+        '          - ""',
+        '          - - "/* Presto View: "',
+        f'            - !Base64 {{"Fn::Sub": {_q(json.dumps(definition, separators=(",", ":")))}}}',
+        '            - " */"',
+        '        ViewExpandedText: "/* Presto View */"',
+        "        StorageDescriptor:",
+        "          SerdeInfo: {}",
+        "          Columns:",
+    ]
+    for column in view.columns:
+        lines += [
+            f"            - Name: {column.name}",
+            f"              Type: {_VIEW_HIVE_TYPES.get(column.type, column.type)}",
+            f"              Comment: {_q(column.description[:_COMMENT_MAX])}",
+        ]
+    return "\n".join(lines)
+
+
 def is_aggregate(table: Any) -> bool:
     return str(table.prefix).startswith("aggregates/")
 
@@ -195,7 +252,8 @@ def render_aggregate_policy(tables: Iterable[Any]) -> str:
 def render_block() -> str:
     """The whole generated block, markers included."""
     tables = _lake_tables()
-    body = "\n\n".join(render_table(t) for t in tables.values())
+    views = importlib.import_module("contactlake.analyse.ddl").VIEWS
+    body = "\n\n".join([*(render_table(t) for t in tables.values()), *(render_view(v) for v in views)])
     policy = render_aggregate_policy(t for t in tables.values() if is_aggregate(t))
     return f"{BEGIN}\n{body}\n\n{policy}\n{END}"
 

@@ -16,12 +16,13 @@ import errno
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
 from decimal import Decimal
@@ -71,10 +72,18 @@ EXIT_CODES = (
 )
 
 ISSUES_URL = "https://github.com/contactlake/contactlake/issues"
-_SQL_HINT = (
-    "check the SQL (Athena/Trino dialect) and the table names: "
-    "contacts, pathway_steps, agent_activity, quarantine, ingest_log, kpi_interval, kpi_daily"
-)
+
+
+def _sql_hint() -> str:
+    """What to check when SQL fails: the dialect, and every table and view name (from the registry)."""
+    from contactlake.analyse.catalogue import relation_names
+
+    return (
+        "check the SQL (Athena/Trino dialect) and the names; the tables and views are "
+        f"{', '.join(relation_names())} (`contactlake tables` describes them)"
+    )
+
+
 #: pip extras that provide an optional import, for "install it with …" advice.
 _EXTRAS = {"chalice": "api", "awswrangler": "aws"}
 
@@ -213,16 +222,30 @@ def _print_manifest(manifest: Any) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from contactlake.ingest.detect import fits_of, read_head, sniff
+
     settings, config, ports = _context(args)
     source_file = Path(args.file)
     if not source_file.is_file():
         raise CliError(f"{source_file} is not a file; give the path of an export to ingest")
     centre = config.centre(args.centre)
-    source = centre.source(args.source) if args.source else (centre.sources[0] if centre.sources else None)
-    if source is None:
+    if not centre.sources:
         raise CliError(
             f"centre {centre.centre_id} has no sources configured; add one to {config.source_path}"
         )
+    head = sniff(*read_head(source_file))
+    source = _choose_source(config, centre, args.source, fits_of(centre, head, config), head, source_file)
+    if not head.has_rows:
+        what = "it is empty" if head.kind == "empty" else "it has a header and no data rows"
+        if not source.allow_empty:
+            raise InputDataError(
+                f"{source_file} has no rows ({what}); nothing was stored. Export the day again; if source "
+                f"{source.name!r} may have no contacts on a day, set allow_empty = true under "
+                f"[centres.{centre.centre_id}.sources.{source.name}] in {config.source_path}"
+            )
+        print(f"  {source_file}: no rows ({what}); allowed for source {source.name!r} (allow_empty)")
+        if head.kind == "empty":
+            return EXIT_OK
     key = f"{centre.centre_id}/{source.name}/{source_file.name}"
     # The raw area keeps its own copy: the user's file is never modified, and re-runs read the same bytes.
     ports.store.put_file("raw", key, source_file)
@@ -235,6 +258,60 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             "mapping and ingest it again"
         )
     return EXIT_OK
+
+
+def _choose_source(
+    config: AppConfig, centre: Any, given: str | None, fits: list[Any], head: Any, path: Path
+) -> Any:
+    """The source an export is ingested as: ``--source`` if it fits the content; else the one source the
+    content fits (the file's folder name breaks a tie); a misfit is named with the source that would fit."""
+    fitting = [f for f in fits if f.fits]
+    if given:
+        source = centre.source(given)
+        if head.kind == "empty" or next(f for f in fits if f.source == source.name).fits:
+            return source
+        misfit = next(f for f in fits if f.source == source.name)
+        others = [f for f in fitting if f.source != source.name]
+        if others:
+            raise CliError(
+                f"{path} does not look like source {source.name!r} ({misfit.reason}); it fits "
+                f"{others[0].source!r} ({others[0].reason}): did you mean --source {others[0].source}?"
+            )
+        if (head.kind == "json") != (source.adapter in ("amazon_connect", "genesys_cloud")):
+            adapter = head.json_adapter()
+            fix = f'with adapter = "{adapter}"' if adapter else "whose adapter reads this format"
+            reads = misfit.reason.removeprefix("it ")
+            raise InputDataError(
+                f"{path} is {head.describe()}, but source {source.name!r} {reads}; "
+                f"none of centre {centre.centre_id}'s sources reads this format: add a source {fix} to "
+                f"{config.source_path} and ingest with --source NAME"
+            )
+        return source  # the right format with other columns: the adapter names what is missing
+    if head.kind == "empty" or len(fitting) > 1:
+        candidates = [s for s in centre.sources if s.name in {f.source for f in fitting}] or list(
+            centre.sources
+        )
+        by_folder = [s for s in candidates if s.name == path.parent.name]
+        if len(candidates) == 1 or by_folder:
+            return (by_folder or candidates)[0]
+        if head.kind == "empty" and not any(s.allow_empty for s in candidates):
+            raise InputDataError(
+                f"{path} has no rows (it is empty); nothing was stored. Export the day again; if a source "
+                "may have no contacts on a day, set allow_empty = true under its table in "
+                f"{config.source_path} and give --source NAME"
+            )
+        raise CliError(
+            f"{path} could be any of the sources {', '.join(s.name for s in candidates)} of centre "
+            f"{centre.centre_id}; give --source NAME"
+        )
+    if fitting:
+        print(f"  source: {fitting[0].source} (detected: {fitting[0].reason})")
+        return centre.source(fitting[0].source)
+    reasons = "; ".join(f"{f.source}: {f.reason}" for f in fits)
+    raise InputDataError(
+        f"{path} ({head.describe()}) fits none of centre {centre.centre_id}'s sources ({reasons}); check the "
+        f"file, give --source NAME to see the full check, or add a source for it to {config.source_path}"
+    )
 
 
 def _lake_ranges(ports: Ports) -> dict[str, tuple[date, date]]:
@@ -331,7 +408,7 @@ def _check_sql(sql: str, params: dict[str, Any]) -> None:
         near = (first.get("start_context", "") + first.get("highlight", "")).strip()[-40:]
         where += f" (near {near!r})" if near else ""
         reason = first.get("description") or str(error).splitlines()[0]
-        raise CliError(f"the SQL does not parse{where}: {reason}; {_SQL_HINT}") from None
+        raise CliError(f"the SQL does not parse{where}: {reason}; {_sql_hint()}") from None
     missing = sorted(set(names) - set(params))
     if missing:
         given = " ".join(f"--param {name}=VALUE" for name in missing)
@@ -363,22 +440,85 @@ def cmd_sql(args: argparse.Namespace) -> int:
             raise CliError(f"--param {item!r}: use name=value, and :name in the SQL")
         params[name] = value
     sql = _query_text(args.query)
-    _check_sql(sql, params)
-    _settings, _config, ports = _context(args)
-    try:
-        table = ports.engine.query(sql, params)
-    except QueryError as error:
-        raise CliError(f"{error}\n  {_SQL_HINT}") from error
-    if args.format == "csv":
+    table = _catalogue_statement(sql)
+    if table is None:
+        _check_sql(sql, params)
+        _check_tables(sql)
+        _settings, _config, ports = _context(args)
+        try:
+            table = ports.engine.query(sql, params)
+        except QueryError as error:
+            raise CliError(f"{_without_engine_hint(str(error))}\n  {_sql_hint()}") from error
+    _print_rows(table, args.format, args.limit)
+    return EXIT_OK
+
+
+def _print_rows(table: Any, output: str, limit: int) -> None:
+    if output == "csv":
         import pyarrow.csv as pacsv
 
         pacsv.write_csv(table, sys.stdout.buffer)
-    elif args.format == "json":
+    elif output == "json":
         rows = [{k: _json_cell(v) for k, v in row.items()} for row in table.to_pylist()]
         print(json.dumps(rows, default=str, indent=1))
     else:
-        print(_format_table(table.to_pylist(), table.column_names, args.limit))
-    return EXIT_OK
+        print(_format_table(table.to_pylist(), table.column_names, limit))
+
+
+_SHOW_TABLES = re.compile(r"^\s*SHOW\s+(?:TABLES|VIEWS)\s*;?\s*$", re.IGNORECASE)
+_DESCRIBE = re.compile(
+    r"^\s*(?:DESCRIBE|DESC|SHOW\s+COLUMNS\s+(?:FROM|IN))\s+(?:\w+\.)?\"?(\w+)\"?\s*;?\s*$", re.IGNORECASE
+)
+
+
+def _catalogue_statement(sql: str) -> Any:
+    """``SHOW TABLES`` and ``DESCRIBE t`` (``SHOW COLUMNS FROM t``) answered from the project's catalogue,
+    as Athena answers them, instead of from the local engine's own (which lists its pg_* internals)."""
+    import pyarrow as pa
+
+    from contactlake.analyse.catalogue import catalogue, relation
+
+    if _SHOW_TABLES.match(sql):
+        rows = [{"name": r.name, "kind": r.kind, "description": r.description} for r in catalogue()]
+        return pa.Table.from_pylist(rows)
+    described = _DESCRIBE.match(sql)
+    if described is None:
+        return None
+    found = relation(described.group(1))
+    if found is None:
+        raise CliError(_unknown_table(described.group(1)))
+    return pa.Table.from_pylist(
+        [{"column": c.name, "type": c.type, "description": c.description} for c in found.columns]
+    )
+
+
+def _unknown_table(name: str) -> str:
+    from contactlake.analyse.catalogue import suggest
+
+    close = suggest(name)
+    guess = f"did you mean {' or '.join(close)}? " if close else ""
+    return f"there is no table or view {name!r}; {guess}`contactlake tables` lists them all"
+
+
+def _check_tables(sql: str) -> None:
+    """Every table the statement reads is one of the project's (suggestions from those names only)."""
+    import sqlglot
+    from sqlglot import exp
+
+    from contactlake.analyse.catalogue import relation_names
+
+    tree = sqlglot.parse_one(sql, read="trino")
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    # Named tables only: a table function (unnest, range ...) is the engine's, not a table.
+    named = {t.name for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Identifier)}
+    unknown = sorted(named - ctes - set(relation_names()))
+    if unknown:
+        raise CliError(_unknown_table(unknown[0]))
+
+
+def _without_engine_hint(message: str) -> str:
+    """DuckDB's own "Did you mean" names its internal catalogue (pg_depend ...): not ours to suggest."""
+    return re.sub(r'\s*Did you mean "[^"]*"\??', "", message)
 
 
 def _format_table(rows: list[dict[str, Any]], columns: list[str], limit: int) -> str:
@@ -398,6 +538,32 @@ def _format_table(rows: list[dict[str, Any]], columns: list[str], limit: int) ->
         lines.append(f"… {len(rows) - limit} more rows (use --limit or --format csv)")
     lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(lines)
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    from contactlake.analyse.catalogue import Relation, catalogue, relation
+
+    if args.name:
+        found = relation(args.name)
+        if found is None:
+            raise CliError(_unknown_table(args.name))
+        chosen: tuple[Relation, ...] = (found,)
+    else:
+        chosen = catalogue()
+    if args.format == "json":
+        print(json.dumps([asdict(r) for r in chosen], indent=1))
+        return EXIT_OK
+    for index, item in enumerate(chosen):
+        if index:
+            print()
+        print(f"{item.name} ({item.kind}): {item.description}")
+        width = max(len(c.name) for c in item.columns)
+        types = max(len(c.type) for c in item.columns)
+        for column in item.columns:
+            print(f"  {column.name:<{width}}  {column.type:<{types}}  {column.description}")
+    if not args.name:
+        print("\nQuery them with `contactlake sql`; on AWS they are the Glue tables and views Athena reads.")
+    return EXIT_OK
 
 
 def _sample_exports() -> list[tuple[str, Path]]:
@@ -617,7 +783,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = command("ingest", "validate one export and store it in the lake")
     ingest.add_argument("file", help="the export file (CSV, JSON, .gz …)")
     ingest.add_argument("--centre", required=True, help="centre id from the configuration")
-    ingest.add_argument("--source", help="source name from the centre's configuration (default: its first)")
+    ingest.add_argument(
+        "--source",
+        help="source name from the centre's configuration (default: the source the file's content fits)",
+    )
     ingest.set_defaults(func=cmd_ingest)
 
     analyse = command("analyse", "recompute the KPI aggregates")
@@ -643,7 +812,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(func=cmd_report)
 
     sql = command("sql", "run Athena-dialect SQL on the local lake (as a BI tool would)")
-    sql.add_argument("query", help="the SQL, or @file.sql; bind values with :name and --param name=value")
+    sql.add_argument(
+        "query",
+        help="the SQL, or @file.sql; bind values with :name and --param name=value; SHOW TABLES and "
+        "DESCRIBE name list the tables, views and columns",
+    )
     sql.add_argument("--param", action="append", help="name=value for a :name placeholder (repeatable)")
     sql.add_argument(
         "--format",
@@ -653,6 +826,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sql.add_argument("--limit", type=_positive, default=50, help="rows shown in table format (default: 50)")
     sql.set_defaults(func=cmd_sql)
+
+    tables = command("tables", "list every table and view with its columns, types and descriptions")
+    tables.add_argument("name", nargs="?", help="only this table or view (default: all)")
+    tables.add_argument(
+        "--format", choices=["text", "json"], default="text", help="output format (default: text)"
+    )
+    tables.set_defaults(func=cmd_tables)
 
     config = command("config", "check the configuration file, or print its JSON Schema")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")

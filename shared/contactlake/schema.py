@@ -53,14 +53,20 @@ DIRECTIONS = ("inbound", "outbound", "transfer", "internal")
 STEP_TYPES = ("ivr_menu", "queue", "agent", "hold", "transfer", "escalation", "callback", "web", "end")
 AGENT_STATES = ("staffed", "available", "on_contact", "after_call_work", "break", "training", "other")
 
+
+def _one_of(what: str, values: tuple[str, ...]) -> dict[str, str]:
+    """A column's doc naming its allowed values (read by people in Glue, Athena and `contactlake tables`)."""
+    return {"doc": f"{what}: {', '.join(values[:-1])} or {values[-1]}."}
+
+
 CONTACTS = pa.schema(
     [
         pa.field("contact_id", pa.string(), nullable=False, metadata={"doc": "Source system's contact id."}),
         pa.field("source_system", pa.string(), nullable=False, metadata={"doc": "Adapter that produced it."}),
         pa.field("upload_id", pa.string(), nullable=False, metadata={"doc": "Upload the row came from."}),
         pa.field("source_line", pa.int64(), metadata={"doc": "Line (or record) number in the raw upload."}),
-        pa.field("channel", pa.string(), metadata={"doc": "One of CHANNELS."}),
-        pa.field("direction", pa.string(), metadata={"doc": "One of DIRECTIONS."}),
+        pa.field("channel", pa.string(), metadata=_one_of("How the customer came", CHANNELS)),
+        pa.field("direction", pa.string(), metadata=_one_of("Direction", DIRECTIONS)),
         pa.field("queue", pa.string(), metadata={"doc": "Queue / skill / split the contact waited in."}),
         pa.field("agent_id", pa.string(), metadata={"doc": "Agent who handled it (last agent leg)."}),
         pa.field("initiated_utc", TS, metadata={"doc": "Contact started (entered the system)."}),
@@ -74,7 +80,9 @@ CONTACTS = pa.schema(
         pa.field("talk_seconds", pa.float64(), metadata={"doc": "Agent talk time, excluding hold."}),
         pa.field("hold_seconds", pa.float64(), metadata={"doc": "Customer on hold by the agent."}),
         pa.field("acw_seconds", pa.float64(), metadata={"doc": "After-call work (wrap-up)."}),
-        pa.field("outcome", pa.string(), nullable=False, metadata={"doc": "One of OUTCOMES."}),
+        pa.field(
+            "outcome", pa.string(), nullable=False, metadata=_one_of("What happened to the contact", OUTCOMES)
+        ),
         pa.field("transfer_count", pa.int32(), metadata={"doc": "Transfers during the contact."}),
         pa.field("escalation_count", pa.int32(), metadata={"doc": "Escalations (to supervisor/tier 2)."}),
         pa.field("hold_count", pa.int32(), metadata={"doc": "Times put on hold."}),
@@ -102,7 +110,7 @@ PATHWAY_STEPS = pa.schema(
         pa.field("source_system", pa.string(), nullable=False),
         pa.field("upload_id", pa.string(), nullable=False),
         pa.field("step_index", pa.int32(), nullable=False, metadata={"doc": "0-based order in the path."}),
-        pa.field("step_type", pa.string(), nullable=False, metadata={"doc": "One of STEP_TYPES."}),
+        pa.field("step_type", pa.string(), nullable=False, metadata=_one_of("Kind of step", STEP_TYPES)),
         pa.field("step_name", pa.string(), metadata={"doc": "IVR menu, queue or agent name."}),
         pa.field("started_utc", TS),
         pa.field("ended_utc", TS),
@@ -116,7 +124,7 @@ AGENT_ACTIVITY = pa.schema(
     [
         pa.field("agent_id", pa.string(), nullable=False),
         pa.field("team", pa.string()),
-        pa.field("state", pa.string(), nullable=False, metadata={"doc": "One of AGENT_STATES."}),
+        pa.field("state", pa.string(), nullable=False, metadata=_one_of("Agent state", AGENT_STATES)),
         pa.field("started_utc", TS, nullable=False),
         pa.field("ended_utc", TS, nullable=False),
         pa.field("started_local", TS, nullable=False),
@@ -154,12 +162,68 @@ INGEST_LOG = pa.schema(
         pa.field("rows_stored", pa.int64(), nullable=False),
         pa.field("rows_quarantined", pa.int64(), nullable=False),
         pa.field("rows_excluded", pa.int64(), nullable=False),
-        pa.field("quarantined_by_rule", pa.string(), metadata={"doc": "JSON object rule_id -> rows."}),
-        pa.field("excluded_by_rule", pa.string(), metadata={"doc": "JSON object rule_id -> rows."}),
+        pa.field(
+            "quarantined_by_rule",
+            pa.string(),
+            metadata={"doc": 'Rows per rule, as JSON text: {"rule_id": rows}.'},
+        ),
+        pa.field(
+            "excluded_by_rule",
+            pa.string(),
+            metadata={"doc": 'Rows per rule, as JSON text: {"rule_id": rows}.'},
+        ),
         pa.field("files_written", pa.int32()),
         pa.field("started_utc", TS),
         pa.field("finished_utc", TS),
         pa.field("schema_version", pa.int32()),
     ],
     metadata={"contactlake.table": "ingest_log", "contactlake.schema_version": str(SCHEMA_VERSION)},
+)
+
+
+#: Docs of the columns several curated tables share, and of each table (Glue comments, `contactlake tables`).
+_SHARED_DOCS = {
+    "contact_id": "Source system's contact id.",
+    "source_system": "Adapter that produced the row.",
+    "upload_id": "Upload the row came from (its manifest has the details).",
+    "source_key": "Raw object key of the upload.",
+    "source_line": "Line (or record) number in the raw upload.",
+    "started_utc": "Start, UTC.",
+    "ended_utc": "End, UTC.",
+    "duration_seconds": "ended_utc - started_utc, in seconds.",
+    "agent_id": "Agent.",
+    "team": "Agent's team, if the export has one.",
+    "started_local": "Start in the centre's local time (what interval cuts use).",
+    "message": "Why the row was refused, in words.",
+    "quarantined_utc": "When it was quarantined, UTC.",
+    "source_version": "Object version (S3 version id) of the upload, if versioned.",
+    "checksum_sha256": "SHA-256 of the raw upload's bytes.",
+    "rows_read": "Rows read from the upload (= stored + quarantined + excluded).",
+    "rows_stored": "Rows stored in the curated tables.",
+    "rows_quarantined": "Rows refused by a rule, kept in quarantine with the reason.",
+    "rows_excluded": "Rows left out on purpose (e.g. outside the centre's scope).",
+    "files_written": "Parquet files written.",
+    "finished_utc": "When processing ended, UTC.",
+    "schema_version": "Lake schema version the rows were written with.",
+}
+TABLE_DOCS = {
+    "contacts": "One row per contact (call, chat, e-mail ...), from every source, in the canonical form.",
+    "pathway_steps": "The steps of each contact's path: IVR menus, queues, agents, transfers, in order.",
+    "agent_activity": "Agents' state spans (staffed, available, on contact, break ...) from agent exports.",
+    "quarantine": "Rows refused by a validation rule, with the rule and the reason (caller numbers removed).",
+    "ingest_log": "One row per processed upload: rows read, stored, quarantined, excluded; its status.",
+}
+
+
+def _documented(table: pa.Schema) -> pa.Schema:
+    """The schema with the shared docs on columns that have none."""
+    fields = [
+        f if f.metadata or f.name not in _SHARED_DOCS else f.with_metadata({"doc": _SHARED_DOCS[f.name]})
+        for f in table
+    ]
+    return pa.schema(fields, metadata=table.metadata)
+
+
+PATHWAY_STEPS, AGENT_ACTIVITY, QUARANTINE, INGEST_LOG = (
+    _documented(t) for t in (PATHWAY_STEPS, AGENT_ACTIVITY, QUARANTINE, INGEST_LOG)
 )

@@ -23,6 +23,7 @@ __all__ = [
     "glue_columns",
     "glue_table_input",
     "hive_type",
+    "view_columns",
     "view_ddl",
 ]
 
@@ -118,6 +119,42 @@ def glue_table_input(table: LakeTable, buckets: Mapping[str, str] | None = None)
             },
         },
     }
+
+
+def _engine_schema() -> dict[str, object]:
+    """Every lake table's columns with their Athena (Trino) types, for sqlglot's type inference."""
+    schema: dict[str, object] = {}
+    for table in all_tables().values():
+        columns = {f.name: hive_type(f.type).replace("string", "varchar") for f in table.schema}
+        schema[table.name] = {**columns, **dict(table.partitions)}
+    return schema
+
+
+def view_columns(name: str) -> list[tuple[str, str]]:
+    """A BI view's output columns and their Trino types, inferred from its SQL and the lake tables'
+    schemas (the types Athena computes, so a Glue view definition matches what Athena derives)."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+
+    if name not in VIEWS:
+        raise KeyError(f"no view {name!r}; known: {', '.join(VIEWS)}")
+    schema = _engine_schema()
+    tree = annotate_types(
+        qualify(sqlglot.parse_one(load_sql(name), read="trino"), schema=schema), schema=schema
+    )
+    if not isinstance(tree, exp.Query):
+        raise TypeError(f"view {name}: its SQL must be one SELECT")
+    columns = []
+    for select in tree.selects:
+        kind = select.type.sql("trino").lower() if select.type else ""
+        if not kind or kind == "unknown":
+            raise TypeError(
+                f"view {name}: cannot infer the type of column {select.alias_or_name}; add a CAST"
+            )
+        columns.append((select.alias_or_name, kind))
+    return columns
 
 
 def view_ddl(name: str, database: str = "contactlake") -> str:

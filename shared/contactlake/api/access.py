@@ -3,8 +3,10 @@
 * **Who**: IAM mode (default) matches the caller's IAM ARN (API Gateway puts it in the request context
   after checking the SigV4 signature) against ``[api.callers.*].principal``; an assumed-role session
   matches its role. API-key mode matches the SHA-256 of ``x-api-key`` against ``api_key_sha256``.
-* **What**: every centre id is checked against the configuration (404 if unknown) and then against the
-  caller's centres (403). Reports covering several centres need every one of them.
+* **What**: every centre id is checked against the caller's centres first (403 for any centre outside
+  them, whether it exists or not, so the answer never tells which ids exist), then against the
+  configuration (404 only for a caller that may read every centre). Reports covering several centres
+  need every one of them.
 """
 
 from __future__ import annotations
@@ -77,16 +79,20 @@ def resolve_caller(
 
 
 def check_centre(config: AppConfig, caller: ApiCaller, centre_id: str) -> str:
-    """404 for a malformed or unknown centre, 403 for one the caller may not read."""
+    """403 for a centre outside the caller's scope (known or not), 404 for one nobody has configured."""
+    if not caller.may_read(centre_id):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"caller {caller.name!r} may not read centre {centre_id[:40]!r}; GET /centres lists yours",
+        )
     try:
         validate_centre_id(centre_id)
         config.centre(centre_id)
     except ConfigError:
         raise ApiError(
-            404, "unknown_centre", f"no centre {centre_id[:40]!r}; GET /centres lists yours"
+            404, "unknown_centre", f"no centre {centre_id[:40]!r}; GET /centres lists the centres"
         ) from None
-    if not caller.may_read(centre_id):
-        raise ApiError(403, "forbidden", f"caller {caller.name!r} may not read centre {centre_id!r}")
     return centre_id
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from chalice.app import Chalice
 
+from contactlake.api.context import uniform_errors
 from contactlake.api.routes import api
 
 __all__ = ["APP_NAME", "app"]
@@ -18,3 +19,4 @@ APP_NAME = "contactlake-report"
 
 app = Chalice(app_name=APP_NAME)
 app.register_blueprint(api)
+app.register_middleware(uniform_errors, "http")

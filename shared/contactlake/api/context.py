@@ -17,11 +17,19 @@ from typing import Any
 from chalice.app import IAMAuthorizer, Request, Response
 
 from contactlake.api import access, pages
-from contactlake.api.errors import ApiError
+from contactlake.api.errors import ApiError, code_for_status
 from contactlake.config import ApiCaller
 from contactlake.runtime import Runtime, runtime
 
-__all__ = ["ROUTE_AUTH", "caller", "handle_errors", "json_response", "page_secret", "state"]
+__all__ = [
+    "ROUTE_AUTH",
+    "caller",
+    "handle_errors",
+    "json_response",
+    "page_secret",
+    "state",
+    "uniform_errors",
+]
 
 logger = logging.getLogger("contactlake.api")
 
@@ -82,3 +90,27 @@ def handle_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             return json_response(body, 500)
 
     return wrapper
+
+
+def uniform_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Chalice middleware: Chalice's own error answers (405 for a wrong method, 415, a 500 outside a
+    view), whose body is ``{"Code", "Message"}``, rewritten into the API's one error shape."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code < 400 or not (isinstance(body, dict) and {"Code", "Message"} <= set(body)):
+        return response
+    status = response.status_code
+    headers = {
+        k: v if isinstance(v, str) else ", ".join(v)
+        for k, v in (response.headers or {}).items()
+        if k.lower() != "content-type"
+    }
+    if status == 405:
+        allowed = headers.get("Allow", "")
+        message = f"{event.method} is not allowed on {event.path}; use {allowed or 'another method'}"
+    elif status >= 500:
+        message = "the request failed on the server; it has been logged"
+        logger.error("Chalice answered %s: %s", status, body)
+    else:
+        message = str(body["Message"])
+    return json_response(ApiError(status, code_for_status(status), message).body(), status, headers)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from contactlake.api.errors import ApiError
@@ -58,10 +58,21 @@ def parse_date(value: str | None, name: str) -> date:
         raise ApiError(400, "bad_date", f"{name}={value[:40]!r} is not an ISO date like 2026-11-15") from None
 
 
-def date_range(params: Mapping[str, str], max_days: int = MAX_RANGE_DAYS) -> tuple[date, date]:
-    """``from`` (required) and ``to`` (default: ``from``), inclusive local dates, at most ``max_days``."""
+def date_range(params: Mapping[str, str], today: date, max_days: int = MAX_RANGE_DAYS) -> tuple[date, date]:
+    """``from`` (required) and ``to``, inclusive local dates, at most ``max_days``.
+
+    ``to`` defaults to ``today`` (the centre's local date), or to the last day of the longest range
+    allowed (``max_days`` from ``from``) if that comes first: ``from`` alone asks for "since then".
+    """
     start = parse_date(params.get("from"), "from")
-    end = parse_date(params.get("to"), "to") if params.get("to") else start
+    if params.get("to"):
+        end = parse_date(params.get("to"), "to")
+    else:
+        end = min(today, start + timedelta(days=max_days - 1))
+        if end < start:
+            raise ApiError(
+                400, "bad_range", f"from ({start}) is after today ({today}); give an earlier from, or a to"
+            )
     if end < start:
         raise ApiError(400, "bad_range", f"to ({end}) is before from ({start})")
     if (end - start).days + 1 > max_days:

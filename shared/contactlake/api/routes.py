@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from chalice.app import Blueprint
@@ -39,7 +39,7 @@ from contactlake.api.params import (
     text_field,
 )
 from contactlake.api.reports import report_request, stored_reports
-from contactlake.api.shapes import as_object, jsonable
+from contactlake.api.shapes import as_object, jsonable, rows
 from contactlake.config import AUDIENCES, PERIODS, CentreConfig
 from contactlake.report.figures import uploads
 
@@ -63,7 +63,8 @@ def route(
     **response: Any,
 ) -> Callable[[View], View]:
     """Register a view with JSON errors, the configured authorisation (unless public) and its OpenAPI
-    operation (``response``: the success ``status`` and request ``body`` of :func:`openapi.operation`)."""
+    operation (``response``: the success ``schema``, ``status`` and request ``body`` of
+    :func:`openapi.operation`)."""
 
     def register(view: View) -> View:
         wrapped = handle_errors(view)
@@ -89,6 +90,11 @@ def _centre(centre_id: str) -> CentreConfig:
     return rt.config.centre(centre_id)
 
 
+def _range(centre: CentreConfig, max_days: int) -> tuple[date, date]:
+    """The request's ``from``/``to``; ``to`` defaults to today in the centre's time zone."""
+    return date_range(_params(), datetime.now(centre.zone).date(), max_days)
+
+
 def _paged(rows: list[Any], query: str, **extra: Any) -> Any:
     page = paginate(rows, _params(), query, page_secret())
     return json_response(page.body(**extra))
@@ -97,7 +103,7 @@ def _paged(rows: list[Any], query: str, **extra: Any) -> Any:
 def _centre_page(centre_id: str, name: str, table: Any, start: date, end: date, **extra: Any) -> Any:
     """One page of a centre's rows for ``from``..``to``, its token bound to route ``name`` and the query."""
     return _paged(
-        jsonable(table),
+        rows(table),
         query_id(centre_id, name, _params()),
         centre_id=centre_id,
         **extra,
@@ -106,17 +112,32 @@ def _centre_page(centre_id: str, name: str, table: Any, start: date, end: date, 
     )
 
 
-@route("/health", "GET", "Liveness check.", [], "Service is up.", secured=False)
+@route("/health", "GET", "Liveness check.", [], "Service is up.", schema="Health", secured=False)
 def health() -> Any:
     return json_response({"status": "ok", "version": __version__})
 
 
-@route("/openapi.json", "GET", "This document.", [], "The OpenAPI document.", secured=False)
+@route(
+    "/openapi.json",
+    "GET",
+    "This document.",
+    [],
+    "The OpenAPI document.",
+    schema="OpenApiDocument",
+    secured=False,
+)
 def openapi_json() -> Any:
     return json_response(openapi.document(__version__, api.current_app.routes))
 
 
-@route("/centres", "GET", "Centres the caller may read.", [], "Centres with time zone, SL policy, plan.")
+@route(
+    "/centres",
+    "GET",
+    "Centres the caller may read.",
+    [],
+    "Centres with time zone, SL policy, plan.",
+    schema="Centres",
+)
 def centres() -> Any:
     rt = state()
     who = caller(api.current_request)
@@ -149,6 +170,7 @@ def centres() -> Any:
         *PAGE,
     ],
     "One row per period (and dimension value).",
+    schema="Kpis",
 )
 def kpis(centre_id: str) -> Any:
     centre = _centre(centre_id)
@@ -156,7 +178,7 @@ def kpis(centre_id: str) -> Any:
     grain = choice(params.get("grain"), GRAINS, "grain", default="day")
     dimension = choice(params.get("dimension"), DIMENSIONS, "dimension", default="none")
     max_days = _INTERVAL_GRAIN_MAX_DAYS if grain.endswith("min") else 366
-    start, end = date_range(params, max_days)
+    start, end = _range(centre, max_days)
     filters = {name: check_queue(params[name], name) for name in ("queue", "channel") if params.get(name)}
     table = kpi_table(state().ports, centre, grain, start, end, dimension=dimension, **filters)
     return _centre_page(centre_id, "kpis", table, start, end, grain=grain, dimension=dimension)
@@ -168,10 +190,11 @@ def kpis(centre_id: str) -> Any:
     "Trend direction, significance, change and anomalies.",
     [CENTRE, *RANGE],
     "The trend report.",
+    schema="Trends",
 )
 def trends(centre_id: str) -> Any:
     centre = _centre(centre_id)
-    start, end = date_range(_params(), 2 * 366)
+    start, end = _range(centre, 2 * 366)
     report = trend_report(state().ports, centre, start, end)
     return json_response(
         {"centre_id": centre_id, "date_from": str(start), "date_to": str(end), **as_object(report)}
@@ -184,11 +207,12 @@ def trends(centre_id: str) -> Any:
     "Top contact pathways, drop-offs and loops.",
     [CENTRE, *RANGE, query_param("top", "How many paths (1-50, default 10).", pattern="^[0-9]+$")],
     "The pathway report with Sankey nodes and links.",
+    schema="Pathways",
 )
 def pathways(centre_id: str) -> Any:
     centre = _centre(centre_id)
     params = _params()
-    start, end = date_range(params, 92)
+    start, end = _range(centre, 92)
     top = int_param(params.get("top"), "top", 10, 1, 50)
     report = pathway_report(state().ports, centre, start, end, top=top)
     return json_response(
@@ -202,11 +226,11 @@ def pathways(centre_id: str) -> Any:
     "Erlang C/A requirement vs staffed agents per interval.",
     [CENTRE, *RANGE, *PAGE],
     "Interval rows.",
+    schema="Staffing",
 )
 def staffing(centre_id: str) -> Any:
     centre = _centre(centre_id)
-    params = _params()
-    start, end = date_range(params, _INTERVAL_GRAIN_MAX_DAYS)
+    start, end = _range(centre, _INTERVAL_GRAIN_MAX_DAYS)
     table = staffing_table(state().ports, centre, start, end)
     return _centre_page(centre_id, "staffing", table, start, end)
 
@@ -217,11 +241,11 @@ def staffing(centre_id: str) -> Any:
     "Data-quality scorecard per day and upload.",
     [CENTRE, *RANGE, *PAGE],
     "Scorecard rows.",
+    schema="DataQuality",
 )
 def data_quality(centre_id: str) -> Any:
     centre = _centre(centre_id)
-    params = _params()
-    start, end = date_range(params, 366)
+    start, end = _range(centre, 366)
     table = quality_scorecard(state().ports, centre, start, end)
     return _centre_page(centre_id, "data-quality", table, start, end)
 
@@ -232,11 +256,10 @@ def data_quality(centre_id: str) -> Any:
     "Uploads recorded for the business days.",
     [CENTRE, *RANGE, *PAGE],
     "Upload rows.",
+    schema="Uploads",
 )
 def list_uploads(centre_id: str) -> Any:
-    _centre(centre_id)
-    params = _params()
-    start, end = date_range(params, 366)
+    start, end = _range(_centre(centre_id), 366)
     table = uploads(state().ports, centre_id, start.isoformat(), end.isoformat())
     return _centre_page(centre_id, "uploads", table, start, end)
 
@@ -247,6 +270,7 @@ def list_uploads(centre_id: str) -> Any:
     "A pre-signed PUT URL for a centre's export.",
     [CENTRE],
     "URL, key and expiry.",
+    schema="UploadUrl",
     status=201,
     body=openapi.UPLOAD_REQUEST,
 )
@@ -272,6 +296,7 @@ def upload_url(centre_id: str) -> Any:
         *PAGE,
     ],
     "Report files.",
+    schema="Reports",
 )
 def list_reports() -> Any:
     rt = state()
@@ -290,6 +315,7 @@ def list_reports() -> Any:
     "Build and store a report now (not e-mailed).",
     [],
     "The result with its keys.",
+    schema="ReportResult",
     status=201,
     body=openapi.REPORT_REQUEST,
 )
@@ -326,6 +352,7 @@ def generate() -> Any:
         path_param("filename", "e.g. 2026-11-15.pdf"),
     ],
     "URL valid for 15 minutes.",
+    schema="Download",
 )
 def download(scope: str, audience: str, period: str, filename: str) -> Any:
     rt = state()

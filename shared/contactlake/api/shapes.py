@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
@@ -11,7 +12,10 @@ from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["as_object", "jsonable"]
+__all__ = ["JSON_COLUMNS", "as_object", "jsonable", "rows"]
+
+#: Columns the lake stores as JSON text (a map in one Parquet column) that the API answers as objects.
+JSON_COLUMNS = ("quarantined_by_rule", "excluded_by_rule")
 
 
 def jsonable(value: Any) -> Any:
@@ -45,3 +49,15 @@ def as_object(value: Any) -> dict[str, Any]:
     """``jsonable(value)`` as a JSON object (a list becomes ``{"items": [...]}``)."""
     data = jsonable(value)
     return data if isinstance(data, dict) else {"items": data}
+
+
+def rows(table: pa.Table) -> list[dict[str, Any]]:
+    """A table's rows as JSON objects, with the :data:`JSON_COLUMNS` decoded (typed JSON, no JSON in
+    strings): ``{"quarantined_by_rule": {"timestamp.invalid": 2}}``, not a string holding that text."""
+    decoded = []
+    for row in jsonable(table):
+        for name in JSON_COLUMNS:
+            if isinstance(row.get(name), str):
+                row[name] = json.loads(row[name] or "{}")
+        decoded.append(row)
+    return decoded

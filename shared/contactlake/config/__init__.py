@@ -150,7 +150,12 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
             upload_deadline_local=body.upload_deadline_local,
             plan=PlanTargets(**body.plan.model_dump()),
             sources=tuple(
-                SourceConfig(name=name, adapter=source.adapter or name, mapping=source.mapping)
+                SourceConfig(
+                    name=name,
+                    adapter=source.adapter or name,
+                    mapping=source.mapping,
+                    allow_empty=source.allow_empty,
+                )
                 for name, source in body.sources.items()
             ),
         )
@@ -205,7 +210,8 @@ def effective_config(config: AppConfig) -> dict[str, Any]:
         body["service_level"] = present(body["service_level"])
         body["plan"] = present(body["plan"])
         body["sources"] = {
-            s.name: present({"adapter": s.adapter, "mapping": s.mapping}) for s in centre.sources
+            s.name: present({"adapter": s.adapter, "mapping": s.mapping, "allow_empty": s.allow_empty})
+            for s in centre.sources
         }
         centres[centre_id] = present(body)
     stakeholders = {

@@ -107,6 +107,8 @@ class SourceConfig:
     name: str
     adapter: str
     mapping: str | None = None
+    #: An export with no rows is expected (e.g. a queue closed at weekends): stored, not refused.
+    allow_empty: bool = False
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,11 @@ class SourceTable(_Table):
     mapping: str | None = Field(
         default=None, description="generic_csv only: the mapping TOML, relative to this configuration file."
     )
+    allow_empty: bool = Field(
+        default=False,
+        description="An export with no rows (empty, or a header only) is normal for this source and is "
+        "accepted; otherwise it is refused as 'no rows'.",
+    )
 
 
 class CentreTable(_Table):

@@ -73,6 +73,13 @@ def read_header(stream: BinaryIO, delimiter: str) -> tuple[list[str], int]:
     end = head.find(b"\n")
     first = head if end < 0 else head[:end]
     text = first.rstrip(b"\r").decode("utf-8", errors="replace")
+    if text.lstrip("\ufeff \t").startswith(("{", "[")):
+        raise IngestError(
+            "file.not_delimited",
+            "the file is JSON records, not delimited text (CSV); upload it under a source whose adapter "
+            "reads this JSON (e.g. amazon_connect, genesys_cloud)",
+            line=1,
+        )
     names = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     return [n.strip() for n in names], len(first) + (0 if end < 0 else 1)
 

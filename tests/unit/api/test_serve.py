@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROBE = """
 import json, sys
 from contactlake.api.serve import make_server
@@ -37,3 +39,17 @@ def test_serve_finds_the_app_from_any_folder(tmp_path: Path) -> None:
     assert "/centres/{centre_id}/kpis" in found["routes"]
     assert found["port"] > 0
     assert found["checkout_app"] is False
+
+
+def test_the_banner_names_the_lake_folder_it_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from contactlake.api.serve import banner
+
+    monkeypatch.setenv("CONTACTLAKE_HOME", str(tmp_path / "my-lake"))
+    first = banner("127.0.0.1", 8123).splitlines()[0]
+    assert (
+        first == f"contactlake API on http://127.0.0.1:8123, reading the lake folder {tmp_path / 'my-lake'}"
+    )
+    monkeypatch.delenv("CONTACTLAKE_HOME")
+    monkeypatch.chdir(tmp_path)
+    # The default is the folder every other command uses (./data), not the word "lake".
+    assert banner("127.0.0.1", 8123).splitlines()[0].endswith(f"lake folder {tmp_path / 'data'}")

@@ -61,7 +61,7 @@ def test_ingest_then_sql(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 def test_sql_error_is_explained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--home", str(tmp_path), "sql", "SELECT * FROM no_such_table"]) == 2
-    assert "table names" in capsys.readouterr().err
+    assert "`contactlake tables` lists them all" in capsys.readouterr().err
 
 
 def test_sql_param_needs_name_equals_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -39,7 +39,8 @@ CASES = [
     # (arguments, exit code, words the message must contain)
     (["sql", "SELEC * FROM kpi_daily"], 2, "the SQL does not parse at line 1, column 12"),
     (["sql", "SELECT * FROM kpi_daily WHERE centre_id = :c"], 2, "add --param c=VALUE"),
-    (["sql", "SELECT * FROM no_such_table"], 2, "check the SQL (Athena/Trino dialect)"),
+    (["sql", "SELECT * FROM no_such_table"], 2, "there is no table or view 'no_such_table'"),
+    (["sql", "SELECT nothing FROM kpi_daily"], 2, "check the SQL (Athena/Trino dialect)"),
     (["sql", "@{dir}/missing.sql"], 2, "missing.sql is not a file"),
     (["sql", "SELECT 1", "--param", "oops"], 2, "use name=value"),
     (["analyse", "--from", "2026-11-20", "--to", "2026-11-10"], 2, "--from 2026-11-20 is after --to"),
@@ -51,7 +52,7 @@ CASES = [
         2,
         "did you mean 'agents'?",
     ),
-    (["ingest", "{dir}/header-only.csv", "--centre", "north"], 4, "was rejected"),
+    (["ingest", "{dir}/header-only.csv", "--centre", "north"], 4, "fits none of centre north's sources"),
     (
         ["--config", "{dir}/syntax.toml", "sql", "SELECT 1"],
         3,
@@ -240,7 +241,7 @@ def test_config_check_prints_every_centre_with_defaults(capsys: pytest.CaptureFi
     assert sorted(effective) == ["anonbank", "north", "south"]
     assert effective["south"]["fcr_window_hours"] == 72  # not in the file: the default is shown
     assert effective["south"]["service_level"]["target"] == 0.75
-    assert effective["anonbank"]["sources"]["calls"] == {"adapter": "anonymous_bank"}
+    assert effective["anonbank"]["sources"]["calls"] == {"adapter": "anonymous_bank", "allow_empty": False}
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,16 @@ def glue_tables(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         r["Properties"]["TableInput"]["Name"]: r["Properties"]["TableInput"]
         for _, r in resources(template, "AWS::Glue::Table")
+        if r["Properties"]["TableInput"]["TableType"] != "VIRTUAL_VIEW"
+    }
+
+
+@pytest.fixture(scope="module")
+def glue_views(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        r["Properties"]["TableInput"]["Name"]: r["Properties"]["TableInput"]
+        for _, r in resources(template, "AWS::Glue::Table")
+        if r["Properties"]["TableInput"]["TableType"] == "VIRTUAL_VIEW"
     }
 
 
@@ -130,3 +140,59 @@ def test_partition_grants_cover_the_tables_each_writer_registers(
     assert {
         (sub_text(r) or "").rsplit("/", 1)[-1] for r in resources_ if ":table/" in (sub_text(r) or "")
     } == aggregates
+
+
+def test_every_bi_view_is_a_glue_view_athena_can_read(glue_views: dict[str, Any]) -> None:
+    """The views are created by the deployment (Athena's own view format), so a BI tool finds them as
+    soon as the stack exists; their SQL is the file in sql/views and their columns what it selects."""
+    import json
+
+    from contactlake.analyse.catalogue import relation
+    from contactlake.analyse.ddl import VIEWS, view_columns
+
+    assert set(glue_views) == set(VIEWS) >= {"v_kpi_daily", "v_cost_daily"}
+    for name, view in glue_views.items():
+        assert view["Parameters"] == {"presto_view": "true", "comment": "Presto View"}
+        assert view["ViewExpandedText"] == "/* Presto View */"
+        separator, (prefix, encoded, suffix) = view["ViewOriginalText"]["Fn::Join"]
+        assert (separator, prefix, suffix) == ("", "/* Presto View: ", " */")
+        definition = json.loads(
+            encoded["Fn::Base64"]["Fn::Sub"].replace("${GlueDatabaseName}", "contactlake")
+        )
+        assert definition["schema"] == "contactlake"
+        assert definition["catalog"] == "awsdatacatalog"
+        assert [(c["name"], c["type"]) for c in definition["columns"]] == view_columns(name)
+        assert (
+            "FROM kpi_daily" in definition["originalSql"]
+            or "FROM agent_state_interval" in definition["originalSql"]
+        )
+        assert "--" not in definition["originalSql"].splitlines()[0]
+        described = relation(name)
+        assert described is not None
+        assert [c["Name"] for c in view["StorageDescriptor"]["Columns"]] == [
+            c.name for c in described.columns
+        ]
+
+
+def test_column_comments_are_written_for_people(template: dict[str, Any]) -> None:
+    """Every column of every Glue table and view has a comment, and none points at a Python constant
+    ("One of CHANNELS.") instead of saying what the values are."""
+    import re
+
+    from contactlake import metrics, schema
+
+    constants = {name for module in (schema, metrics) for name in dir(module) if name.isupper()}
+    for _, resource in resources(template, "AWS::Glue::Table"):
+        table = resource["Properties"]["TableInput"]
+        for column in table["StorageDescriptor"]["Columns"]:
+            comment = column.get("Comment", "")
+            assert comment, f"{table['Name']}.{column['Name']} has no comment"
+            named = set(re.findall(r"\b[A-Z][A-Z0-9_]+\b", comment)) & constants
+            assert not named, f"{table['Name']}.{column['Name']}: {comment!r} names {named}"
+    contacts = next(
+        r["Properties"]["TableInput"]
+        for _, r in resources(template, "AWS::Glue::Table")
+        if r["Properties"]["TableInput"]["Name"] == "contacts"
+    )
+    channel = next(c for c in contacts["StorageDescriptor"]["Columns"] if c["Name"] == "channel")
+    assert all(value in channel["Comment"] for value in schema.CHANNELS)

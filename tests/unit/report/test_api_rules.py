@@ -50,12 +50,17 @@ def test_iam_principal_and_assumed_role_sessions() -> None:
     )
 
 
-def test_centres_are_checked_against_configuration_then_the_caller() -> None:
+def test_a_centre_outside_the_callers_scope_is_forbidden_whether_it_exists_or_not() -> None:
     north = resolve_caller(CONFIG, "api_key", None, {"x-api-key": "demo-key-north"})
+    admin = resolve_caller(CONFIG, "api_key", None, {"x-api-key": "demo-key-admin"})
     assert check_centre(CONFIG, north, "north") == "north"
+    # The same answer for an existing and a made-up centre: the status leaks no ids.
     assert error_of(lambda: check_centre(CONFIG, north, "south")) == (403, "forbidden")
-    assert error_of(lambda: check_centre(CONFIG, north, "west")) == (404, "unknown_centre")
-    assert error_of(lambda: check_centre(CONFIG, north, "north' OR '1'='1")) == (404, "unknown_centre")
+    assert error_of(lambda: check_centre(CONFIG, north, "west")) == (403, "forbidden")
+    assert error_of(lambda: check_centre(CONFIG, north, "north' OR '1'='1")) == (403, "forbidden")
+    # Only a caller that may read every centre learns that one does not exist.
+    assert error_of(lambda: check_centre(CONFIG, admin, "west")) == (404, "unknown_centre")
+    assert error_of(lambda: check_centre(CONFIG, admin, "north' OR '1'='1")) == (404, "unknown_centre")
 
 
 def test_report_paths_and_upload_names_reject_traversal() -> None:
@@ -86,14 +91,36 @@ def test_report_paths_and_upload_names_reject_traversal() -> None:
 
 
 def test_dates_are_iso_and_bounded() -> None:
-    assert date_range({"from": "2026-11-09"}) == (date(2026, 11, 9), date(2026, 11, 9))
-    assert date_range({"from": "2026-11-01", "to": "2026-11-30"}) == (date(2026, 11, 1), date(2026, 11, 30))
-    assert error_of(lambda: date_range({})) == (400, "missing_parameter")
-    assert error_of(lambda: date_range({"from": "2026-13-01"})) == (400, "bad_date")
-    assert error_of(lambda: date_range({"from": "2026-11-1"})) == (400, "bad_date")
-    assert error_of(lambda: date_range({"from": "2026-11-09'; DROP TABLE contacts;--"})) == (400, "bad_date")
-    assert error_of(lambda: date_range({"from": "2026-11-09", "to": "2026-11-01"})) == (400, "bad_range")
-    assert error_of(lambda: date_range({"from": "2026-01-01", "to": "2026-03-01"}, 31)) == (400, "bad_range")
+    today = date(2026, 12, 6)
+    assert date_range({"from": "2026-11-01", "to": "2026-11-30"}, today) == (
+        date(2026, 11, 1),
+        date(2026, 11, 30),
+    )
+    assert error_of(lambda: date_range({}, today)) == (400, "missing_parameter")
+    assert error_of(lambda: date_range({"from": "2026-13-01"}, today)) == (400, "bad_date")
+    assert error_of(lambda: date_range({"from": "2026-11-1"}, today)) == (400, "bad_date")
+    assert error_of(lambda: date_range({"from": "2026-11-09'; DROP TABLE contacts;--"}, today)) == (
+        400,
+        "bad_date",
+    )
+    assert error_of(lambda: date_range({"from": "2026-11-09", "to": "2026-11-01"}, today)) == (
+        400,
+        "bad_range",
+    )
+    assert error_of(lambda: date_range({"from": "2026-01-01", "to": "2026-03-01"}, today, 31)) == (
+        400,
+        "bad_range",
+    )
+
+
+def test_to_defaults_to_today_within_the_longest_range_allowed() -> None:
+    today = date(2026, 12, 6)
+    # "from" alone means "since then": up to today, not just the one day (which hid interval rows).
+    assert date_range({"from": "2026-11-09"}, today) == (date(2026, 11, 9), today)
+    assert date_range({"from": "2026-12-06"}, today) == (today, today)
+    # ... but never longer than the grain allows: the last day of the longest range instead.
+    assert date_range({"from": "2026-09-01"}, today, 31) == (date(2026, 9, 1), date(2026, 10, 1))
+    assert error_of(lambda: date_range({"from": "2026-12-07"}, today)) == (400, "bad_range")
 
 
 def test_pagination_tokens_are_signed_and_bound_to_the_query() -> None:

@@ -59,7 +59,7 @@ class DuckDBEngine:
         return f"SELECT {', '.join(columns)} WHERE false"
 
     def connect(self, tables: set[str] | None = None) -> duckdb.DuckDBPyConnection:
-        """The engine's connection with fresh views for ``tables`` (default: every lake table).
+        """The engine's connection with fresh views for ``tables`` (default: every lake table and BI view).
 
         DuckDB (and sqlglot) are imported on the first query, not with the module: ingesting an upload
         never queries, and the two take a noticeable share of a short run to import.
@@ -71,9 +71,20 @@ class DuckDBEngine:
             self._connection.execute("SET TimeZone = 'UTC'")
             if self.threads:
                 self._connection.execute(f"SET threads = {int(self.threads)}")
+        from contactlake import sqlfiles
+
+        # The BI views (sql/views) are views here too, over the lake tables they read.
+        views = [v for v in sqlfiles.sql_names("views") if tables is None or v in tables]
+        wanted = None if tables is None else set(tables)
+        for view in views:
+            if wanted is not None:
+                wanted |= sqlfiles.referenced_tables(sqlfiles.load_sql(view))
         for name, table in all_tables().items():
-            if tables is None or name in tables:
+            if wanted is None or name in wanted:
                 self._connection.execute(self._view_sql(table))
+        for view in views:
+            text, _ = sqlfiles.for_duckdb(sqlfiles.load_sql(view), {})
+            self._connection.execute(f"CREATE OR REPLACE VIEW {view} AS {text}")
         return self._connection
 
     def query(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table:
