@@ -120,6 +120,9 @@ class CentreConfig:
     max_occupancy: float = 0.85
     shrinkage: float = 0.30
     cost_per_agent_hour: float = 25.0
+    #: ISO 4217 code of the money in costs and budgets; the locale the reports write numbers in.
+    currency: str = "GBP"
+    locale: str = "en_GB"
     upload_deadline_local: time = time(6, 0)
     plan: PlanTargets = field(default_factory=PlanTargets)
     sources: tuple[SourceConfig, ...] = ()

@@ -158,6 +158,17 @@ class CentreTable(_Table):
     cost_per_agent_hour: float = Field(
         default=CentreConfig.cost_per_agent_hour, ge=0, description="Fully loaded cost of one agent hour."
     )
+    currency: str = Field(
+        default=CentreConfig.currency,
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code of the money in costs and budgets, e.g. GBP, EUR, USD.",
+        examples=["GBP"],
+    )
+    locale: str = Field(
+        default=CentreConfig.locale,
+        description="Locale the centre's reports write numbers and money in (CLDR name), e.g. en_GB, de_DE.",
+        examples=["en_GB"],
+    )
     upload_deadline_local: Annotated[time, BeforeValidator(_time_from_text)] = Field(
         default=CentreConfig.upload_deadline_local,
         description='Local time by which the night\'s exports are due, e.g. "06:00".',
@@ -167,6 +178,17 @@ class CentreTable(_Table):
     sources: dict[str, SourceTable] = Field(
         default_factory=dict, description="The exports this centre uploads, by source name."
     )
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(value)
+        except (UnknownLocaleError, ValueError):
+            raise ValueError(f"unknown locale {value!r}; use a CLDR name such as en_GB or de_DE") from None
+        return value
 
     @field_validator("timezone")
     @classmethod

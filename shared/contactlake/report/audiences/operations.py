@@ -112,7 +112,7 @@ def operations(ctx: Context) -> Report:
         else f"{centre.name}: the period's KPIs are not available."
     )
     title = f"Operations {'daily' if daily else window.period} report"
-    return ctx.report(title, summary, sections, "queues")
+    return ctx.report(title, summary, sections, "queues", (queue_table(centre, queues),))
 
 
 def _exceptions_section(centre: CentreConfig, hourly: list[Row], daily: bool) -> Section:
