@@ -19,7 +19,7 @@ from contactlake.report.model import Chart
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["bar_chart", "heatmap", "line_chart", "percent_text", "time_chart"]
+__all__ = ["bar_chart", "heatmap", "line_chart", "percent_text", "time_chart", "time_figure"]
 
 _WIDTH_IN = 6.4
 _DPI = 150
@@ -201,6 +201,26 @@ def time_chart(
 ) -> Chart:
     """Lines over real time (a time axis, not categories): hours without data take their true width and
     the line breaks across them instead of joining distant points."""
+    figure = time_figure(
+        title, times, series, target=target, target_label=target_label, percent=percent, step=step,
+        daily=daily, interval=interval,
+    )  # fmt: skip
+    return Chart(name, title, alt, _png(figure))
+
+
+def time_figure(
+    title: str,
+    times: Sequence[datetime],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    target: float | None = None,
+    target_label: str = "target",
+    percent: bool = False,
+    step: bool = False,
+    daily: bool = True,
+    interval: timedelta = timedelta(minutes=15),
+) -> Figure:
+    """The figure behind :func:`time_chart` (tests read its axes)."""
     from matplotlib import dates
 
     mdates: Any = dates  # matplotlib.dates has no type hints
@@ -239,7 +259,7 @@ def time_chart(
         axes.xaxis.set_major_formatter(mdates.DateFormatter("%a %d"))
     axes.tick_params(axis="x", labelsize=7)
     axes.legend(fontsize=7, frameon=False, loc="best")
-    return Chart(name, title, alt, _png(figure))
+    return figure
 
 
 def bar_chart(

@@ -67,7 +67,10 @@ def _report(tables: tuple[Table, ...], exports: tuple[Table, ...] = (), **kwargs
 
     base = make_report()
     return replace(
-        base, sections=(Section("Only", tables=tables),), export_tables=exports, **kwargs  # type: ignore[arg-type]
+        base,
+        sections=(Section("Only", tables=tables),),
+        export_tables=exports,
+        **kwargs,  # type: ignore[arg-type]
     )
 
 
