@@ -87,8 +87,10 @@ def test_xlsx_cells_are_typed_dates_money_and_small_decimals() -> None:
         "Slope per week",
     ]
     interval, day, level, _asa, cost, slope = sheet[2]
-    assert interval.value == datetime(2026, 11, 9, 8, 15) and interval.is_date
-    assert day.value == datetime(2026, 11, 9) and day.number_format == "yyyy-mm-dd"
+    assert interval.value == datetime(2026, 11, 9, 8, 15)
+    assert interval.is_date
+    assert day.value == datetime(2026, 11, 9)
+    assert day.number_format == "yyyy-mm-dd"
     assert level.number_format == "0.0%"
     assert "€" in cost.number_format
     assert slope.number_format == "0.00E+00"

@@ -60,7 +60,8 @@ def test_percent_axis_ticks_are_distinct_and_the_target_is_drawn() -> None:
     figure.canvas.draw()
     axes = figure.axes[0]
     labels = _labels(axes.yaxis)
-    assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+    assert len(labels) >= 3, labels
+    assert len(set(labels)) == len(labels), labels
     assert any(line.get_label() == "target 92.5%" for line in axes.get_lines())
     assert charts.percent_text(0.925) == "92.5%"
 
@@ -74,7 +75,8 @@ def test_time_axis_gives_each_interval_its_true_width() -> None:
 
     xs = [date2num(x) for x in axes.get_lines()[0].get_xdata()]
     midnight, seven, quarter_past_eight = (date2num(t) for t in (night[0], day[0], day[-1]))
-    assert midnight in xs and seven in xs
+    assert midnight in xs
+    assert seven in xs
     # 00:00 -> 07:00 is 5.6 times as wide as 07:00 -> 08:15, as the clock says, not one category step.
     assert (seven - midnight) / (quarter_past_eight - seven) == pytest.approx(7 / 1.25)
     assert any(x != x for x in axes.get_lines()[0].get_ydata()), "the line breaks across the night"
