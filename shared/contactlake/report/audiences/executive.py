@@ -77,7 +77,11 @@ def _span(days: Sequence[date]) -> str:
             runs[-1].append(day)
         else:
             runs.append([day])
-    parts = [f"{r[0].day} {r[0]:%b}" + (f"–{r[-1].day} {r[-1]:%b}" if len(r) > 1 else "") for r in runs]
+    parts = []
+    for run in runs:
+        first, last = run[0], run[-1]
+        start = f"{first.day}" if first.month == last.month and len(run) > 1 else f"{first.day} {first:%b}"
+        parts.append(start + (f"–{last.day} {last:%b}" if len(run) > 1 else ""))
     return f"{', '.join(parts)} {days[-1].year} ({len(days)} day{'s' if len(days) != 1 else ''})"
 
 
