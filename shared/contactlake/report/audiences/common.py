@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from contactlake.analyse import queries
+from contactlake.analyse.staffing import erlang_a_excess
 from contactlake.config import AppConfig, CentreConfig
 from contactlake.ports import Ports
 from contactlake.report import charts
@@ -402,7 +403,32 @@ def staffing_section(ctx: Context, centre: CentreConfig, title: str) -> Section:
         "agents logged in and not on break or training. Gap = staffed − required (Erlang C).",
     )
     intro = f"{len(short)} of {len(rows)} intervals were staffed below the Erlang C requirement."
+    intro += erlang_note(centre, rows)
     return Section(title, intro=intro, charts=(chart,), tables=(table,) if worst else ())
+
+
+def erlang_note(centre: CentreConfig, rows: Sequence[Row]) -> str:
+    """Why Erlang A asks for more agents than Erlang C where it does (a constraint, said, not hidden)."""
+    excess = [e for r in rows if (e := erlang_a_excess(centre, r)) is not None]
+    if not excess:
+        return ""
+    counts: dict[str, int] = {}
+    for item in excess:
+        for reason in item.reasons:
+            counts[reason] = counts.get(reason, 0) + 1
+    why = {
+        "abandonment": f"the abandon rate would exceed the {format_value(excess[0].abandonment_cap, 'pct')} "
+        "cap (the plan's abandon rate)",
+        "service level": "callers who hang up before the threshold would count as not answered in time",
+        "occupancy": f"occupancy would exceed {format_value(excess[0].occupancy_cap, 'pct')}",
+    }
+    reasons = "; ".join(f"in {n} {why[k]}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    offered = sum(1 for r in rows if r.get("offered"))
+    return (
+        f" Erlang A asks for more agents than Erlang C in {len(excess)} of {offered} intervals with "
+        "contacts. Abandonment on its own lowers the requirement; the extra agents come from limits "
+        f"Erlang C cannot see, because it assumes nobody hangs up. With Erlang C's agents, {reasons}."
+    )
 
 
 def has_agent_data(rows: Sequence[Row]) -> bool:
