@@ -29,6 +29,7 @@ from contactlake.config.model import (
     FORMATS,
     PERIODS,
     SL_VARIANTS,
+    AlertRule,
     ApiCaller,
     AppConfig,
     Audience,
@@ -55,6 +56,7 @@ __all__ = [
     "FORMATS",
     "PERIODS",
     "SL_VARIANTS",
+    "AlertRule",
     "ApiCaller",
     "AppConfig",
     "Audience",
@@ -171,6 +173,10 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
                 formats=tuple(person.formats),
                 recipients=tuple(person.recipients),
                 queues=tuple(person.queues),
+                alerts=tuple(
+                    AlertRule(name=rule, **body.model_dump()) for rule, body in person.alerts.items()
+                    for rule_name, rule in person.alerts.items()
+                ),
             )
         )
     callers = []
@@ -211,7 +217,13 @@ def effective_config(config: AppConfig) -> dict[str, Any]:
         }
         centres[centre_id] = present(body)
     stakeholders = {
-        s.name: present({k: v for k, v in asdict(s).items() if k != "name"}) for s in config.stakeholders
+        s.name: present(
+            {
+                **{k: v for k, v in asdict(s).items() if k != "name"},
+                "alerts": {a.name: {k: v for k, v in asdict(a).items() if k != "name"} for a in s.alerts},
+            }
+        )
+        for s in config.stakeholders
     }
     callers = {
         c.name: present({k: v for k, v in asdict(c).items() if k != "name"}) for c in config.api_callers

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import time
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -28,6 +28,7 @@ from pydantic_core import ErrorDetails
 
 from contactlake.config.model import (
     CENTRE_ID_PATTERN,
+    AlertKpi,
     Audience,
     CentreConfig,
     ExportFormat,
@@ -200,6 +201,17 @@ class CentreTable(_Table):
         return value
 
 
+class AlertTable(_Table):
+    """An exception alert: sent in one digest per recipient after each nightly run."""
+
+    kpi: AlertKpi = Field(description="The interval KPI watched (rates are fractions, times seconds).")
+    threshold: float = Field(description="The limit, e.g. 0.8 for 80 % or 60 for 60 s.")
+    direction: Literal["above", "below"] = Field(description="Alert when the KPI is above / below it.")
+    min_offered: int = Field(default=10, ge=1, description="Skip intervals with fewer contacts than this.")
+    consecutive: int = Field(default=1, ge=1, le=96, description="Intervals in a row before it alerts.")
+    grain: Literal["15min", "60min"] = Field(default="60min", description="Interval length.")
+
+
 class StakeholderTable(_Table):
     """Who receives which report: one table per person or distribution list."""
 
@@ -218,6 +230,9 @@ class StakeholderTable(_Table):
     )
     queues: Annotated[list[str], BeforeValidator(_as_list)] = Field(
         default_factory=list, description="Vendor reports: only these queues."
+    )
+    alerts: dict[str, AlertTable] = Field(
+        default_factory=dict, description="Exception alerts after each nightly run, by rule name."
     )
 
 
