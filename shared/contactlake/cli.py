@@ -461,6 +461,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"  {result.audience:<12} {result.centre_id:<6} {result.period:<9} {result.status:<6} "
             f"{result.keys[0] if result.keys else ''}"
         )
+        if result.status in ("held", "failed"):
+            print(f"    why: {result.message}")
+    from contactlake.report.alerts import send_alert_digests
+
+    for alert in send_alert_digests(ports, config, settings, day=as_of):
+        print(f"  alert digest to {alert.recipient}: {alert.breaches} exception(s), {alert.status}")
     print()
     print(f"done in {time.perf_counter() - started:.1f} s. Look at:")
     print(f"  reports   {home / 'reports'}/<centre>/<audience>/<period>/<date>.html (open in a browser)")
