@@ -155,12 +155,20 @@ def build_document(
     )
     report = AUDIENCE_BUILDERS[audience](context)
     gaps = tuple(figures.gaps)
+    used = sorted(
+        (centre_id, str(row["business_day"]), str(row["source"]), str(row["upload_id"]))
+        for centre_id, status in statuses.items()
+        if status is not None
+        for row in status.table.to_pylist()
+        if row["status"] == "stored" and str(row["business_day"]) <= window.end.isoformat()
+    )
     held = bool(gaps) and audience in HOLD_WHEN_INCOMPLETE
     return replace(
         report,
         gaps=gaps,
         banners=(*_gap_banners(gaps, window, held), *report.banners),
         internal_only=audience in INTERNAL_AUDIENCES,
+        uploads_used=tuple(used),
     )
 
 
@@ -248,6 +256,9 @@ class _Publisher:
             )
             return replace(base, keys=tuple(keys), status="failed", message=f"not stored: {error}")
         base = replace(base, keys=tuple(keys))
+        from contactlake.report.issues import record_issue
+
+        record_issue(self.ports, report, name, formats, recipients if self.deliver else ())
         gaps = f" with {len(report.gaps)} data gap(s) flagged" if report.gaps else ""
         if not self.deliver:
             return replace(base, message=f"stored{gaps}; e-mail not requested")

@@ -217,6 +217,8 @@ class Report:
     #: primary table's header when the period has no rows (a no-data period exports an empty table).
     export_tables: tuple[Table, ...] = ()
     style: NumberStyle = GBP
+    #: The uploads the figures rest on: (centre, business day, source, upload id), for restatements.
+    uploads_used: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def tables(self) -> list[Table]:
