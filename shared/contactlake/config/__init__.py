@@ -175,7 +175,6 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
                 queues=tuple(person.queues),
                 alerts=tuple(
                     AlertRule(name=rule, **body.model_dump()) for rule, body in person.alerts.items()
-                    for rule_name, rule in person.alerts.items()
                 ),
             )
         )
