@@ -117,6 +117,7 @@ SECTIONS = {
         "Queues",
         "Staffing gap",
         "Exceptions",
+        "Service level under each definition",
     ],
     ("workforce", "weekly", ("south",)): ["Arrivals against forecast", "Required (Erlang) vs staffed agents"],
     ("team_leader", "weekly", ("north",)): ["Team", "Agents"],
