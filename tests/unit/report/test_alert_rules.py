@@ -25,7 +25,10 @@ def test_a_run_of_consecutive_intervals_fires_once_with_its_worst_value() -> Non
     assert (breach.start.hour, breach.end.hour, breach.intervals) == (8, 10, 3)
     assert breach.worst == 0.16
     assert breach.offered == 51 + 79 + 74
-    assert "South (Bristol) 08:00–11:00: abandon rate up to 16.0% (above 10.0% for 3 interval(s), 204 contacts)" in breach.text
+    assert (
+        "South (Bristol) 08:00–11:00: abandon rate up to 16.0% (above 10.0% for 3 interval(s), 204 contacts)"
+        in breach.text
+    )
 
 
 def test_low_volume_and_missing_values_break_a_run() -> None:
