@@ -191,21 +191,11 @@ def time_chart(
     alt: str,
     times: Sequence[datetime],
     series: Sequence[tuple[str, Sequence[float | None]]],
-    *,
-    target: float | None = None,
-    target_label: str = "target",
-    percent: bool = False,
-    step: bool = False,
-    daily: bool = True,
-    interval: timedelta = timedelta(minutes=15),
+    **options: Any,
 ) -> Chart:
     """Lines over real time (a time axis, not categories): hours without data take their true width and
-    the line breaks across them instead of joining distant points."""
-    figure = time_figure(
-        title, times, series, target=target, target_label=target_label, percent=percent, step=step,
-        daily=daily, interval=interval,
-    )  # fmt: skip
-    return Chart(name, title, alt, _png(figure))
+    the line breaks across them instead of joining distant points. ``options`` are :func:`time_figure`'s."""
+    return Chart(name, title, alt, _png(time_figure(title, times, series, **options)))
 
 
 def time_figure(

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from contactlake.ports import Ports
-from contactlake.report.keys import report_key
+from contactlake.report.keys import RECORD_SUFFIX, report_key
 from contactlake.report.model import Cell, Measured, Report, Table
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "table_data",
 ]
 
-ISSUED_SUFFIX = ".issued.json"
+ISSUED_SUFFIX = RECORD_SUFFIX
 
 
 def issued_key(report: Report, stakeholder: str) -> str:
