@@ -28,7 +28,7 @@ def test_csv_and_xlsx_open_as_typed_data(
         as_of=as_of, queues=queues,
     )  # fmt: skip
     primary = next(t for t in report.data_tables if t.name == report.primary_table)
-    assert primary.rows, f"the {audience} sample has rows to check"
+    assert any(t.rows for t in report.data_tables), f"the {audience} sample has rows to check"
     frame = pd.read_csv(io.BytesIO(_render(report, "csv")), encoding="utf-8-sig")
     assert list(frame.columns) == [csv_name(c, report.style) for c in primary.columns]
     for column in primary.columns:
