@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test check lint typecheck cfn-lint bench serve package package-smoke deploy clean
+.PHONY: help setup demo test browser check lint typecheck cfn-lint bench serve package package-smoke deploy clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,8 +36,14 @@ setup: $(STAMP) ## create the virtual environment (automatic for the other tasks
 demo: $(STAMP) ## run the whole pipeline on the shipped sample data (local lake in ./data)
 	$(BIN)/contactlake demo
 
-test: $(STAMP) $(TOOLS_STAMP) ## run the full test suite
+test: $(STAMP) $(TOOLS_STAMP) browser ## run the full test suite
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+browser: ## headless Chromium (Debian's package) for the report rendering test; installed when missing
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing chromium for tests/functional/report/test_browser_render.py"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -372,6 +372,7 @@ if "--reporting" in sys.argv:
     pdf = FPDF(); pdf.add_page(); pdf.set_font("helvetica", size=12); pdf.cell(text="smoke")
     pdf.image(io.BytesIO(png.getvalue()), w=80); assert bytes(pdf.output())[:5] == b"%PDF-"
     import xlsxwriter; book = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True}); book.close()
+    from babel.numbers import format_currency; assert format_currency(1, "EUR", locale="de_DE")
     from PIL import Image; Image.open(io.BytesIO(png.getvalue())).load()
 for module in sys.argv[1:]:
     if not module.startswith("--"):

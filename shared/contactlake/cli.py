@@ -627,6 +627,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"  {result.audience:<12} {result.centre_id:<6} {result.period:<9} {result.status:<6} "
             f"{result.keys[0] if result.keys else ''}"
         )
+        if result.status in ("held", "failed"):
+            print(f"    why: {result.message}")
+    from contactlake.report.alerts import send_alert_digests
+
+    for alert in send_alert_digests(ports, config, settings, day=as_of):
+        print(f"  alert digest to {alert.recipient}: {alert.breaches} exception(s), {alert.status}")
+    _demo_re_export(ports, config, settings, exports, as_of)
     print()
     print(f"done in {time.perf_counter() - started:.1f} s. Look at:")
     print(f"  reports   {home / 'reports'}/<centre>/<audience>/<period>/<date>.html (open in a browser)")
@@ -636,6 +643,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  manifests {home / 'lake' / 'manifests'}")
     print('  ad-hoc SQL: contactlake sql "SELECT centre_id, sum(offered) FROM kpi_daily GROUP BY 1"')
     return 0
+
+
+def _demo_re_export(
+    ports: Ports, config: AppConfig, settings: Settings, exports: list[tuple[str, Path]], day: date
+) -> None:
+    """A scripted corrected re-export of the last day's first calls export: ingested, analysed, and the
+    reports that covered the day restated (notice and re-issued report in the outbox)."""
+    from contactlake.jobs import AnalysisWindow, run_windows
+    from contactlake.report.restate import restate_reports
+    from contactlake.sample import corrected_re_export
+
+    shipped = next(((k, p) for k, p in exports if f"calls-{day.isoformat()}" in k), None)
+    if shipped is None:
+        return
+    key, path = shipped
+    if ports.store.get("raw", key) != path.read_bytes():
+        print(f"  corrected re-export of {key}: already applied (contactlake demo --fresh starts over)")
+        return
+    centre_id = key.split("/", 1)[0]
+    print(f"  corrected re-export of {key} (double-logged calls removed): ingest, analyse, restate")
+    ports.store.put("raw", key, corrected_re_export(path.read_bytes()))
+    _ingest_key(ports, config, settings, key, 0)
+    run_windows(ports, config, [AnalysisWindow(centre_id, day, day)])
+    for item in restate_reports(ports, config, settings, centre_id=centre_id, days=[day]):
+        print(
+            f"    {item.audience:<12} {item.period_start} {item.stakeholder:<12} {item.status} "
+            f"({item.changes} figures changed)"
+        )
 
 
 def _print_day(ports: Ports, config: AppConfig, centre_ids: Sequence[str], day: date) -> None:

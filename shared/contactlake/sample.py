@@ -26,6 +26,7 @@ __all__ = [
     "CentreProfile",
     "Shift",
     "build_roster",
+    "corrected_re_export",
     "generate_activity_rows",
     "generate_day",
     "write_sample",
@@ -344,3 +345,13 @@ def write_sample(
             )
             written += [path, activity]
     return written
+
+
+def corrected_re_export(original: bytes, every: int = 40) -> bytes:
+    """The demo's corrected re-export of a gzipped calls CSV: the vendor re-sends the day without the calls
+    it had logged twice (here every ``every``-th data row), which restates the reports that covered it."""
+    import gzip
+
+    lines = gzip.decompress(original).decode("utf-8").splitlines()
+    kept = [lines[0], *(line for n, line in enumerate(lines[1:], 1) if n % every)]
+    return gzip.compress(("\n".join(kept) + "\n").encode("utf-8"), mtime=0)

@@ -46,6 +46,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     results = build_reports(
         rt.ports, rt.config, rt.settings, period=period, as_of=as_of, on_step=lambda step: logger.info(step)
     )
+    if period == "daily":  # the nightly run: exception alerts, one digest per recipient
+        from contactlake.report.alerts import send_alert_digests
+
+        alerts = send_alert_digests(rt.ports, rt.config, rt.settings, day=as_of)
+        metrics.add_metric(
+            name="AlertDigestsSent", unit=MetricUnit.Count, value=sum(a.status == "sent" for a in alerts)
+        )
     counts = Counter(r.status for r in results)
     for status in ("sent", "stored", "held", "failed"):
         metrics.add_metric(name=f"Reports{status.capitalize()}", unit=MetricUnit.Count, value=counts[status])

@@ -26,7 +26,9 @@ __all__ = [
     "COST_SCHEMA",
     "PLAN_GRAINS",
     "PLAN_SCHEMA",
+    "Coverage",
     "cost_per_contact",
+    "coverage",
     "plan_vs_actual",
     "workforce",
 ]
@@ -46,11 +48,16 @@ PLAN_SCHEMA = pa.schema(
         ("on_target", pa.bool_()),
         ("direction", pa.string()),
         ("basis_contacts", pa.int64()),
+        ("days_covered", pa.int64()),
+        ("first_day", pa.date32()),
+        ("last_day", pa.date32()),
     ],
     metadata={
         "method": (
             "variance = actual - target; variance_pct = variance / target; on_target by direction "
-            f"(higher / lower is better, or within ±{BAND:.0%}); no verdict below {MIN_CONTACTS} contacts"
+            f"(higher / lower is better, or within ±{BAND:.0%}); no verdict below {MIN_CONTACTS} contacts; "
+            "budgets pro-rated to the days the staff cost covers (days with agent-state data), volume per "
+            "day over the days with contacts; days_covered / first_day / last_day say which"
         )
     },
 )
@@ -70,7 +77,8 @@ COST_SCHEMA = pa.schema(
     metadata={
         "method": (
             "staff cost = staffed (logged-in) hours x cost_per_agent_hour; cost per contact = staff cost / "
-            "answered; budget = monthly_budget pro-rated by calendar day"
+            "answered; budget = monthly_budget pro-rated to the days with agent-state data (the days the "
+            "staff cost covers)"
         )
     },
 )
@@ -138,14 +146,57 @@ _KPIS = (
 )
 
 
-def _budget(centre: CentreConfig, start: date, end: date) -> float:
-    """The monthly budget pro-rated over the calendar days from ``start`` to ``end`` inclusive."""
+@dataclass(frozen=True)
+class Coverage:
+    """Which days of a range have data: contacts, and agent-state (staffed time, what staff cost rests on).
+
+    A plan or budget compared with actuals is pro-rated to the days the actuals cover, so a period with
+    days missing never compares a part of the period's cost with the whole period's budget.
+    """
+
+    date_from: date
+    date_to: date
+    contact_days: tuple[date, ...]
+    staffed_days: tuple[date, ...]
+
+    @property
+    def calendar_days(self) -> int:
+        return (self.date_to - self.date_from).days + 1
+
+    def missing(self, days: tuple[date, ...]) -> list[date]:
+        have = set(days)
+        return [
+            date.fromordinal(n)
+            for n in range(self.date_from.toordinal(), self.date_to.toordinal() + 1)
+            if date.fromordinal(n) not in have
+        ]
+
+    @property
+    def equal_spans(self) -> bool:
+        """True when contacts and staff cost cover the same days (cost per contact is like with like)."""
+        return self.contact_days == self.staffed_days
+
+
+def coverage(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> Coverage:
+    """The days from ``date_from`` to ``date_to`` with contacts and with agent-state data (one query)."""
+    check_range(date_from, date_to)
+    rows = workforce(ports, centre, date_from, date_to, "day").to_pylist()
+    return Coverage(
+        date_from,
+        date_to,
+        tuple(sorted(_as_date(r["period_start"]) for r in rows if r["offered"])),
+        tuple(sorted(_as_date(r["period_start"]) for r in rows if r["staffed_hours"])),
+    )
+
+
+#: KPIs that rest on staff cost, so on the days with agent-state data.
+_COST_KPIS = frozenset({"cost_per_contact", "staff_cost"})
+
+
+def _budget(centre: CentreConfig, days: list[date] | tuple[date, ...]) -> float:
+    """The monthly budget pro-rated over ``days`` (each day is its month's 1/days-in-month share)."""
     monthly = centre.plan.monthly_budget or 0.0
-    total, day = 0.0, start
-    while day <= end:
-        total += monthly / calendar.monthrange(day.year, day.month)[1]
-        day = date.fromordinal(day.toordinal() + 1)
-    return total
+    return sum(monthly / calendar.monthrange(day.year, day.month)[1] for day in days)
 
 
 def _period_end(start: date, grain: str, date_to: date) -> date:
@@ -198,18 +249,20 @@ def plan_vs_actual(
         _as_date(r["period_start"]): r
         for r in workforce(ports, centre, date_from, date_to, grain).to_pylist()
     }
-    day_counts = {
-        _as_date(r["period_start"]): r for r in rollup(ports, centre, date_from, date_to, "day").to_pylist()
-    }
+    covered = coverage(ports, centre, date_from, date_to)
     rows = []
     for start in sorted(kpi_rows):
         row = kpi_rows[start]
         end = _period_end(start, grain, date_to)
-        days = sum(1 for d in day_counts if start <= d <= end)
-        budget = _budget(centre, max(start, date_from), end)
+        contact_days = [d for d in covered.contact_days if start <= d <= end]
+        staffed_days = [d for d in covered.staffed_days if start <= d <= end]
+        budget = _budget(centre, staffed_days)
         for kpi in _KPIS:
-            target = kpi.target(centre, days, budget)
-            actual = kpi.actual(row, work_rows.get(start), days)
+            costed = kpi.name in _COST_KPIS
+            span = staffed_days if costed else contact_days
+            target = kpi.target(centre, len(contact_days), budget)
+            # Without agent-state data there is no staff cost: no actual (and no verdict), never a zero.
+            actual = kpi.actual(row, work_rows.get(start), len(contact_days)) if span else None
             if target is None:
                 continue
             basis = int(row[kpi.basis])
@@ -227,6 +280,9 @@ def plan_vs_actual(
                     else None,
                     "direction": kpi.direction,
                     "basis_contacts": basis,
+                    "days_covered": len(span),
+                    "first_day": span[0] if span else None,
+                    "last_day": span[-1] if span else None,
                 }
             )
     return pa.Table.from_pylist(rows, schema=PLAN_SCHEMA)
@@ -238,6 +294,7 @@ def cost_per_contact(
     """Staff cost per answered contact per period against the budget per contact and the monthly budget."""
     check_range(date_from, date_to)
     budget_per_contact = centre.plan.budget_per_contact
+    covered = coverage(ports, centre, date_from, date_to)
     rows = []
     for row in workforce(ports, centre, date_from, date_to, grain).to_pylist():
         start = _as_date(row["period_start"])
@@ -245,7 +302,8 @@ def cost_per_contact(
         variance = (
             actual - budget_per_contact if actual is not None and budget_per_contact is not None else None
         )
-        budget = _budget(centre, max(start, date_from), _period_end(start, grain, date_to))
+        end = _period_end(start, grain, date_to)
+        budget = _budget(centre, [d for d in covered.staffed_days if start <= d <= end])
         has_budget = centre.plan.monthly_budget is not None
         rows.append(
             {

@@ -17,7 +17,7 @@ import pyarrow as pa
 from contactlake import metrics
 from contactlake.analyse.aggregates import MaterialiseResult, write_days
 from contactlake.analyse.common import INTERVAL_MINUTES, days_between, range_params, rollup, run_sql
-from contactlake.analyse.erlang import erlang_a, erlang_c
+from contactlake.analyse.erlang import erlang_a, erlang_a_metrics, erlang_c
 from contactlake.config import CentreConfig
 from contactlake.ports import Ports
 from contactlake.tables import STAFFING_INTERVAL
@@ -27,8 +27,10 @@ __all__ = [
     "DEFAULT_MAX_ABANDONMENT",
     "DEFAULT_PATIENCE_SECONDS",
     "MIN_ABANDONS_FOR_PATIENCE",
+    "ErlangAExcess",
     "Patience",
     "compute_staffing",
+    "erlang_a_excess",
     "estimate_patience",
     "materialise_staffing",
 ]
@@ -165,6 +167,63 @@ def compute_staffing(
         )
     schema = STAFFING_INTERVAL.schema.append(pa.field("contact_date", pa.date32()))
     return pa.Table.from_pylist(rows, schema=schema)
+
+
+@dataclass(frozen=True)
+class ErlangAExcess:
+    """Why Erlang A asks for more agents than Erlang C in one interval: how Erlang C's agents would fare
+    once callers may hang up (M/M/c+M), against the caps Erlang A is held to."""
+
+    erlang_c_agents: int
+    erlang_a_agents: int
+    abandon_probability: float
+    abandonment_cap: float
+    service_level: float
+    service_level_target: float
+    occupancy: float
+    occupancy_cap: float
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The Erlang A constraints that Erlang C's agent count fails."""
+        found = []
+        if self.abandon_probability > self.abandonment_cap:
+            found.append("abandonment")
+        if self.service_level < self.service_level_target:
+            found.append("service level")
+        if self.occupancy > self.occupancy_cap:
+            found.append("occupancy")
+        return tuple(found)
+
+
+def erlang_a_excess(centre: CentreConfig, row: dict[str, Any]) -> ErlangAExcess | None:
+    """For a staffing_interval row where Erlang A needs more agents than Erlang C, what Erlang C's count
+    would give under Erlang A; None where it does not. Abandonment usually *lowers* the requirement at
+    the same service target, so the excess comes from a cap Erlang C cannot see (it has no abandonment):
+    the plan's abandon rate (or DEFAULT_MAX_ABANDONMENT), or abandons before the threshold counting
+    as not answered in time."""
+    need_a, need_c = row.get("required_erlang_a") or 0, row.get("required_erlang_c") or 0
+    if not row.get("offered") or need_c <= 0 or need_a <= need_c:
+        return None
+    policy = centre.service_level
+    at_c = erlang_a_metrics(
+        float(row["offered"]),
+        float(row["aht_seconds"]),
+        INTERVAL_MINUTES * 60.0,
+        float(row["patience_seconds"]),
+        int(need_c),
+        policy.threshold_seconds,
+    )
+    return ErlangAExcess(
+        erlang_c_agents=int(need_c),
+        erlang_a_agents=int(need_a),
+        abandon_probability=at_c.abandon_probability,
+        abandonment_cap=centre.plan.abandon_rate or DEFAULT_MAX_ABANDONMENT,
+        service_level=at_c.service_level,
+        service_level_target=policy.target,
+        occupancy=at_c.occupancy,
+        occupancy_cap=centre.max_occupancy,
+    )
 
 
 def _inputs(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> pa.Table:

@@ -15,7 +15,7 @@ from typing import Any
 
 from contactlake.analyse.common import DIMENSIONS, GRAINS
 from contactlake.config import AUDIENCES, PERIODS
-from contactlake.metrics import COUNTS, KPI_RATES
+from contactlake.metrics import COUNTS, KPI_RATES, SL_VARIANTS
 
 __all__ = [
     "CENTRE",
@@ -101,6 +101,11 @@ def _object(required: Sequence[str], **properties: Any) -> dict[str, Any]:
     return {"type": "object", "required": list(required), "properties": properties}
 
 
+def _optional(schema: dict[str, Any], **properties: Any) -> dict[str, Any]:
+    """``schema`` with more properties that an answer may carry (not required)."""
+    return {**schema, "properties": {**schema["properties"], **properties}}
+
+
 def _list_of(item: Any) -> dict[str, Any]:
     return {"type": "array", "items": item}
 
@@ -156,7 +161,22 @@ SCHEMAS: dict[str, Any] = {
         **{c.name: (_INT if c.type == "int64" else _NUM) for c in COUNTS},
         **{name: {**_NUM, "description": doc} for name, doc in KPI_RATES},
     ),
-    "Kpis": _paged("KpiRow", **_RANGE, grain={"enum": list(GRAINS)}, dimension={"enum": list(DIMENSIONS)}),
+    "Kpis": _optional(
+        _paged("KpiRow", **_RANGE, grain={"enum": list(GRAINS)}, dimension={"enum": list(DIMENSIONS)}),
+        service_level_presets=_list_of(
+            _object(
+                ["queue", "variant", "label", "threshold_seconds", "numerator", "denominator"],
+                queue=_STR,
+                variant={"enum": list(SL_VARIANTS)},
+                label=_STR,
+                threshold_seconds=_INT,
+                numerator={"type": "number"},
+                denominator={"type": "number"},
+                service_level=_NUM,
+                is_centre_variant=_BOOL,
+            )
+        ),
+    ),
     "Trends": _object(
         ["centre_id", "date_from", "date_to", "trends", "rates", "anomalies", "method"],
         **_RANGE,

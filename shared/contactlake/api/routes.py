@@ -169,7 +169,9 @@ def centres() -> Any:
         *RANGE,
         *PAGE,
     ],
-    "One row per period (and dimension value).",
+    "One row per period (and dimension value); for one day at grain=day also `service_level_presets`: "
+    "the day's service level per queue under every definition (abandons ignored / as failures / as met / "
+    "short abandons excluded), at the centre's threshold.",
     schema="Kpis",
 )
 def kpis(centre_id: str) -> Any:
@@ -181,7 +183,13 @@ def kpis(centre_id: str) -> Any:
     start, end = _range(centre, max_days)
     filters = {name: check_queue(params[name], name) for name in ("queue", "channel") if params.get(name)}
     table = kpi_table(state().ports, centre, grain, start, end, dimension=dimension, **filters)
-    return _centre_page(centre_id, "kpis", table, start, end, grain=grain, dimension=dimension)
+    extra = {}
+    if grain == "day" and start == end:  # one (queue-)day: its service level under every definition
+        from contactlake.analyse.presets import service_level_presets
+
+        presets = service_level_presets(state().ports, centre, start, end, filters.get("queue"))
+        extra["service_level_presets"] = jsonable(presets)
+    return _centre_page(centre_id, "kpis", table, start, end, grain=grain, dimension=dimension, **extra)
 
 
 @route(

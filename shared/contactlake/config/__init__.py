@@ -29,6 +29,7 @@ from contactlake.config.model import (
     FORMATS,
     PERIODS,
     SL_VARIANTS,
+    AlertRule,
     ApiCaller,
     AppConfig,
     Audience,
@@ -55,6 +56,7 @@ __all__ = [
     "FORMATS",
     "PERIODS",
     "SL_VARIANTS",
+    "AlertRule",
     "ApiCaller",
     "AppConfig",
     "Audience",
@@ -147,6 +149,8 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
             max_occupancy=body.max_occupancy,
             shrinkage=body.shrinkage,
             cost_per_agent_hour=body.cost_per_agent_hour,
+            currency=body.currency,
+            locale=body.locale,
             upload_deadline_local=body.upload_deadline_local,
             plan=PlanTargets(**body.plan.model_dump()),
             sources=tuple(
@@ -174,6 +178,9 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
                 formats=tuple(person.formats),
                 recipients=tuple(person.recipients),
                 queues=tuple(person.queues),
+                alerts=tuple(
+                    AlertRule(name=rule, **body.model_dump()) for rule, body in person.alerts.items()
+                ),
             )
         )
     callers = []
@@ -215,7 +222,13 @@ def effective_config(config: AppConfig) -> dict[str, Any]:
         }
         centres[centre_id] = present(body)
     stakeholders = {
-        s.name: present({k: v for k, v in asdict(s).items() if k != "name"}) for s in config.stakeholders
+        s.name: present(
+            {
+                **{k: v for k, v in asdict(s).items() if k != "name"},
+                "alerts": {a.name: {k: v for k, v in asdict(a).items() if k != "name"} for a in s.alerts},
+            }
+        )
+        for s in config.stakeholders
     }
     callers = {
         c.name: present({k: v for k, v in asdict(c).items() if k != "name"}) for c in config.api_callers

@@ -15,11 +15,14 @@ from zoneinfo import ZoneInfo
 from contactlake.metrics import SL_VARIANTS  # the variants' formulas are declared there
 
 __all__ = [
+    "ALERT_KPIS",
     "AUDIENCES",
     "CENTRE_ID_PATTERN",
     "FORMATS",
     "PERIODS",
     "SL_VARIANTS",
+    "AlertKpi",
+    "AlertRule",
     "ApiCaller",
     "AppConfig",
     "Audience",
@@ -48,7 +51,9 @@ SlVariant = Literal["answered_only", "abandons_ignored", "abandons_negative", "s
 Audience = Literal["executive", "operations", "workforce", "team_leader", "data_quality", "vendor"]
 Period = Literal["daily", "weekly", "monthly", "quarterly"]
 ExportFormat = Literal["html", "pdf", "csv", "xlsx"]
+AlertKpi = Literal["service_level", "abandon_rate", "asa_seconds", "aht_seconds", "transfer_rate", "offered"]
 AUDIENCES: tuple[str, ...] = get_args(Audience)
+ALERT_KPIS: tuple[str, ...] = get_args(AlertKpi)
 PERIODS: tuple[str, ...] = get_args(Period)
 FORMATS: tuple[str, ...] = get_args(ExportFormat)
 
@@ -122,6 +127,9 @@ class CentreConfig:
     max_occupancy: float = 0.85
     shrinkage: float = 0.30
     cost_per_agent_hour: float = 25.0
+    #: ISO 4217 code of the money in costs and budgets; the locale the reports write numbers in.
+    currency: str = "GBP"
+    locale: str = "en_GB"
     upload_deadline_local: time = time(6, 0)
     plan: PlanTargets = field(default_factory=PlanTargets)
     sources: tuple[SourceConfig, ...] = ()
@@ -143,6 +151,24 @@ class CentreConfig:
 
 
 @dataclass(frozen=True)
+class AlertRule:
+    """An exception a stakeholder is told about after each nightly run.
+
+    Alert when ``kpi`` is ``direction`` (above / below) ``threshold`` for at least ``consecutive``
+    intervals in a row of ``grain``, counting only intervals with at least ``min_offered`` contacts.
+    Rates are fractions (0.8 = 80 %), times in seconds.
+    """
+
+    name: str
+    kpi: str
+    threshold: float
+    direction: Literal["above", "below"]
+    min_offered: int = 10
+    consecutive: int = 1
+    grain: Literal["15min", "60min"] = "60min"
+
+
+@dataclass(frozen=True)
 class Stakeholder:
     """Who receives which report: one entry per person or distribution list."""
 
@@ -153,6 +179,7 @@ class Stakeholder:
     formats: tuple[str, ...] = ("html", "pdf")
     recipients: tuple[str, ...] = ()
     queues: tuple[str, ...] = ()
+    alerts: tuple[AlertRule, ...] = ()
 
 
 @dataclass(frozen=True)

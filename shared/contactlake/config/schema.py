@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import time
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -28,6 +28,7 @@ from pydantic_core import ErrorDetails
 
 from contactlake.config.model import (
     CENTRE_ID_PATTERN,
+    AlertKpi,
     Audience,
     CentreConfig,
     ExportFormat,
@@ -163,6 +164,18 @@ class CentreTable(_Table):
     cost_per_agent_hour: float = Field(
         default=CentreConfig.cost_per_agent_hour, ge=0, description="Fully loaded cost of one agent hour."
     )
+    currency: str = Field(
+        default=CentreConfig.currency,
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code of the money in costs and budgets, e.g. GBP, EUR, USD.",
+        examples=["GBP"],
+    )
+    locale: str = Field(
+        default=CentreConfig.locale,
+        pattern=r"^[a-z]{2,3}(_[A-Z][a-z]{3})?(_[A-Z]{2}|_[0-9]{3})?$",
+        description="Locale the centre's reports write numbers and money in (CLDR name), e.g. en_GB, de_DE.",
+        examples=["en_GB"],
+    )
     upload_deadline_local: Annotated[time, BeforeValidator(_time_from_text)] = Field(
         default=CentreConfig.upload_deadline_local,
         description='Local time by which the night\'s exports are due, e.g. "06:00".',
@@ -183,6 +196,17 @@ class CentreTable(_Table):
         return value
 
 
+class AlertTable(_Table):
+    """An exception alert: sent in one digest per recipient after each nightly run."""
+
+    kpi: AlertKpi = Field(description="The interval KPI watched (rates are fractions, times seconds).")
+    threshold: float = Field(description="The limit, e.g. 0.8 for 80 % or 60 for 60 s.")
+    direction: Literal["above", "below"] = Field(description="Alert when the KPI is above / below it.")
+    min_offered: int = Field(default=10, ge=1, description="Skip intervals with fewer contacts than this.")
+    consecutive: int = Field(default=1, ge=1, le=96, description="Intervals in a row before it alerts.")
+    grain: Literal["15min", "60min"] = Field(default="60min", description="Interval length.")
+
+
 class StakeholderTable(_Table):
     """Who receives which report: one table per person or distribution list."""
 
@@ -201,6 +225,9 @@ class StakeholderTable(_Table):
     )
     queues: Annotated[list[str], BeforeValidator(_as_list)] = Field(
         default_factory=list, description="Vendor reports: only these queues."
+    )
+    alerts: dict[str, AlertTable] = Field(
+        default_factory=dict, description="Exception alerts after each nightly run, by rule name."
     )
 
 

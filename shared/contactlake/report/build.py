@@ -31,7 +31,7 @@ from contactlake.report.audiences import AUDIENCE_BUILDERS, COMBINED_AUDIENCES, 
 from contactlake.report.figures import Figures
 from contactlake.report.keys import report_key
 from contactlake.report.mail import Attachment, compose_email, sender_domain
-from contactlake.report.model import Banner, Gap, Report, ReportResult, Scope
+from contactlake.report.model import Banner, Column, Gap, Report, ReportResult, Scope, Table
 from contactlake.report.periods import Window, window_for
 
 __all__ = [
@@ -108,6 +108,9 @@ def _gap_banners(gaps: Sequence[Gap], window: Window, held: bool) -> list[Banner
                 "them say so; re-run the report once the cause is fixed.",
             )
         )
+    for gap in (g for g in gaps if g.kind == "coverage"):
+        consequence = "This report is held until the data is complete." if held else "Read costs with care."
+        banners.append(Banner("error", f"{gap.text}. {consequence}"))
     if not window.complete:
         banners.append(
             Banner(
@@ -152,32 +155,41 @@ def build_document(
     )
     report = AUDIENCE_BUILDERS[audience](context)
     gaps = tuple(figures.gaps)
+    used = sorted(
+        (centre_id, str(row["business_day"]), str(row["source"]), str(row["upload_id"]))
+        for centre_id, status in statuses.items()
+        if status is not None
+        for row in status.table.to_pylist()
+        if row["status"] == "stored" and str(row["business_day"]) <= window.end.isoformat()
+    )
     held = bool(gaps) and audience in HOLD_WHEN_INCOMPLETE
     return replace(
         report,
         gaps=gaps,
         banners=(*_gap_banners(gaps, window, held), *report.banners),
         internal_only=audience in INTERNAL_AUDIENCES,
+        uploads_used=tuple(used),
     )
 
 
-def _render(report: Report, fmt: str) -> bytes:
+def _render(report: Report, fmt: str, exports: Sequence[str] = ()) -> bytes:
+    """One format of ``report``; ``exports`` are the formats delivered with it (notes in HTML/PDF say so)."""
     from contactlake.report import render
 
     if fmt == "html":
-        return render.render_html(report, for_email=False).encode("utf-8")
+        return render.render_html(report, for_email=False, exports=exports).encode("utf-8")
     if fmt == "pdf":
         from contactlake.report.pdf import render_pdf
 
-        return render_pdf(report)
+        return render_pdf(report, exports)
     if fmt == "xlsx":
         return render.render_xlsx(report)
     if fmt == "csv":
-        tables = {t.name: t for t in report.tables}
-        table = tables.get(report.primary_table or "") or (report.tables[0] if report.tables else None)
-        if table is None:
-            raise ValueError(f"the {report.audience} report has no table to export as CSV")
-        return render.render_csv(table)
+        tables = {t.name: t for t in report.data_tables}
+        table = tables.get(report.primary_table or "") or next(iter(tables.values()), None)
+        if table is None:  # every builder declares its primary table; this is only a last resort
+            table = Table(report.primary_table or "report", report.title, (Column("note", "note"),), ())
+        return render.render_csv(table, report.style)
     raise ConfigError(f"unknown report format {fmt!r}; use html, pdf, csv or xlsx")
 
 
@@ -192,13 +204,14 @@ class _Publisher:
     def __init__(self, ports: Ports, settings: Settings, deliver: bool, on_step: Step | None) -> None:
         self.ports, self.settings, self.deliver = ports, settings, deliver
         self.on_step = on_step or (lambda _step: None)
-        self.rendered: dict[tuple[int, str], bytes] = {}
+        self.rendered: dict[tuple[int, str, tuple[str, ...]], bytes] = {}
         self.stored: dict[str, bytes] = {}
 
-    def _render(self, report: Report, fmt: str) -> bytes:
-        if (id(report), fmt) not in self.rendered:
-            self.rendered[(id(report), fmt)] = _render(report, fmt)
-        return self.rendered[(id(report), fmt)]
+    def _render(self, report: Report, fmt: str, formats: Sequence[str]) -> bytes:
+        key = (id(report), fmt, tuple(formats))
+        if key not in self.rendered:
+            self.rendered[key] = _render(report, fmt, formats)
+        return self.rendered[key]
 
     def _store(self, key: str, data: bytes, fmt: str) -> None:
         if self.stored.get(key) == data:
@@ -230,7 +243,7 @@ class _Publisher:
         attachments: list[Attachment] = []
         try:
             for fmt in dict.fromkeys(["html", *formats]):
-                data = self._render(report, fmt)
+                data = self._render(report, fmt, formats)
                 key = _key(report, fmt)
                 self._store(key, data, fmt)
                 keys.append(key)
@@ -243,6 +256,9 @@ class _Publisher:
             )
             return replace(base, keys=tuple(keys), status="failed", message=f"not stored: {error}")
         base = replace(base, keys=tuple(keys))
+        from contactlake.report.issues import record_issue
+
+        record_issue(self.ports, report, name, formats, recipients if self.deliver else ())
         gaps = f" with {len(report.gaps)} data gap(s) flagged" if report.gaps else ""
         if not self.deliver:
             return replace(base, message=f"stored{gaps}; e-mail not requested")

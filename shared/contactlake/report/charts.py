@@ -11,6 +11,7 @@ import io
 import os
 import tempfile
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from contactlake.report.model import Chart
@@ -18,7 +19,7 @@ from contactlake.report.model import Chart
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["bar_chart", "heatmap", "line_chart"]
+__all__ = ["bar_chart", "heatmap", "line_chart", "percent_text", "time_chart", "time_figure"]
 
 _WIDTH_IN = 6.4
 _DPI = 150
@@ -44,6 +45,19 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def percent_text(value: float) -> str:
+    """A rate as a tick label with the decimals it needs: 0.925 -> '92.5%', 0.9 -> '90%'."""
+    return f"{round(value * 100, 2):g}%"
+
+
+def _percent_axis(axis: Any) -> None:
+    """Percent ticks with as many decimals as the axis range needs, so no two ticks read the same."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    axis.set_major_formatter(FuncFormatter(lambda value, _pos: percent_text(value)))
+
+
 def _style(axes: Any, title: str) -> None:
     axes.set_title(title, fontsize=10, loc="left", fontweight="bold")
     axes.tick_params(labelsize=8)
@@ -67,7 +81,6 @@ def heatmap(
     """A row × column grid of rates (0-1) coloured around ``centre`` (the target); None cells stay grey."""
     import numpy as np
     from matplotlib.colors import TwoSlopeNorm
-    from matplotlib.ticker import PercentFormatter
 
     data = np.array([[np.nan if v is None else float(v) for v in row] for row in values], dtype=float)
     figure = _figure(max(1.6, 0.3 * len(row_labels) + 0.9), constrained=False)
@@ -102,7 +115,7 @@ def heatmap(
                     color="white" if dark else "black",
                 )
     colour_bar = figure.colorbar(image, ax=axes, fraction=0.03, pad=0.01, ticks=[0, centre, 1])
-    colour_bar.ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    colour_bar.ax.set_yticks([0, centre, 1], [percent_text(v) for v in (0, centre, 1)])
     colour_bar.ax.tick_params(labelsize=7)
     return Chart(name, title, alt, _png(figure))
 
@@ -144,16 +157,99 @@ def line_chart(
                 marker="o" if len(ys) < 30 else None,
                 markersize=3,
             )
-    if target is not None:
-        axes.axhline(target, color="#555555", linestyle="--", linewidth=1, label=target_label)
+    _target_and_axis(axes, series, target, target_label, percent)
     shown = list(ticks) if ticks is not None else positions[:: max(1, len(x_labels) // max_ticks)]
     axes.set_xticks(shown, [x_labels[i] for i in shown], rotation=0, fontsize=7)
-    if percent:
-        from matplotlib.ticker import PercentFormatter
-
-        axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     axes.legend(fontsize=7, frameon=False, loc="best")
     return Chart(name, title, alt, _png(figure))
+
+
+def _target_and_axis(
+    axes: Any,
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    target: float | None,
+    target_label: str,
+    percent: bool,
+) -> None:
+    """The dashed target line (its value in the legend) and a y range wide enough for distinct ticks."""
+    if target is not None:
+        shown = percent_text(target) if percent else f"{target:,.4g}"
+        axes.axhline(target, color="#555555", linestyle="--", linewidth=1, label=f"{target_label} {shown}")
+    if percent:
+        values = [float(v) for _, points in series for v in points if v is not None]
+        values += [target] if target is not None else []
+        if values:
+            low, high = min(values), max(values)
+            pad = max(0.02, (high - low) * 0.1)
+            axes.set_ylim(max(0.0, low - pad), min(1.0, high + pad) if high <= 1 else high + pad)
+        _percent_axis(axes.yaxis)
+
+
+def time_chart(
+    name: str,
+    title: str,
+    alt: str,
+    times: Sequence[datetime],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    **options: Any,
+) -> Chart:
+    """Lines over real time (a time axis, not categories): hours without data take their true width and
+    the line breaks across them instead of joining distant points. ``options`` are :func:`time_figure`'s."""
+    return Chart(name, title, alt, _png(time_figure(title, times, series, **options)))
+
+
+def time_figure(
+    title: str,
+    times: Sequence[datetime],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    target: float | None = None,
+    target_label: str = "target",
+    percent: bool = False,
+    step: bool = False,
+    daily: bool = True,
+    interval: timedelta = timedelta(minutes=15),
+) -> Figure:
+    """The figure behind :func:`time_chart` (tests read its axes)."""
+    from matplotlib import dates
+
+    mdates: Any = dates  # matplotlib.dates has no type hints
+
+    figure = _figure(2.6)
+    axes = figure.add_subplot()
+    _style(axes, title)
+    xs: list[datetime] = []
+    breaks: list[bool] = []
+    for index, moment in enumerate(times):
+        breaks.append(index > 0 and moment - times[index - 1] > interval)
+        xs.append(moment)
+    for index, (label, points) in enumerate(series):
+        px: list[Any] = []
+        ys: list[float] = []
+        for moment, value, gap in zip(xs, points, breaks, strict=True):
+            if gap:  # a missing stretch: break the line
+                px.append(moment - interval)
+                ys.append(float("nan"))
+            px.append(moment)
+            ys.append(float("nan") if value is None else float(value))
+        colour = _PALETTE[index % len(_PALETTE)]
+        if step:
+            axes.step(px, ys, where="post", label=label, color=colour, linewidth=1.4)
+        else:
+            axes.plot(px, ys, label=label, color=colour, linewidth=1.6, marker="o" if len(ys) < 30 else None)
+    _target_and_axis(axes, series, target, target_label, percent)
+    if interval >= timedelta(days=1):
+        axes.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    elif daily:
+        axes.xaxis.set_major_locator(mdates.HourLocator(byhour=range(0, 24, 2)))
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    else:
+        axes.xaxis.set_major_locator(mdates.DayLocator())
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%a %d"))
+    axes.tick_params(axis="x", labelsize=7)
+    axes.legend(fontsize=7, frameon=False, loc="best")
+    return figure
 
 
 def bar_chart(

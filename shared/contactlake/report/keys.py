@@ -18,6 +18,7 @@ from datetime import date
 
 __all__ = [
     "ALL_CENTRES",
+    "RECORD_SUFFIX",
     "REPORT_FILE",
     "ReportKey",
     "parse_report_key",
@@ -76,9 +77,13 @@ def report_key(
     return str(ReportKey(scope, audience, period, f"{start.isoformat()}{suffix}.{ext}"))
 
 
+#: Records kept beside the reports that are not reports (who got which version, from which uploads).
+RECORD_SUFFIX = ".issued.json"
+
+
 def parse_report_key(key: str) -> ReportKey | None:
-    """The four segments of a stored key, or None for anything that is not four segments."""
+    """The four segments of a stored report's key; None for anything else (other shapes, issue records)."""
     parts = key.split("/")
-    if len(parts) != 4:
+    if len(parts) != 4 or key.endswith(RECORD_SUFFIX):
         return None
     return ReportKey(*parts)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -59,7 +59,8 @@ def compose_email(
     message["Subject"] = f"{report.title} — {report.scope.label} — {report.window.label}"
     message["From"] = Address(display_name="contactlake reports", addr_spec=sender)
     message["To"] = ", ".join(recipients)
-    message["Date"] = format_datetime(now or report.generated_at)
+    # generated_at is naive UTC: made aware, the header reads "+0000" (RFC 5322), not "-0000" (zone unknown).
+    message["Date"] = format_datetime((now or report.generated_at).replace(tzinfo=UTC))
     message["Message-ID"] = make_msgid(
         idstring=f"{report.audience}.{report.window.period}",
         domain=sender_domain(sender) or "contactlake.local",
@@ -68,8 +69,11 @@ def compose_email(
     if report.internal_only:
         message["Sensitivity"] = "Company-Confidential"
     names = [a.filename for a in attachments]
-    message.set_content(render_text(report), subtype="plain", charset="utf-8", cte="quoted-printable")
-    html = render_html(report, for_email=True, attachments=names)
+    exports = [name.rpartition(".")[2] for name in names]
+    message.set_content(
+        render_text(report, exports), subtype="plain", charset="utf-8", cte="quoted-printable"
+    )
+    html = render_html(report, for_email=True, attachments=names, exports=exports)
     message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     html_part = message.get_body(preferencelist=("html",))
     assert html_part is not None

@@ -23,6 +23,7 @@ __all__ = [
     "Format",
     "Gap",
     "Measured",
+    "NumberStyle",
     "Report",
     "ReportResult",
     "Scope",
@@ -48,10 +49,24 @@ class Measured:
 Cell = int | float | str | date | datetime | Measured | None
 
 
-def format_value(value: Cell, fmt: Format) -> str:
-    """How a value reads in HTML and PDF; missing values are an en dash, never 'nan' or 'None'."""
+@dataclass(frozen=True)
+class NumberStyle:
+    """How a report writes numbers and money: the centre's currency (ISO 4217) and locale (CLDR)."""
+
+    currency: str = "GBP"
+    locale: str = "en_GB"
+
+
+GBP = NumberStyle()
+
+
+def format_value(value: Cell, fmt: Format, style: NumberStyle = GBP) -> str:
+    """How a value reads in HTML and PDF; missing values are an en dash, never 'nan' or 'None'.
+
+    Separators and money follow the centre's locale and currency (Babel, CLDR data).
+    """
     if isinstance(value, Measured):
-        return format_value(value.value, value.fmt)
+        return format_value(value.value, value.fmt, style)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if fmt == "text" or isinstance(value, str):
@@ -60,20 +75,26 @@ def format_value(value: Cell, fmt: Format) -> str:
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
-    number = float(value)
+    from babel.numbers import format_currency, format_decimal
+
+    number, locale = float(value), style.locale
     if fmt == "int":
-        return f"{round(number):,}"
+        return format_decimal(round(number), "#,##0", locale=locale)
     if fmt == "pct":
-        return f"{number * 100:.1f}%"
+        return format_decimal(number * 100, "#,##0.0", locale=locale) + "%"
     if fmt == "signed_pct":
-        return f"{number * 100:+.1f}%"
+        return format_decimal(number * 100, "+#,##0.0;-#,##0.0", locale=locale) + "%"
     if fmt == "pp":
-        return f"{number * 100:+.1f} pts"
+        return format_decimal(number * 100, "+#,##0.0;-#,##0.0", locale=locale) + " pts"
     if fmt == "seconds":
-        return f"{number:,.0f} s" if abs(number) < 600 else f"{number / 60:,.1f} min"
+        if abs(number) < 600:
+            return format_decimal(number, "#,##0", locale=locale) + " s"
+        return format_decimal(number / 60, "#,##0.0", locale=locale) + " min"
     if fmt == "money":
-        return f"{'−' if number < 0 else ''}£{abs(number):,.2f}"
-    return f"{number:,.2f}"
+        return format_currency(number, style.currency, locale=locale).replace("-", "−")
+    if abs(number) < 0.01 and number != 0:  # a small slope stays readable instead of showing 0.00
+        return format_decimal(number, "0.###E0", locale=locale)
+    return format_decimal(number, "#,##0.00", locale=locale)
 
 
 @dataclass(frozen=True)
@@ -107,8 +128,11 @@ class Table:
     #: Long detail kept out of the e-mail and PDF, delivered in the XLSX (and CSV, if primary) only.
     attachment_only: bool = False
 
-    def formatted(self) -> list[list[str]]:
-        return [[format_value(v, c.fmt) for v, c in zip(row, self.columns, strict=True)] for row in self.rows]
+    def formatted(self, style: NumberStyle = GBP) -> list[list[str]]:
+        return [
+            [format_value(v, c.fmt, style) for v, c in zip(row, self.columns, strict=True)]
+            for row in self.rows
+        ]
 
 
 @dataclass(frozen=True)
@@ -140,7 +164,7 @@ class Section:
 class Gap:
     """Something the report needed and did not get: a missing upload, or a query that failed."""
 
-    kind: Literal["upload", "query"]
+    kind: Literal["upload", "query", "coverage"]
     centre_id: str
     what: str
     detail: str
@@ -189,11 +213,24 @@ class Report:
     internal_only: bool = False
     #: The table the CSV export holds (CSV is one table; the XLSX has every table as a sheet).
     primary_table: str | None = None
+    #: Tables delivered only in the data exports (CSV/XLSX), e.g. the planner's 15-minute grid, or the
+    #: primary table's header when the period has no rows (a no-data period exports an empty table).
+    export_tables: tuple[Table, ...] = ()
+    style: NumberStyle = GBP
+    #: The uploads the figures rest on: (centre, business day, source, upload id), for restatements.
+    uploads_used: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def tables(self) -> list[Table]:
         """Every table, including attachment-only detail (what the XLSX holds)."""
         return [table for section in self.sections for table in section.tables]
+
+    @property
+    def data_tables(self) -> list[Table]:
+        """What the XLSX holds and the CSV is chosen from: every table, then the export-only ones."""
+        shown = self.tables
+        names = {table.name for table in shown}
+        return shown + [table for table in self.export_tables if table.name not in names]
 
     @property
     def charts(self) -> list[Chart]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import io
 import math
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from contactlake.report.model import Report, Table
-from contactlake.report.render import AUDIENCE_LABELS
+from contactlake.report.render import AUDIENCE_LABELS, detail_note
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -40,10 +41,10 @@ def _fonts() -> tuple[str, str] | None:
 
 
 class _Writer:
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, exports: Sequence[str]) -> None:
         from fpdf import FPDF
 
-        self.report = report
+        self.report, self.exports = report, exports
         title = f"{report.title} — {report.scope.label} — {report.window.label}"
 
         class _Pdf(FPDF):
@@ -157,7 +158,8 @@ class _Writer:
 
         # Keep a table with its title: start a new page unless the heading and first rows fit below.
         lines = [
-            max(1, math.ceil(max((len(v) for v in row), default=1) / 42)) for row in table.formatted()[:10]
+            max(1, math.ceil(max((len(v) for v in row), default=1) / 42))
+            for row in table.formatted(self.report.style)[:10]
         ]
         if self.pdf.get_y() + 16 + 4.4 * (2 + sum(lines)) > self.pdf.h - 18:
             self.pdf.add_page()
@@ -169,7 +171,9 @@ class _Writer:
         self.pdf.set_draw_color(200, 206, 213)
         self.pdf.set_line_width(0.2)
         align = tuple("LEFT" if c.fmt in ("text", "date", "datetime") else "RIGHT" for c in table.columns)
-        rows = table.formatted() or [["No rows for this period."] + [""] * (len(table.columns) - 1)]
+        rows = table.formatted(self.report.style) or [
+            ["No rows for this period."] + [""] * (len(table.columns) - 1)
+        ]
         bad = FontFace(fill_color=(253, 231, 233))
         # Columns as wide as their content (headers may wrap, values rarely should), capped for prose.
         widths = tuple(
@@ -227,7 +231,7 @@ class _Writer:
             for table in section.tables:
                 if table.attachment_only:
                     self.paragraph(
-                        f"{table.title}: all {len(table.rows)} rows are in the XLSX export.",
+                        detail_note(table, self.exports),
                         8,
                         colour=(92, 102, 112),
                         height=4,
@@ -245,5 +249,6 @@ class _Writer:
         return bytes(self.pdf.output())
 
 
-def render_pdf(report: Report) -> bytes:
-    return _Writer(report).render()
+def render_pdf(report: Report, exports: Sequence[str] = ()) -> bytes:
+    """The PDF; ``exports`` are the formats delivered with it (what a detail table's note may point to)."""
+    return _Writer(report, exports).render()

@@ -17,13 +17,15 @@ from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
-from contactlake.report.model import Cell, Chart, Measured, Report, Table
+from contactlake.report.model import Cell, Chart, Column, Format, Measured, NumberStyle, Report, Table
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
 __all__ = [
     "AUDIENCE_LABELS",
+    "csv_name",
+    "detail_note",
     "render_csv",
     "render_html",
     "render_text",
@@ -62,8 +64,24 @@ def _cid_uri(chart: Chart) -> str:
     return f"cid:{chart.cid}"
 
 
-def render_html(report: Report, *, for_email: bool, attachments: Sequence[str] = ()) -> str:
-    """The e-mail body (images as ``cid:`` parts) or a self-contained page (images as data URIs)."""
+def detail_note(table: Table, exports: Sequence[str]) -> str:
+    """Where a detail table kept out of the e-mail and PDF is: said by what this recipient actually gets."""
+    rows = f"{len(table.rows):,} row{'s' if len(table.rows) != 1 else ''}"
+    if "xlsx" in exports:
+        return f"{table.title}: all {rows} are in the XLSX export."
+    return (
+        f"{table.title}: {rows}, not shown here. They are delivered in the XLSX export, which this "
+        'report is not sent with (add "xlsx" to the stakeholder\'s formats to receive it).'
+    )
+
+
+def render_html(
+    report: Report, *, for_email: bool, attachments: Sequence[str] = (), exports: Sequence[str] = ()
+) -> str:
+    """The e-mail body (images as ``cid:`` parts) or a self-contained page (images as data URIs).
+
+    ``exports`` are the formats delivered with it (what the detail tables' notes point to).
+    """
     img_src: Callable[[Chart], str] = _cid_uri if for_email else _data_uri
     template = _environment().get_template("report.html.j2")
     return template.render(
@@ -71,10 +89,11 @@ def render_html(report: Report, *, for_email: bool, attachments: Sequence[str] =
         img_src=img_src,
         audience_label=AUDIENCE_LABELS.get(report.audience, report.audience),
         attachments=list(attachments),
+        detail_note=lambda table: detail_note(table, exports),
     )
 
 
-def render_text(report: Report) -> str:
+def render_text(report: Report, exports: Sequence[str] = ()) -> str:
     """The plain-text alternative: what a text-only client or a screen reader gets first."""
     lines = [report.title, f"{report.scope.label} · {report.window.label}", "", report.summary, ""]
     for banner in report.banners:
@@ -89,21 +108,23 @@ def render_text(report: Report) -> str:
         ]
         lines += [f"  {n}. {line}" for n, bullet in enumerate(section.bullets, 1) for line in [bullet]]
         for chart in section.charts:
-            lines += textwrap.wrap(f"[Chart] {chart.title}: {chart.alt}", 78)
+            # The alt text may already start with the chart's title: never say it twice.
+            said = chart.alt if chart.alt.startswith(chart.title) else f"{chart.title}: {chart.alt}"
+            lines += textwrap.wrap(f"[Chart] {said}", 78)
         for table in section.tables:
             if table.attachment_only:
-                lines += ["", f"{table.title}: all {len(table.rows)} rows are in the XLSX export."]
+                lines += ["", *textwrap.wrap(detail_note(table, exports), 78)]
             else:
-                lines += ["", table.title, *_text_table(table)]
+                lines += ["", table.title, *_text_table(table, report.style)]
         lines.append("")
     if report.internal_only:
         lines.append("Internal only: agent-level figures; do not forward outside the organisation.")
     return "\n".join(lines) + "\n"
 
 
-def _text_table(table: Table, max_rows: int = 25) -> list[str]:
+def _text_table(table: Table, style: NumberStyle, max_rows: int = 25) -> list[str]:
     header = [c.label for c in table.columns]
-    rows = table.formatted()[:max_rows]
+    rows = table.formatted(style)[:max_rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     out = ["  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     out += ["  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
@@ -130,13 +151,47 @@ def safe_cell(value: Cell) -> str | int | float | None:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def render_csv(table: Table) -> bytes:
-    """One table as UTF-8 CSV (with BOM, so spreadsheet programs detect the encoding)."""
+#: The unit a CSV column name ends in, by format (money takes the currency code).
+_CSV_UNITS: dict[str, str] = {"pct": "pct", "signed_pct": "pct", "pp": "pts", "seconds": "seconds"}
+#: Decimal places a CSV number is rounded to, by format (``decimal`` keeps 4 significant figures instead).
+_CSV_PLACES: dict[str, int] = {"pct": 1, "signed_pct": 1, "pp": 1, "seconds": 1, "money": 2, "int": 0}
+
+
+def csv_name(column: Column, style: NumberStyle) -> str:
+    """The CSV header of a column: its key with the unit, e.g. ``service_level_pct``, ``staff_cost_gbp``."""
+    unit = style.currency.lower() if column.fmt == "money" else _CSV_UNITS.get(column.fmt)
+    return column.key if unit is None or column.key.endswith(f"_{unit}") else f"{column.key}_{unit}"
+
+
+def _data_value(cell: Cell, fmt: Format) -> Cell:
+    """A cell as data: rates as percentages (as the report shows them), rounded to the stated places."""
+    if isinstance(cell, Measured):
+        fmt = cell.fmt
+        cell = cell.value
+    if isinstance(cell, datetime):
+        return cell.isoformat(timespec="minutes")
+    if isinstance(cell, bool) or not isinstance(cell, int | float) or math.isnan(cell):
+        return cell
+    number = float(cell) * (100 if fmt in ("pct", "signed_pct", "pp") else 1)
+    if fmt == "int":
+        return round(number)
+    if fmt in _CSV_PLACES:
+        return round(number, _CSV_PLACES[fmt])
+    return float(f"{number:.4g}")
+
+
+def render_csv(table: Table, style: NumberStyle | None = None) -> bytes:
+    """One table as data: UTF-8 CSV (with BOM, so spreadsheet programs detect the encoding), one header row
+    of names with units, numbers rounded to stated places, ISO dates; an empty table is its header alone.
+    A column that mixes measures (a KPI-against-plan table) is converted cell by cell, its unit in a column
+    of its own."""
+    style = style or NumberStyle()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([safe_cell(c.label) for c in table.columns])
+    writer.writerow([csv_name(c, style) for c in table.columns])
     for row in table.rows:
-        writer.writerow(["" if (v := safe_cell(cell)) is None else v for cell in row])
+        values = (safe_cell(_data_value(cell, c.fmt)) for cell, c in zip(row, table.columns, strict=True))
+        writer.writerow(["" if v is None else v for v in values])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -150,6 +205,11 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
+def _xlsx_label(column: Column) -> str:
+    """The sheet header: the report's label, with the unit where the cell format does not show it."""
+    return f"{column.label} (s)" if column.fmt == "seconds" else column.label
+
+
 def render_xlsx(report: Report) -> bytes:
     """Every table of the report as its own sheet, numbers typed, plus a cover sheet saying what it is."""
     import xlsxwriter
@@ -159,15 +219,21 @@ def render_xlsx(report: Report) -> bytes:
         buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
     )
     workbook.set_properties({"title": report.title, "author": "contactlake", "created": report.generated_at})
+    from babel.numbers import get_currency_symbol
+
     bold = workbook.add_format({"bold": True})
+    symbol = get_currency_symbol(report.style.currency, locale=report.style.locale).replace('"', "")
     formats = {
         "pct": workbook.add_format({"num_format": "0.0%"}),
         "signed_pct": workbook.add_format({"num_format": "+0.0%;-0.0%"}),
         "pp": workbook.add_format({"num_format": "+0.0%;-0.0%"}),
         "int": workbook.add_format({"num_format": "#,##0"}),
         "seconds": workbook.add_format({"num_format": "#,##0.0"}),
-        "money": workbook.add_format({"num_format": "#,##0.00"}),
+        "money": workbook.add_format({"num_format": f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00'}),
         "decimal": workbook.add_format({"num_format": "#,##0.00"}),
+        "small": workbook.add_format({"num_format": "0.00E+00"}),
+        "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+        "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
     }
     used: set[str] = set()
     cover = workbook.add_worksheet(_sheet_name("about", used))
@@ -178,19 +244,28 @@ def render_xlsx(report: Report) -> bytes:
     for offset, banner in enumerate(report.banners):
         cover.write_string(5 + offset, 0, str(safe_cell(f"{banner.level.upper()}: {banner.text}")))
     cover.set_column(0, 0, 100)
-    for table in report.tables:
+    for table in report.data_tables:
         sheet = workbook.add_worksheet(_sheet_name(table.name, used))
         for col, column in enumerate(table.columns):
-            sheet.write_string(0, col, str(safe_cell(column.label)), bold)
-            sheet.set_column(col, col, max(10, min(40, len(column.label) + 2)))
+            label = _xlsx_label(column)
+            sheet.write_string(0, col, str(safe_cell(label)), bold)
+            sheet.set_column(col, col, max(10, min(40, len(label) + 2)))
         for r, row in enumerate(table.rows, start=1):
             for col, (cell, column) in enumerate(zip(row, table.columns, strict=True)):
+                if isinstance(cell, datetime | date):
+                    kind = "datetime" if isinstance(cell, datetime) else "date"
+                    moment = (
+                        cell if isinstance(cell, datetime) else datetime.combine(cell, datetime.min.time())
+                    )
+                    sheet.write_datetime(r, col, moment, formats[kind])
+                    continue
                 value = safe_cell(cell)
                 if value is None:
                     sheet.write_blank(r, col, None)
                 elif isinstance(value, int | float):
                     fmt = cell.fmt if isinstance(cell, Measured) else column.fmt
-                    sheet.write_number(r, col, value, formats.get(fmt))
+                    small = fmt == "decimal" and 0 < abs(value) < 0.01
+                    sheet.write_number(r, col, value, formats.get("small" if small else fmt))
                 else:
                     sheet.write_string(r, col, value)
         sheet.freeze_panes(1, 0)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import email
 import hashlib
+from email import policy
 from pathlib import Path
 
 from contactlake.cli import main
@@ -58,7 +60,15 @@ def test_demo_command_end_to_end(tmp_path: Path, capsys: object) -> None:
     assert list((home / "reports").rglob("*.html"))
     assert list((home / "outbox").glob("*.eml"))
     manifests = list((home / "lake" / "manifests").glob("*.json"))
-    assert len(manifests) == 57  # 56 nightly sample exports and the Anonymous Bank month
+    # 56 nightly sample exports, the Anonymous Bank month and the scripted corrected re-export
+    assert len(manifests) == 58
+    subjects = [
+        email.message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"]
+        for p in (home / "outbox").glob("*.eml")
+    ]
+    assert any(s.startswith("contactlake alerts for") for s in subjects), subjects
+    assert any(s.startswith("Restated: Operations daily report") for s in subjects), subjects
+    assert any("(restated)" in s for s in subjects), subjects
     before = _lake_digest(home / "lake")
     assert main(["--home", str(home), "demo"]) == 0
     assert _lake_digest(home / "lake") == before

@@ -88,7 +88,8 @@ def test_operations_daily_reports_carry_the_days_figures(lake: SmallLake) -> Non
     csv_rows = lake.ports().store.get("reports", north.keys[2]).decode("utf-8-sig").splitlines()
     assert (
         csv_rows[0]
-        == "Queue,Offered,Answered,Abandoned,Service level,ASA,AHT,Abandon rate,Transfer rate,Against target"
+        == "queue,offered,answered,abandoned,service_level_pct,asa_seconds,aht_seconds,abandon_rate_pct,"
+        "transfer_rate_pct,against_target"
     )
     assert any(row.startswith(f"billing,{billing['offered']},{billing['answered']},") for row in csv_rows)
     mails = outbox(lake)
@@ -116,6 +117,7 @@ SECTIONS = {
         "Queues",
         "Staffing gap",
         "Exceptions",
+        "Service level under each definition",
     ],
     ("workforce", "weekly", ("south",)): ["Arrivals against forecast", "Required (Erlang) vs staffed agents"],
     ("team_leader", "weekly", ("north",)): ["Team", "Agents"],

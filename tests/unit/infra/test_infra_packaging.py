@@ -31,6 +31,7 @@ PROVIDED = {
     "PIL": "reporting",
     "fpdf": "reporting",
     "xlsxwriter": "reporting",
+    "babel": "reporting",
     "chalice": "code",  # the runtime part of Chalice is copied into the report code folder
     "boto3": "runtime",
     "botocore": "runtime",

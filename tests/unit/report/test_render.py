@@ -48,6 +48,8 @@ def test_safe_cell(value: object, expected: object) -> None:
         (12.4, "seconds", "12 s"),
         (750.0, "seconds", "12.5 min"),
         (-45816.0, "money", "−£45,816.00"),
+        (7.09e-05, "decimal", "7.09E-5"),
+        (0.4567, "decimal", "0.46"),
         (1227.4, "int", "1,227"),
         (None, "pct", "–"),
         (float("nan"), "int", "–"),
@@ -63,11 +65,11 @@ def test_csv_is_the_primary_table_with_formulas_neutralised(report: Report) -> N
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows == [
-        ["Queue", "Offered", "Service level", "ASA"],
-        ["billing", "1227", "0.9405", "2.8"],
+        ["queue", "offered", "service_level_pct", "asa_seconds"],
+        ["billing", "1227", "94.0", "2.8"],
         ['\'=HYPERLINK("http://evil.example","x")', "3", "", "-4.0"],
-        [HOSTILE, "0", "0.5", "700.0"],
-        ["'+44 sales", "12", "1.0", "0.0"],
+        [HOSTILE, "0", "50.0", "700.0"],
+        ["'+44 sales", "12", "100.0", "0.0"],
     ]
 
 
@@ -90,7 +92,7 @@ def test_xlsx_has_a_sheet_per_table_typed_numbers_and_no_formulas(report: Report
 
 
 def test_html_escapes_uploaded_text_and_has_no_script(report: Report) -> None:
-    page = render_html(report, for_email=True, attachments=["report.pdf"])
+    page = render_html(report, for_email=True, attachments=["report.pdf"], exports=["pdf", "xlsx"])
     assert "<script" not in page.lower()
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     assert 'src="cid:sl_heatmap@contactlake"' in page

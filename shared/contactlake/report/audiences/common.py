@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from contactlake.analyse import queries
+from contactlake.analyse.staffing import erlang_a_excess
 from contactlake.config import AppConfig, CentreConfig
 from contactlake.ports import Ports
 from contactlake.report import charts
@@ -20,6 +21,8 @@ from contactlake.report.figures import Figures, UploadStatus
 from contactlake.report.model import (
     Chart,
     Column,
+    Format,
+    NumberStyle,
     Report,
     Scope,
     Section,
@@ -37,12 +40,14 @@ __all__ = [
     "Row",
     "against",
     "change",
-    "day_ticks",
+    "has_agent_data",
     "heatmap_chart",
+    "interval_grid",
     "kpi_tiles",
     "kpis",
     "local_time",
     "num",
+    "plan_targets",
     "queue_table",
     "rows_of",
     "single",
@@ -50,6 +55,7 @@ __all__ = [
     "staffing_section",
     "target_sl",
     "unavailable",
+    "verdict",
 ]
 
 Row = dict[str, Any]
@@ -72,7 +78,21 @@ class Context:
     generated_at: datetime
     scope: Scope
 
-    def report(self, title: str, summary: str, sections: Iterable[Section], primary: str | None) -> Report:
+    @property
+    def style(self) -> NumberStyle:
+        """Numbers and money as the (first) centre writes them: its locale and currency."""
+        first = self.centres[0] if self.centres else None
+        return NumberStyle(first.currency, first.locale) if first else NumberStyle()
+
+    def report(
+        self,
+        title: str,
+        summary: str,
+        sections: Iterable[Section],
+        primary: str | None,
+        exports: Sequence[Table] = (),
+    ) -> Report:
+        """The report; ``exports`` are tables for the CSV/XLSX only (the primary table even when empty)."""
         return Report(
             audience=self.audience,
             title=title,
@@ -82,6 +102,8 @@ class Context:
             sections=tuple(sections),
             generated_at=self.generated_at,
             primary_table=primary,
+            export_tables=tuple(exports),
+            style=self.style,
         )
 
 
@@ -219,24 +241,55 @@ KPI_COLUMNS = (
 )
 
 
+def plan_targets(centre: CentreConfig) -> list[tuple[str, str, float, bool]]:
+    """Every KPI a queue is judged on: (key, name, target, higher is better), service level first."""
+    plan = centre.plan
+    found = [("service_level", "service level", target_sl(centre), True)]
+    for key, label, value in (
+        ("abandon_rate", "abandon rate", plan.abandon_rate),
+        ("asa_seconds", "ASA", plan.asa_seconds),
+    ):
+        if value is not None:
+            found.append((key, label, value, False))
+    return found
+
+
+def verdict(centre: CentreConfig, row: Row) -> tuple[str, Status]:
+    """'met' only when every KPI with a plan is within it; otherwise each miss is named with its figures."""
+    misses, judged = [], 0
+    for key, label, target, higher in plan_targets(centre):
+        value = num(row, key)
+        if value is None:
+            continue
+        judged += 1
+        if against(value, target, higher) == "bad":
+            fmt: Format = "seconds" if key == "asa_seconds" else "pct"
+            misses.append(f"{label} {format_value(value, fmt)} vs {format_value(target, fmt)}")
+    if misses:
+        return "missed: " + "; ".join(misses), "bad"
+    return ("met" if judged else "–"), "neutral"
+
+
 def queue_table(centre: CentreConfig, rows: list[Row], name: str = "queues") -> Table:
-    target = target_sl(centre)
-    columns = (Column("queue", "Queue"), *KPI_COLUMNS, Column("status", "Against target"))
+    columns = (Column("queue", "Queue"), *KPI_COLUMNS, Column("against_target", "Against target"))
     body: list[tuple[Any, ...]] = []
     status: list[Status] = []
     for row in sorted((r for r in rows if r.get("offered")), key=lambda r: -(r.get("offered") or 0)):
-        sl = num(row, "service_level")
-        missed = sl is not None and sl < target
-        body.append(
-            (
-                row.get("queue"),
-                *(row.get(c.key) for c in KPI_COLUMNS),
-                "below target" if missed else ("met" if sl is not None else "–"),
-            )
-        )
-        status.append("bad" if missed else "neutral")
+        text, mark = verdict(centre, row)
+        body.append((row.get("queue"), *(row.get(c.key) for c in KPI_COLUMNS), text))
+        status.append(mark)
+    judged = ", ".join(
+        f"{label} {format_value(target, 'seconds' if key == 'asa_seconds' else 'pct')}"
+        + (" or better" if higher else " or less")
+        for key, label, target, higher in plan_targets(centre)
+    )
     return Table(
-        name, "Queues", columns, tuple(body), f"Service-level target {sl_label(centre)}.", tuple(status)
+        name,
+        "Queues",
+        columns,
+        tuple(body),
+        f"Service-level target {sl_label(centre)}. 'met' means every planned KPI is within plan ({judged}).",
+        tuple(status),
     )
 
 
@@ -286,25 +339,16 @@ def heatmap_chart(
     )
 
 
-def day_ticks(starts: Sequence[datetime | None]) -> list[int]:
-    """Positions of each day's first point, so week-long interval charts get one label per day."""
-    ticks, last = [], None
-    for index, start in enumerate(starts):
-        if start is not None and start.date() != last:
-            ticks.append(index)
-            last = start.date()
-    return ticks
-
-
 def staffing_section(ctx: Context, centre: CentreConfig, title: str) -> Section:
     window = ctx.window
     rows = rows_of(ctx.figures.get(centre, "staffing (Erlang)", queries.staffing, window.start, window.end))
     rows = [r for r in rows if local_time(r.get("interval_start")) is not None]
     if not rows:
         return Section(title, intro=unavailable("The staffing comparison"))
+    if not has_agent_data(rows):
+        return _requirement_only(centre, title, rows, window.period == "daily")
     starts = [local_time(r["interval_start"]) for r in rows]
     daily = window.period == "daily"
-    labels = [f"{t:%H:%M}" if daily else f"{t:%a %d}" for t in starts if t is not None]
     short = [r for r in rows if (num(r, "gap") or 0.0) < 0]
     worst = sorted(short, key=lambda r: num(r, "gap") or 0.0)[:8]
     where = (
@@ -317,17 +361,17 @@ def staffing_section(ctx: Context, centre: CentreConfig, title: str) -> Section:
         f"{len(short)} of {len(rows)} "
         f"intervals had fewer agents on duty than required{where}."
     )
-    chart = charts.line_chart(
+    chart = charts.time_chart(
         "staffing",
         "Agents required (Erlang C) and staffed, per 15 minutes",
         alt,
-        labels,
+        [t for t in starts if t is not None],
         [
             ("required", [num(r, "required_erlang_c") for r in rows]),
             ("staffed", [num(r, "staffed_agents") for r in rows]),
         ],
         step=True,
-        ticks=None if daily else day_ticks(starts),
+        daily=daily,
     )
     table = Table(
         "staffing_gaps",
@@ -336,8 +380,8 @@ def staffing_section(ctx: Context, centre: CentreConfig, title: str) -> Section:
             Column("interval_start", "Interval", "datetime"),
             Column("offered", "Offered", "int"),
             Column("aht_seconds", "AHT", "seconds"),
-            Column("required_erlang_c", "Required (Erlang C)", "decimal"),
-            Column("required_erlang_a", "Required (Erlang A)", "decimal"),
+            Column("required_erlang_c", "Required (Erlang C)", "int"),
+            Column("required_erlang_a", "Required (Erlang A)", "int"),
             Column("staffed_agents", "Staffed", "decimal"),
             Column("gap", "Gap", "decimal"),
         ),
@@ -359,4 +403,104 @@ def staffing_section(ctx: Context, centre: CentreConfig, title: str) -> Section:
         "agents logged in and not on break or training. Gap = staffed − required (Erlang C).",
     )
     intro = f"{len(short)} of {len(rows)} intervals were staffed below the Erlang C requirement."
+    intro += erlang_note(centre, rows)
     return Section(title, intro=intro, charts=(chart,), tables=(table,) if worst else ())
+
+
+def erlang_note(centre: CentreConfig, rows: Sequence[Row]) -> str:
+    """Why Erlang A asks for more agents than Erlang C where it does (a constraint, said, not hidden)."""
+    excess = [e for r in rows if (e := erlang_a_excess(centre, r)) is not None]
+    if not excess:
+        return ""
+    counts: dict[str, int] = {}
+    for item in excess:
+        for reason in item.reasons:
+            counts[reason] = counts.get(reason, 0) + 1
+    why = {
+        "abandonment": f"the abandon rate would exceed the {format_value(excess[0].abandonment_cap, 'pct')} "
+        "cap (the plan's abandon rate)",
+        "service level": "callers who hang up before the threshold would count as not answered in time",
+        "occupancy": f"occupancy would exceed {format_value(excess[0].occupancy_cap, 'pct')}",
+    }
+    reasons = "; ".join(f"in {n} {why[k]}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    offered = sum(1 for r in rows if r.get("offered"))
+    return (
+        f" Erlang A asks for more agents than Erlang C in {len(excess)} of {offered} intervals with "
+        "contacts. Abandonment on its own lowers the requirement; the extra agents come from limits "
+        f"Erlang C cannot see, because it assumes nobody hangs up. With Erlang C's agents, {reasons}."
+    )
+
+
+def has_agent_data(rows: Sequence[Row]) -> bool:
+    """Whether any interval has agent-state data; without it "staffed" is unknown, never 0."""
+    return any((r.get("agents_logged_in") or 0) > 0 or (num(r, "staffed_agents") or 0.0) > 0 for r in rows)
+
+
+_GRID_COLUMNS = (
+    Column("interval_start", "Interval", "datetime"),
+    Column("forecast_offered", "Forecast offered", "decimal"),
+    Column("offered", "Offered", "int"),
+    Column("aht_seconds", "AHT", "seconds"),
+    Column("traffic_erlangs", "Traffic (Erlangs)", "decimal"),
+    Column("required_erlang_c", "Required (Erlang C)", "int"),
+    Column("required_erlang_a", "Required (Erlang A)", "int"),
+    Column("required_positions", "Positions after shrinkage", "int"),
+    Column("staffed_agents", "Staffed", "decimal"),
+    Column("gap", "Gap", "decimal"),
+)
+
+
+def interval_grid(ctx: Context, centre: CentreConfig, forecast: Sequence[Row] = ()) -> Table:
+    """Every 15-minute interval of the period, the grid a planner works from (XLSX/CSV only).
+
+    Staffed and gap are blank, not 0, when the centre sent no agent-state data.
+    """
+    window = ctx.window
+    rows = rows_of(ctx.figures.get(centre, "staffing (Erlang)", queries.staffing, window.start, window.end))
+    agents = has_agent_data(rows)
+    predicted = {local_time(r.get("interval_start")): num(r, "forecast_offered") for r in forecast}
+    body = []
+    for row in rows:
+        start = local_time(row.get("interval_start"))
+        if start is None:
+            continue
+        values = {**row, "interval_start": start, "forecast_offered": predicted.get(start)}
+        if not agents:
+            values["staffed_agents"] = values["gap"] = None
+        body.append(tuple(values.get(c.key) for c in _GRID_COLUMNS))
+    return Table(
+        "interval_grid",
+        "Every 15-minute interval",
+        _GRID_COLUMNS,
+        tuple(body),
+        "Required: agents on the phones for the service-level target (Erlang C; Erlang A allows for "
+        "abandonment). Positions add shrinkage. Staffed and gap are blank without agent-state data.",
+        attachment_only=True,
+    )
+
+
+def _requirement_only(centre: CentreConfig, title: str, rows: list[Row], daily: bool) -> Section:
+    """No agent-state data: the requirement is shown, and the report says staffing is unknown (never 0)."""
+    starts = [local_time(r["interval_start"]) for r in rows]
+    peak = max(rows, key=lambda r: num(r, "required_erlang_c") or 0.0)
+    alt = (
+        f"Agents required by Erlang C per 15-minute interval over {len(rows)} intervals; the most, "
+        f"{format_value(num(peak, 'required_erlang_c'), 'int')}, at "
+        f"{local_time(peak['interval_start']):%a %d %b %H:%M}. Agents staffed are not shown: no agent-state "
+        "data was received."
+    )
+    chart = charts.time_chart(
+        "staffing",
+        "Agents required (Erlang C), per 15 minutes",
+        alt,
+        [t for t in starts if t is not None],
+        [("required", [num(r, "required_erlang_c") for r in rows])],
+        step=True,
+        daily=daily,
+    )
+    intro = (
+        f"No agent-state data was received for {centre.name} in this period, so agents staffed (and the "
+        "gap against the requirement) are unknown; only the requirement is shown. Add the centre's agent "
+        "export to its sources to compare."
+    )
+    return Section(title, intro=intro, charts=(chart,))

@@ -215,4 +215,4 @@ def data_quality(ctx: Context) -> Report:
         f"{quarantined:,} rows quarantined; {len(failed_checks) + len(failed_tests)} of "
         f"{len(checks) + len(tests)} reconciliation and test-contact checks failed."
     )
-    return ctx.report("Data quality report", summary, sections, "uploads")
+    return ctx.report("Data quality report", summary, sections, "uploads", (upload_table,))

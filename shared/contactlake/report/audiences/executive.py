@@ -5,10 +5,11 @@ trends with significance tests, and three plain-language findings (:mod:`contact
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 
-from contactlake.analyse.plan import cost_per_contact, plan_vs_actual
+from contactlake.analyse.plan import Coverage, cost_per_contact, coverage, plan_vs_actual
 from contactlake.analyse.trends import trends as trend_report
 from contactlake.config import CentreConfig
 from contactlake.report import charts, findings
@@ -19,12 +20,15 @@ from contactlake.report.audiences.common import (
     local_time,
     num,
     rows_of,
+    target_sl,
     unavailable,
 )
 from contactlake.report.model import (
+    Banner,
     Chart,
     Column,
     Format,
+    Gap,
     Measured,
     Report,
     Section,
@@ -58,6 +62,55 @@ _COST_COLUMNS = (
     Column("budget_variance", "Spend vs budget", "money"),
 )
 _HISTORY_WEEKS = 26
+#: Fewer weekly points than this make no trend line: the weeks are shown as a table instead.
+_MIN_TREND_POINTS = 4
+_UNITS: dict[str, str] = {"int": "contacts/day", "pct": "%", "seconds": "seconds"}
+
+
+def _span(days: Sequence[date]) -> str:
+    """'2–15 Nov 2026 (14 days)'; consecutive runs joined, so gaps show: '2–5, 9–15 Nov 2026 (11 days)'."""
+    if not days:
+        return "no days"
+    runs: list[list[date]] = []
+    for day in days:
+        if runs and (day - runs[-1][-1]).days == 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    parts = []
+    for run in runs:
+        first, last = run[0], run[-1]
+        start = f"{first.day}" if first.month == last.month and len(run) > 1 else f"{first.day} {first:%b}"
+        parts.append(start + (f"–{last.day} {last:%b}" if len(run) > 1 else ""))
+    return f"{', '.join(parts)} {days[-1].year} ({len(days)} day{'s' if len(days) != 1 else ''})"
+
+
+def _coverage_notes(ctx: Context, centre: CentreConfig, covered: Coverage | None) -> list[Banner]:
+    """Say which days the figures cover; a cost that covers other days than the contacts is a gap (held)."""
+    if covered is None or not covered.contact_days:
+        return []
+    notes = []
+    missing = covered.missing(covered.contact_days)
+    if missing:
+        notes.append(
+            Banner(
+                "warning",
+                f"{centre.name}: the figures cover {_span(covered.contact_days)} of the period's "
+                f"{covered.calendar_days} days; no data for {_span(missing)}. Plans and budgets are "
+                "pro-rated to the covered days, so actual and plan compare the same days.",
+            )
+        )
+    if not covered.equal_spans:
+        ctx.figures.gaps.append(
+            Gap(
+                "coverage",
+                centre.centre_id,
+                "agent-state data",
+                f"staff cost covers {_span(covered.staffed_days)} but contacts cover "
+                f"{_span(covered.contact_days)}: cost per contact would compare unequal spans",
+            )
+        )
+    return notes
 
 
 def executive(ctx: Context) -> Report:
@@ -72,7 +125,10 @@ def executive(ctx: Context) -> Report:
     hist_start = window.end - timedelta(weeks=_HISTORY_WEEKS, days=-1)
     hist_start -= timedelta(days=hist_start.weekday())
     trend_method = ""
+    banners: list[Banner] = []
     for centre in ctx.centres:
+        covered = ctx.figures.get(centre, "days covered", coverage, window.start, window.end)
+        banners += _coverage_notes(ctx, centre, covered)
         pva = rows_of(ctx.figures.get(centre, "plan vs actual", plan_vs_actual, window.start, window.end))
         cost = rows_of(
             ctx.figures.get(
@@ -94,8 +150,18 @@ def executive(ctx: Context) -> Report:
                     findings.measure_name(kpi),
                     Measured(num(row, "actual"), fmt),
                     Measured(num(row, "target"), fmt),
+                    ctx.style.currency if fmt == "money" else _UNITS.get(fmt, ""),
                     num(row, "variance_pct"),
-                    "on plan" if verdict else ("off plan" if verdict is False else "too few contacts"),
+                    "on plan"
+                    if verdict
+                    else (
+                        "off plan"
+                        if verdict is False
+                        else ("no data" if row.get("actual") is None else "too few contacts")
+                    ),
+                    row.get("first_day"),
+                    row.get("last_day"),
+                    row.get("days_covered"),
                 )
             )
             plan_status.append("bad" if verdict is False else ("good" if verdict else "neutral"))
@@ -141,12 +207,17 @@ def executive(ctx: Context) -> Report:
             Column("kpi", "KPI"),
             Column("actual", "Actual"),
             Column("target", "Plan"),
+            Column("unit", "Unit"),
             Column("variance_pct", "Variance", "signed_pct"),
             Column("status", "Verdict"),
+            Column("first_day", "From", "date"),
+            Column("last_day", "To", "date"),
+            Column("days_covered", "Days", "int"),
         ),
         tuple(plan_rows),
         "Volume and AHT are planning assumptions: within ±10 % of plan counts as on plan. No verdict "
-        "is given on fewer than 30 contacts.",
+        "is given on fewer than 30 contacts. From / To / Days: the days the actual covers (contacts, or "
+        "agent-state data for costs); plans and budgets are pro-rated to those days.",
         tuple(plan_status),
     )
     cost_table = Table(
@@ -155,7 +226,8 @@ def executive(ctx: Context) -> Report:
         _COST_COLUMNS,
         tuple(cost_rows),
         "Staff cost = staffed (logged-in) hours × the centre's cost per agent hour; cost per contact "
-        "= staff cost / answered contacts; the monthly budget is pro-rated by calendar day.",
+        "= staff cost / answered contacts; the monthly budget is pro-rated to the days with agent-state "
+        "data (the days the staff cost covers).",
     )
     trend_table = Table(
         "trends",
@@ -164,7 +236,7 @@ def executive(ctx: Context) -> Report:
         tuple(trend_rows),
         f"A direction is claimed only when the test is significant (p < 0.05). Method: {trend_method}.",
     )
-    chart = _history_chart(history)
+    chart, weekly_table, history_note = _history(history)
     sections = [
         Section(
             "Three things to know",
@@ -177,38 +249,65 @@ def executive(ctx: Context) -> Report:
         Section(
             "Against plan and budget",
             tiles=tuple(tiles),
-            tables=tuple(t for t in (plan_table, cost_table) if t.rows),
+            tables=(plan_table, *((cost_table,) if cost_table.rows else ())) if plan_rows else (),
             intro="" if plan_rows else unavailable("The plan comparison"),
         ),
         Section(
             "Long-term trends",
             charts=(chart,) if chart else (),
-            tables=(trend_table,) if trend_rows else (),
-            intro=f"Weekly figures for up to {_HISTORY_WEEKS} weeks, as far back as the lake goes.",
+            tables=tuple(t for t in (weekly_table, trend_table if trend_rows else None) if t is not None),
+            intro=history_note,
         ),
     ]
     summary = chosen[0] if chosen else f"KPIs against plan for {ctx.scope.label}."
-    return ctx.report(f"Executive {window.period} report", summary, sections, "plan")
+    report = ctx.report(f"Executive {window.period} report", summary, sections, "plan", (plan_table,))
+    return replace(report, banners=(*report.banners, *banners))
 
 
-def _history_chart(history: Sequence[tuple[CentreConfig, list[Row]]]) -> Chart | None:
+def _history(history: Sequence[tuple[CentreConfig, list[Row]]]) -> tuple[Chart | None, Table | None, str]:
+    """The weekly service-level trend: a chart with the target line when there are enough weeks for a
+    line to mean something, else the weeks as a table; and the sentence that says which and how many."""
     weeks = sorted(
         {w for _, rows in history for r in rows if (w := local_time(r.get("period_start"))) is not None}
     )
     if not weeks:
-        return None
+        return None, None, "No weekly figures yet."
     series = []
     for centre, rows in history:
         values = {local_time(r.get("period_start")): num(r, "service_level") for r in rows}
         series.append((centre.name, [values.get(w) for w in weeks]))
+    said = (
+        f"Weekly service level for the {len(weeks)} week{'s' if len(weeks) != 1 else ''} the lake holds "
+        f"(up to {_HISTORY_WEEKS}), from the week of {weeks[0]:%d %b %Y}"
+    )
+    if len(weeks) < _MIN_TREND_POINTS:
+        table = Table(
+            "weekly_sl",
+            "Service level by week",
+            (
+                Column("week", "Week of", "date"),
+                *(Column(f"sl_{n}", name, "pct") for n, (name, _) in enumerate(series)),
+            ),
+            tuple((w.date(), *(values[i] for _, values in series)) for i, w in enumerate(weeks)),
+        )
+        return None, table, f"{said}: too few for a trend line (at least {_MIN_TREND_POINTS}), so a table."
+    targets = {target_sl(centre) for centre, _ in history}
+    target = targets.pop() if len(targets) == 1 else None
     latest = ", ".join(
         f"{c.name} {format_value(v[-1], 'pct')}" for (c, _), (_, v) in zip(history, series, strict=True)
     )
-    alt = (
-        f"Weekly service level over {len(weeks)} week(s), from the week of {weeks[0]:%d %b %Y} "
-        "to the week of "
-        f"{weeks[-1]:%d %b %Y}; latest week: {latest}."
+    alt = f"{said} to the week of {weeks[-1]:%d %b %Y}; latest week: {latest}." + (
+        f" Dashed line: the {format_value(target, 'pct')} target." if target is not None else ""
     )
-    return charts.line_chart(
-        "trend_sl", "Service level by week", alt, [f"{w:%d %b}" for w in weeks], series, percent=True
+    chart = charts.time_chart(
+        "trend_sl",
+        "Service level by week",
+        alt,
+        weeks,
+        series,
+        target=target,
+        percent=True,
+        daily=False,
+        interval=timedelta(weeks=1),
     )
+    return chart, None, f"{said}."

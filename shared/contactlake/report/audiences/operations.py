@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contactlake.analyse.presets import PRESET_LABELS, service_level_presets
 from contactlake.config import CentreConfig
 from contactlake.report.audiences.common import (
     HEATMAP_MIN_OFFERED,
@@ -102,6 +103,7 @@ def operations(ctx: Context) -> Report:
         ),
         staffing_section(ctx, centre, "Staffing gap"),
         _exceptions_section(centre, hourly, daily),
+        presets_section(ctx, centre),
     ]
     sl = num(total, "service_level")
     summary = (
@@ -112,7 +114,7 @@ def operations(ctx: Context) -> Report:
         else f"{centre.name}: the period's KPIs are not available."
     )
     title = f"Operations {'daily' if daily else window.period} report"
-    return ctx.report(title, summary, sections, "queues")
+    return ctx.report(title, summary, sections, "queues", (queue_table(centre, queues),))
 
 
 def _exceptions_section(centre: CentreConfig, hourly: list[Row], daily: bool) -> Section:
@@ -169,3 +171,33 @@ def _exceptions_section(centre: CentreConfig, hourly: list[Row], daily: bool) ->
         "exceptions", f"{len(found)} exception(s)", columns, body, row_status=tuple("bad" for _ in body)
     )
     return Section("Exceptions", intro=intro, tables=(table,))
+
+
+def presets_section(ctx: Context, centre: CentreConfig) -> Section:
+    """The period's service level under every definition the centre may be compared on, side by side."""
+    title = "Service level under each definition"
+    window = ctx.window
+    rows = rows_of(
+        ctx.figures.get(centre, "service-level presets", service_level_presets, window.start, window.end)
+    )
+    if not rows:
+        return Section(title, intro=unavailable("The service-level comparison"))
+    variants = list(dict.fromkeys(str(r["variant"]) for r in rows))
+    by_queue: dict[str, dict[str, float | None]] = {}
+    for row in rows:
+        by_queue.setdefault(str(row["queue"]), {})[str(row["variant"])] = num(row, "service_level")
+    columns = (
+        Column("queue", "Queue"),
+        *(Column(f"sl_{v}", PRESET_LABELS.get(v, v).split(" (")[0].capitalize(), "pct") for v in variants),
+    )
+    order = sorted(by_queue, key=lambda q: (q == "all", q))
+    body = tuple(("all queues" if q == "all" else q, *(by_queue[q].get(v) for v in variants)) for q in order)
+    ours = PRESET_LABELS.get(centre.service_level.variant, centre.service_level.variant)
+    note = (
+        f"Answered within {centre.service_level.threshold_seconds} s, with abandons treated four ways: "
+        + "; ".join(PRESET_LABELS.get(v, v) for v in variants)
+        + f". This centre reports by '{ours}'. Two systems that disagree on service level usually "
+        "differ here."
+    )
+    table = Table("sl_presets", "Service level by definition", columns, body, note)
+    return Section(title, tables=(table,))

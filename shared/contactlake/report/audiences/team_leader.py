@@ -104,4 +104,5 @@ def team_leader(ctx: Context) -> Report:
         summary,
         sections,
         "agents",
+        (table,),
     )

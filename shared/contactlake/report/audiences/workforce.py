@@ -11,7 +11,7 @@ from contactlake.report import charts
 from contactlake.report.audiences.common import (
     Context,
     Row,
-    day_ticks,
+    interval_grid,
     local_time,
     num,
     rows_of,
@@ -44,7 +44,35 @@ def workforce(ctx: Context) -> Report:
         )
     else:
         summary = f"{centre.name}: no forecast could be compared with actual arrivals for this period."
-    return ctx.report("Workforce planning report", summary, sections, "forecast_accuracy")
+    grid = interval_grid(ctx, centre, forecast)
+    return ctx.report(
+        "Workforce planning report", summary, sections, "forecast_accuracy", (_accuracy_table(accuracy), grid)
+    )
+
+
+_ACCURACY_COLUMNS = (
+    Column("contact_date", "Day", "date"),
+    Column("forecast_offered", "Forecast", "int"),
+    Column("actual_offered", "Actual", "int"),
+    Column("wape", "WAPE", "pct"),
+    Column("mape", "MAPE", "pct"),
+    Column("bias", "Bias", "signed_pct"),
+    Column("source", "Forecast kind"),
+)
+
+
+def _accuracy_table(accuracy: list[Row]) -> Table:
+    method = str(accuracy[0].get("method")) if accuracy else ""
+    return Table(
+        "forecast_accuracy",
+        "Forecast accuracy by day",
+        _ACCURACY_COLUMNS,
+        tuple(tuple(row.get(c.key) for c in _ACCURACY_COLUMNS) for row in accuracy),
+        "WAPE = Σ|forecast − actual| / Σ actual over the day's 15-minute intervals; bias = (Σ forecast − "
+        "Σ actual) / Σ actual, so a positive bias means fewer contacts came than forecast. 'stored' is the "
+        "forecast made the night before; 'backtest' one re-made from the data up to the day before. "
+        f"Method: {method}.",
+    )
 
 
 def _forecast_section(forecast: list[Row], accuracy: list[Row]) -> Section:
@@ -54,6 +82,7 @@ def _forecast_section(forecast: list[Row], accuracy: list[Row]) -> Section:
     if forecast:
         points = [(local_time(r.get("interval_start")), r) for r in forecast]
         points = [(t, r) for t, r in points if t is not None]
+        times = [t for t, _ in points if t is not None]
         known = sum(1 for _, r in points if r.get("actual_offered") is not None)
         alt = (
             f"Forecast and actual contacts per 15 minutes for the week of {points[0][0]:%d %b %Y}: forecast "
@@ -61,37 +90,19 @@ def _forecast_section(forecast: list[Row], accuracy: list[Row]) -> Section:
             f"{known} of {len(points)} intervals."
         )
         charts_out.append(
-            charts.line_chart(
+            charts.time_chart(
                 "forecast",
                 "Contacts per 15 minutes: forecast and actual",
                 alt,
-                [f"{t:%a %d}" for t, _ in points],
+                times,
                 [
                     ("forecast", [num(r, "forecast_offered") for _, r in points]),
                     ("actual", [num(r, "actual_offered") for _, r in points]),
                 ],
-                ticks=day_ticks([t for t, _ in points]),
+                daily=False,
             )
         )
-    columns = (
-        Column("contact_date", "Day", "date"),
-        Column("forecast_offered", "Forecast", "int"),
-        Column("actual_offered", "Actual", "int"),
-        Column("wape", "WAPE", "pct"),
-        Column("mape", "MAPE", "pct"),
-        Column("bias", "Bias", "signed_pct"),
-        Column("source", "Forecast kind"),
+    table = _accuracy_table(accuracy)
+    return Section(
+        "Arrivals against forecast", charts=tuple(charts_out), tables=(table,) if table.rows else ()
     )
-    body = tuple(tuple(row.get(c.key) for c in columns) for row in accuracy)
-    method = str(accuracy[0].get("method")) if accuracy else ""
-    table = Table(
-        "forecast_accuracy",
-        "Forecast accuracy by day",
-        columns,
-        body,
-        "WAPE = Σ|forecast − actual| / Σ actual over the day's 15-minute intervals; bias = (Σ forecast − "
-        "Σ actual) / Σ actual, so a positive bias means fewer contacts came than forecast. 'stored' is the "
-        "forecast made the night before; 'backtest' one re-made from the data up to the day before. "
-        f"Method: {method}.",
-    )
-    return Section("Arrivals against forecast", charts=tuple(charts_out), tables=(table,) if body else ())

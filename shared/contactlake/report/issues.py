@@ -1,0 +1,154 @@
+"""The record of each report issued: which report version used which upload versions, and its figures.
+
+Every stored report writes ``<report key base>.<stakeholder>.issued.json`` to the reports area beside it:
+the version (1, then one more per restatement), when it was generated, the uploads its figures rest on
+(centre, business day, source, upload id) and its primary table as data. :mod:`contactlake.report.restate`
+reads these after a corrected re-export or a replay, to find the reports whose figures moved under their
+recipients and to tell them the figures before and after.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from contactlake.ports import Ports
+from contactlake.report.keys import RECORD_SUFFIX, report_key
+from contactlake.report.model import Cell, Measured, Report, Table
+
+__all__ = [
+    "ISSUED_SUFFIX",
+    "Change",
+    "changes",
+    "issued_key",
+    "load_issue",
+    "primary_table",
+    "record_issue",
+    "table_data",
+]
+
+ISSUED_SUFFIX = RECORD_SUFFIX
+
+
+def issued_key(report: Report, stakeholder: str) -> str:
+    window, scope = report.window, report.scope
+    ext = f"{stakeholder}{ISSUED_SUFFIX}"
+    return report_key(scope.key, report.audience, window.period, window.start, ext.lstrip("."), scope.queues)
+
+
+def _json_cell(cell: Cell) -> Any:
+    if isinstance(cell, Measured):
+        return {"value": cell.value, "fmt": cell.fmt}
+    if isinstance(cell, datetime | date):
+        return cell.isoformat()
+    return cell
+
+
+def table_data(table: Table | None) -> dict[str, Any]:
+    """A table as JSON: column keys, labels and formats, and the rows' raw values."""
+    if table is None:
+        return {"columns": [], "rows": []}
+    return {
+        "columns": [[c.key, c.label, c.fmt] for c in table.columns],
+        "rows": [[_json_cell(v) for v in row] for row in table.rows],
+    }
+
+
+def primary_table(report: Report) -> Table | None:
+    """The table the CSV export holds (it is what a restatement compares)."""
+    tables = {t.name: t for t in report.data_tables}
+    return tables.get(report.primary_table or "")
+
+
+def load_issue(ports: Ports, key: str) -> dict[str, Any] | None:
+    if not ports.store.exists("reports", key):
+        return None
+    record: dict[str, Any] = json.loads(ports.store.get("reports", key))
+    return record
+
+
+def record_issue(
+    ports: Ports, report: Report, stakeholder: str, formats: Sequence[str], recipients: Sequence[str]
+) -> dict[str, Any]:
+    """Write (or bump the version of) the issue record of ``report`` for ``stakeholder``."""
+    key = issued_key(report, stakeholder)
+    before = load_issue(ports, key)
+    same = before is not None and before.get("generated_at") == report.generated_at.isoformat()
+    version = (before or {}).get("version", 0) + (0 if same else 1)
+    record = {
+        "version": version,
+        "stakeholder": stakeholder,
+        "audience": report.audience,
+        "centres": list(report.scope.centre_ids),
+        "queues": list(report.scope.queues),
+        "period": report.window.period,
+        "period_start": report.window.start.isoformat(),
+        "period_end": report.window.end.isoformat(),
+        "generated_at": report.generated_at.isoformat(),
+        "formats": list(formats),
+        "recipients": list(recipients),
+        "uploads": [list(u) for u in report.uploads_used],
+        "primary": table_data(primary_table(report)),
+        "previous": [
+            *(before or {}).get("previous", []),
+            *([_summary(before)] if before and not same else []),
+        ],
+    }
+    ports.store.put("reports", key, json.dumps(record, indent=2).encode(), "application/json")
+    return record
+
+
+def _summary(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record[k] for k in ("version", "generated_at", "uploads")}
+
+
+def _row_name(row: list[Any]) -> str:
+    """A row's name: its leading text cells (queue; centre / KPI), not a verdict that may change."""
+    name = []
+    for value in row:
+        if not isinstance(value, str):
+            break
+        name.append(value)
+    return " / ".join(name)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One figure that moved: the row (its text cells), the column, and the values before and after."""
+
+    row: str
+    column: str
+    fmt: str
+    before: float | None
+    after: float | None
+
+
+def _number(cell: Any) -> tuple[float | None, str | None]:
+    if isinstance(cell, dict):
+        return cell.get("value"), cell.get("fmt")
+    if isinstance(cell, bool) or not isinstance(cell, int | float):
+        return None, None
+    return float(cell), None
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
+    """The numbers that differ between two tables as :func:`table_data` stores them, rows matched by name."""
+
+    def indexed(data: dict[str, Any]) -> dict[str, list[Any]]:
+        return {_row_name(row) or str(n): row for n, row in enumerate(data.get("rows", []))}
+
+    columns = after.get("columns") or before.get("columns") or []
+    old, new = indexed(before), indexed(after)
+    found = []
+    for label in dict.fromkeys([*old, *new]):
+        for index, (_key, title, fmt) in enumerate(columns):
+            was, kind = _number(old[label][index]) if label in old else (None, None)
+            now, kind_now = _number(new[label][index]) if label in new else (None, None)
+            if was is None and now is None:
+                continue
+            if was is None or now is None or abs(was - now) > 1e-9 * max(1.0, abs(was)):
+                found.append(Change(label, title, kind or kind_now or fmt, was, now))
+    return found

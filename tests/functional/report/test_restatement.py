@@ -1,0 +1,76 @@
+"""Restatement notices (issue 16): a corrected re-export of a day a sent report covered gives the recipients
+a notice with the figures before and after and the report re-issued as restated; the issue record keeps
+which report version used which uploads."""
+
+from __future__ import annotations
+
+import email
+import gzip
+import json
+from datetime import date
+from email import policy
+
+import pytest
+
+from contactlake.analyse.run import run_analysis
+from contactlake.pipeline import process_upload
+from contactlake.report import build_reports
+from contactlake.report.restate import restate_reports
+from tests.functional.report.lake import SmallLake
+
+pytestmark = pytest.mark.slow
+DAY = date(2026, 11, 9)
+RAW = "north/acd/calls-2026-11-09.csv.gz"
+
+
+def corrected_re_export(lake: SmallLake) -> None:
+    """The vendor re-sends the day without 40 calls that had been logged twice (every 40th row)."""
+    ports = lake.ports()
+    lines = gzip.decompress(ports.store.get("raw", RAW)).decode().splitlines()
+    kept = [lines[0], *(line for n, line in enumerate(lines[1:]) if n % 40 != 39)]
+    ports.store.put("raw", RAW, gzip.compress(("\n".join(kept) + "\n").encode()))
+    process_upload(ports, lake.config, lake.settings, RAW)
+    run_analysis(ports, lake.config, ["north"], DAY, DAY)
+
+
+def mails(lake: SmallLake) -> list[email.message.EmailMessage]:
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
+        for p in sorted((lake.home / "outbox").glob("*.eml"))
+    ]
+
+
+def test_a_corrected_re_export_restates_the_sent_report_with_a_notice(lake: SmallLake) -> None:
+    [sent] = build_reports(
+        lake.ports(), lake.config, lake.settings, period="daily", as_of=DAY, audience="operations",
+        centres=["north"],
+    )  # fmt: skip
+    assert sent.status == "sent"
+    record_key = "north/operations/daily/2026-11-09.north_ops.issued.json"
+    first = json.loads(lake.ports().store.get("reports", record_key))
+    assert first["version"] == 1
+    assert ["north", "2026-11-09", "acd"] in [u[:3] for u in first["uploads"]]
+
+    assert [r.status for r in restate_reports(
+        lake.ports(), lake.config, lake.settings, centre_id="north", days=[DAY]
+    )] == ["same uploads"]  # fmt: skip
+
+    corrected_re_export(lake)
+    [result] = restate_reports(lake.ports(), lake.config, lake.settings, centre_id="north", days=[DAY])
+    assert result.status == "restated"
+    assert result.changes > 0
+    assert result.version == 2
+
+    record = json.loads(lake.ports().store.get("reports", record_key))
+    assert record["version"] == 2
+    assert record["previous"][0]["uploads"] == first["uploads"]
+    assert record["uploads"] != first["uploads"]
+    subjects = [m["Subject"] for m in mails(lake)]
+    notice = next(m for m in mails(lake) if m["Subject"].startswith("Restated: Operations daily report"))
+    text = notice.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Figures before and after:" in text
+    assert "billing — Offered:" in text
+    assert "upload " in text
+    assert any(s.startswith("Operations daily report (restated)") for s in subjects), subjects
+    html = lake.ports().store.get("reports", "north/operations/daily/2026-11-09.html").decode()
+    assert "Restated: this report replaces version 1" in html
