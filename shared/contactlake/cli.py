@@ -201,9 +201,11 @@ def _ingest_key(ports: Ports, config: AppConfig, settings: Settings, key: str, s
 def _print_manifest(manifest: Any) -> None:
     rules = ", ".join(f"{rule} {n}" for rule, n in manifest.quarantined_by_rule.items())
     excluded = ", ".join(f"{rule} {n}" for rule, n in manifest.excluded_by_rule.items())
+    flags = ", ".join(f"{rule} {n}" for rule, n in manifest.flagged_by_rule.items())
+    flagged = f" (flagged {manifest.rows_flagged:,}: {flags})" if flags else ""
     print(
         f"  {manifest.source_key}: {manifest.status} — read {manifest.rows_read:,}, "
-        f"stored {manifest.rows_stored:,}, "
+        f"stored {manifest.rows_stored:,}{flagged}, "
         f"quarantined {manifest.rows_quarantined:,}{f' ({rules})' if rules else ''}, excluded "
         f"{manifest.rows_excluded:,}{f' ({excluded})' if excluded else ''}"
         f"{'' if manifest.reconciles else '  ** DOES NOT RECONCILE **'}"
@@ -423,7 +425,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     exports = _sample_exports()
     print(f"contactlake demo — local lake in {home}/ ({len(exports)} exports shipped as sample data)")
     print("1/4 ingest + validate")
-    totals = {"read": 0, "stored": 0, "quarantined": 0, "excluded": 0}
+    totals = {"read": 0, "stored": 0, "flagged": 0, "quarantined": 0, "excluded": 0}
     for key, path in exports:
         if not ports.store.exists("raw", key):
             ports.store.put_file("raw", key, path)
@@ -432,10 +434,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _print_manifest(manifest)
         totals["read"] += manifest.rows_read
         totals["stored"] += manifest.rows_stored
+        totals["flagged"] += manifest.rows_flagged
         totals["quarantined"] += manifest.rows_quarantined
         totals["excluded"] += manifest.rows_excluded
     print(
-        f"  {totals['read']:,} rows read = {totals['stored']:,} stored + "
+        f"  {totals['read']:,} rows read = {totals['stored']:,} stored ({totals['flagged']:,} flagged) + "
         f"{totals['quarantined']:,} quarantined "
         f"+ {totals['excluded']:,} excluded"
     )

@@ -71,6 +71,8 @@ DATA_QUALITY_SCHEMA = pa.schema(
         ("rows_excluded", pa.int64()),
         ("quarantined_by_rule", pa.string()),
         ("excluded_by_rule", pa.string()),
+        ("rows_flagged", pa.int64()),
+        ("flagged_by_rule", pa.string()),
         ("finished_local", pa.timestamp("ms")),
         ("deadline_local", pa.timestamp("ms")),
         ("late", pa.bool_()),
@@ -278,9 +280,12 @@ def reconciliation(ports: Ports, centre: CentreConfig, date_from: date, date_to:
             _check(
                 "day",
                 day,
-                "offered = answered + abandoned + callback requested",
+                "offered = answered + abandoned + callback requested + transferred",
                 row["interval_offered"],
-                row["interval_answered"] + row["interval_abandoned"] + row["interval_callback_requested"],
+                row["interval_answered"]
+                + row["interval_abandoned"]
+                + row["interval_callback_requested"]
+                + row["interval_queue_transferred"],
             )
         )
     return pa.Table.from_pylist(checks, schema=RECONCILIATION_SCHEMA)
@@ -315,6 +320,8 @@ def data_quality(ports: Ports, centre: CentreConfig, date_from: date, date_to: d
                 "rows_excluded": upload["rows_excluded"],
                 "quarantined_by_rule": upload["quarantined_by_rule"],
                 "excluded_by_rule": upload["excluded_by_rule"],
+                "rows_flagged": upload["rows_flagged"] or 0,
+                "flagged_by_rule": upload["flagged_by_rule"],
                 "finished_local": finished,
                 "deadline_local": deadline,
                 "late": finished > deadline if finished else None,
@@ -333,6 +340,7 @@ def data_quality(ports: Ports, centre: CentreConfig, date_from: date, date_to: d
                         "rows_stored": 0,
                         "rows_quarantined": 0,
                         "rows_excluded": 0,
+                        "rows_flagged": 0,
                         "missing": True,
                         "deadline_local": datetime.combine(
                             day + timedelta(days=1), centre.upload_deadline_local

@@ -153,6 +153,7 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
                 SourceConfig(name=name, adapter=source.adapter or name, mapping=source.mapping)
                 for name, source in body.sources.items()
             ),
+            reject_flags=frozenset(body.reject_flags),
         )
         for centre_id, body in document.centres.items()
     }
@@ -207,6 +208,7 @@ def effective_config(config: AppConfig) -> dict[str, Any]:
         body["sources"] = {
             s.name: present({"adapter": s.adapter, "mapping": s.mapping}) for s in centre.sources
         }
+        body["reject_flags"] = sorted(centre.reject_flags)
         centres[centre_id] = present(body)
     stakeholders = {
         s.name: present({k: v for k, v in asdict(s).items() if k != "name"}) for s in config.stakeholders

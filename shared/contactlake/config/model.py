@@ -123,6 +123,8 @@ class CentreConfig:
     upload_deadline_local: time = time(6, 0)
     plan: PlanTargets = field(default_factory=PlanTargets)
     sources: tuple[SourceConfig, ...] = ()
+    #: Flag rules (``schema.QUALITY_FLAGS``) this centre wants rejected instead of stored with a flag.
+    reject_flags: frozenset[str] = frozenset()
 
     @property
     def zone(self) -> ZoneInfo:

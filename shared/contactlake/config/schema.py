@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import time
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -35,8 +35,12 @@ from contactlake.config.model import (
     ServiceLevelPolicy,
     SlVariant,
 )
+from contactlake.schema import QUALITY_FLAGS
 
 __all__ = ["ConfigFile", "explain", "json_schema"]
+
+#: A flag rule a centre may raise to a rejection: one of ``schema.QUALITY_FLAGS``.
+QualityFlag = Literal[tuple(QUALITY_FLAGS)]  # type: ignore[valid-type]
 
 #: Where the committed schema is published, for the ``$id`` editors resolve.
 SCHEMA_URL = "https://raw.githubusercontent.com/contactlake/contactlake/main/docs/contactlake.schema.json"
@@ -166,6 +170,11 @@ class CentreTable(_Table):
     plan: PlanTable = Field(default_factory=PlanTable)
     sources: dict[str, SourceTable] = Field(
         default_factory=dict, description="The exports this centre uploads, by source name."
+    )
+    reject_flags: Annotated[list[QualityFlag], BeforeValidator(_as_list)] = Field(
+        default_factory=list,
+        description="Quality flags to reject instead of storing the row with the flag "
+        "(docs/validation.md, Flags), e.g. time.duration_mismatch.",
     )
 
     @field_validator("timezone")

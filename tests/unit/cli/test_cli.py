@@ -50,7 +50,8 @@ def test_ingest_then_sql(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     home = str(tmp_path / "lake")
     assert main(["--home", home, "ingest", str(calls), "--centre", "north", "--source", "acd"]) == 0
     out = capsys.readouterr().out
-    assert "quarantined 4 (duplicate.contact_id_in_file 1" in out
+    assert "(flagged 1: duration.negative 1)" in out  # the negative talk time: stored, nulled
+    assert "quarantined 3 (duplicate.contact_id_in_file 1" in out
     assert calls.read_bytes() == (tmp_path / "lake" / "raw" / "north" / "acd" / calls.name).read_bytes()
     assert main(["--home", home, "sql", "SELECT count(*) AS n FROM contacts WHERE centre_id = :c",
                  "--param", "c=north", "--format", "csv"]) == 0  # fmt: skip

@@ -63,7 +63,7 @@ class GenericCsvAdapter:
     ) -> ParsedBatch:
         batch = block.batch
         n = batch.num_rows
-        checks = RowChecks(n)
+        checks = RowChecks(n, upload.centre.reject_flags)
         blank = structural_checks(batch, names, checks)
         if mapping.kind == "agent_activity":
             activity = _activity(batch, block.lines, names, mapping, upload, checks, zone)
@@ -112,7 +112,7 @@ class GenericCsvAdapter:
             caller=caller,
             source_line=block.lines,
         )
-        check_contacts(table, checks)
+        table = check_contacts(table, checks)
         return split_rows(block, checks, mapping.delimiter, {"row.blank_line": blank}, contacts=table)
 
 
@@ -130,11 +130,14 @@ def coded_values(
     keys = pa.array(list(table), pa.string())
     mapped = pc.take(pa.array(list(table.values()), pa.string()), pc.index_in(text, keys))
     unknown = pc.and_(pc.is_valid(text), pc.is_null(mapped))
-    checks.fail(
-        unknown,
-        f"{field_name}.unknown_code",
-        f"{source} has a value not in the mapping's [values.{field_name}] table; add it there",
-    )
+    if pc.any(unknown).as_py():
+        messages = pc.binary_join_element_wise(
+            f"{source} has the value '",
+            text,
+            f"', which is not in the mapping's [values.{field_name}] table; add it there",
+            "",
+        )
+        checks.fail_rows(pc.fill_null(unknown, False), f"{field_name}.unknown_code", messages)
     return mapped
 
 
