@@ -150,7 +150,13 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
             upload_deadline_local=body.upload_deadline_local,
             plan=PlanTargets(**body.plan.model_dump()),
             sources=tuple(
-                SourceConfig(name=name, adapter=source.adapter or name, mapping=source.mapping)
+                SourceConfig(
+                    name=name,
+                    adapter=source.adapter or name,
+                    mapping=source.mapping,
+                    schedule=source.schedule,
+                    deadline_local=source.deadline_local,
+                )
                 for name, source in body.sources.items()
             ),
             reject_flags=frozenset(body.reject_flags),
@@ -206,7 +212,15 @@ def effective_config(config: AppConfig) -> dict[str, Any]:
         body["service_level"] = present(body["service_level"])
         body["plan"] = present(body["plan"])
         body["sources"] = {
-            s.name: present({"adapter": s.adapter, "mapping": s.mapping}) for s in centre.sources
+            s.name: present(
+                {
+                    "adapter": s.adapter,
+                    "mapping": s.mapping,
+                    "schedule": s.schedule,
+                    "deadline_local": s.deadline_local,
+                }
+            )
+            for s in centre.sources
         }
         body["reject_flags"] = sorted(centre.reject_flags)
         centres[centre_id] = present(body)

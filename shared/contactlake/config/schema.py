@@ -124,6 +124,14 @@ class SourceTable(_Table):
     mapping: str | None = Field(
         default=None, description="generic_csv only: the mapping TOML, relative to this configuration file."
     )
+    schedule: Literal["daily", "monthly"] = Field(
+        default="daily",
+        description="When the export is expected: daily (each day's rows by the next day's deadline) or "
+        "monthly (a month's rows by the deadline on the first day of the next month).",
+    )
+    deadline_local: Annotated[time, BeforeValidator(_time_from_text)] | None = Field(
+        default=None, description='Local time the export is due, e.g. "09:00" (default: the centre\'s).'
+    )
 
 
 class CentreTable(_Table):
