@@ -118,8 +118,8 @@ class SourceTable(_Table):
 
     adapter: str | None = Field(
         default=None,
-        description="The reader: generic_csv, amazon_connect, genesys_cloud, cisco_ucce or anonymous_bank "
-        "(default: the source's name).",
+        description="The reader: generic_csv, amazon_connect, genesys_cloud, cisco_ucce, "
+        "asterisk_queue_log or anonymous_bank (default: the source's name).",
     )
     mapping: str | None = Field(
         default=None, description="generic_csv only: the mapping TOML, relative to this configuration file."
