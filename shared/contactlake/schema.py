@@ -136,11 +136,11 @@ PATHWAY_STEPS = pa.schema(
 
 AGENT_ACTIVITY = pa.schema(
     [
-        pa.field("agent_id", pa.string(), nullable=False),
-        pa.field("team", pa.string()),
+        pa.field("agent_id", pa.string(), nullable=False, metadata={"doc": "The agent (login or name)."}),
+        pa.field("team", pa.string(), metadata={"doc": "Team, group or queue the agent worked in."}),
         pa.field("state", pa.string(), nullable=False, metadata={"doc": "One of AGENT_STATES."}),
-        pa.field("started_utc", TS, nullable=False),
-        pa.field("ended_utc", TS, nullable=False),
+        pa.field("started_utc", TS, nullable=False, metadata={"doc": "The state began."}),
+        pa.field("ended_utc", TS, nullable=False, metadata={"doc": "The state ended."}),
         pa.field("started_local", TS, nullable=False),
         pa.field("duration_seconds", pa.float64(), nullable=False),
         pa.field("source_system", pa.string(), nullable=False),
