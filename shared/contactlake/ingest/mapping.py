@@ -339,8 +339,8 @@ def field_reference() -> str:
             domain = _VALUE_DOMAINS.get(field_name)
             if domain:
                 doc = f"one of {', '.join(domain)} (or an export code translated by [values.{field_name}])"
+            needed = "yes" if field_name in required else ""
             lines.append(
-                f"| {kind_name} | `{field_name}` | {_KIND_TEXT[kind]} | {'yes' if field_name in required else ''} "
-                f"| `{column}` | {doc} |"
+                f"| {kind_name} | `{field_name}` | {_KIND_TEXT[kind]} | {needed} | `{column}` | {doc} |"
             )
     return "\n".join(lines) + "\n"

@@ -137,8 +137,6 @@ def test_mapping_errors_name_the_line_to_fix() -> None:
     with pytest.raises(
         ConfigError, match=r"mapping m.toml, line 7 \(\[columns\] strat\): unknown fields \['strat'\]"
     ):
-        import tomllib
-
         parse_mapping(tomllib.loads(text), name="m.toml", text=text)
     bad_rule = text.replace('strat = "s"\n', "") + '\n[[exclude]]\nrule = "phantom"\nwhen = { o = "P" }\n'
     with pytest.raises(ConfigError, match=r"line 8 \(\[exclude\]\): rule must name the reason"):
