@@ -20,6 +20,7 @@ import shutil
 import sys
 import time
 import traceback
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -214,6 +215,31 @@ def _print_manifest(manifest: Any) -> None:
         print(f"    {manifest.message}")
 
 
+def _dry_run(settings: Settings, config: AppConfig, key: str, source_file: Path) -> int:
+    """Parse into a throw-away lake and print the counts by rule: the user's lake is not touched."""
+    import tempfile
+
+    from contactlake.adapters.local import build_local_ports
+    from contactlake.pipeline import dry_run
+
+    with tempfile.TemporaryDirectory(prefix="contactlake-dry-run-") as scratch:
+        ports = build_local_ports(replace(settings, home=Path(scratch)))
+        ports.store.put_file("raw", key, source_file)
+        result = dry_run(ports, config, settings, key)
+    if result.rejected_whole:
+        print(f"  {key}: would be rejected whole — {result.rejected_whole}")
+        return EXIT_OK
+
+    def by_rule(counts: Counter[str]) -> str:
+        return ", ".join(f"{rule} {n:,}" for rule, n in sorted(counts.items())) or "none"
+
+    print(f"  {key}: dry run, nothing written — read {result.rows_read:,}, would store {result.stored:,}")
+    print(f"    flagged (stored, by rule):   {by_rule(result.flagged)}")
+    print(f"    quarantined (by rule):       {by_rule(result.quarantined)}")
+    print(f"    excluded (by rule):          {by_rule(result.excluded)}")
+    return EXIT_OK
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings, config, ports = _context(args)
     source_file = Path(args.file)
@@ -226,6 +252,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"centre {centre.centre_id} has no sources configured; add one to {config.source_path}"
         )
     key = f"{centre.centre_id}/{source.name}/{source_file.name}"
+    if args.dry_run:
+        return _dry_run(settings, config, key, source_file)
     # The raw area keeps its own copy: the user's file is never modified, and re-runs read the same bytes.
     ports.store.put_file("raw", key, source_file)
     manifest = _ingest_key(ports, config, settings, key, 0)
@@ -621,6 +649,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("file", help="the export file (CSV, JSON, .gz …)")
     ingest.add_argument("--centre", required=True, help="centre id from the configuration")
     ingest.add_argument("--source", help="source name from the centre's configuration (default: its first)")
+    ingest.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would be stored, flagged, quarantined and excluded, by rule; write nothing",
+    )
     ingest.set_defaults(func=cmd_ingest)
 
     analyse = command("analyse", "recompute the KPI aggregates")
