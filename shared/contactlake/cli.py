@@ -240,6 +240,25 @@ def _dry_run(settings: Settings, config: AppConfig, key: str, source_file: Path)
     return EXIT_OK
 
 
+def cmd_mapping_draft(args: argparse.Namespace) -> int:
+    from contactlake.ingest.mapping_draft import draft_mapping
+    from contactlake.ingest.reader import open_decoded
+
+    sample = Path(args.file)
+    if not sample.is_file():
+        raise CliError(f"{sample} is not a file; give the path of a sample export")
+    with sample.open("rb") as raw:
+        decoded, _ = open_decoded(raw, sample.name, sample.stat().st_size)
+        text = decoded.read(4 * 1024 * 1024).decode("utf-8", errors="replace")
+    toml = draft_mapping(text.rsplit("\n", 1)[0] if "\n" in text else text, sample.name)
+    if args.out:
+        Path(args.out).write_text(toml, encoding="utf-8")
+        print(f"mapping drafted: {args.out} — edit it, then name it in the source's configuration")
+    else:
+        print(toml, end="")
+    return EXIT_OK
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings, config, ports = _context(args)
     source_file = Path(args.file)
@@ -655,6 +674,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="print what would be stored, flagged, quarantined and excluded, by rule; write nothing",
     )
     ingest.set_defaults(func=cmd_ingest)
+
+    mapping = command("mapping", "draft a mapping file from a sample export")
+    mapping_sub = mapping.add_subparsers(dest="mapping_command", required=True, metavar="ACTION")
+    draft = mapping_sub.add_parser(
+        "draft", help="profile a sample export and write a commented mapping TOML to edit", parents=[common]
+    )
+    draft.add_argument("file", help="a sample of the export (CSV or other delimited text)")
+    draft.add_argument("--out", help="write the TOML here (default: print it)")
+    draft.set_defaults(func=cmd_mapping_draft)
 
     analyse = command("analyse", "recompute the KPI aggregates")
     analyse.add_argument("--centre", help="only this centre (default: every centre in the lake)")

@@ -141,3 +141,37 @@ def test_mapping_errors_name_the_line_to_fix() -> None:
     bad_rule = text.replace('strat = "s"\n', "") + '\n[[exclude]]\nrule = "phantom"\nwhen = { o = "P" }\n'
     with pytest.raises(ConfigError, match=r"line 8 \(\[exclude\]\): rule must name the reason"):
         parse_mapping(tomllib.loads(bad_rule), name="m.toml", text=bad_rule)
+
+
+def test_a_drafted_then_edited_mapping_onboards_the_bank_layout(lake: LocalLake, tmp_path: Path) -> None:
+    """``contactlake mapping draft`` proposes the composed date + time fields and lists the codes; the
+    centre edits the codes, the conditions and the PHANTOM exclusion in — no code."""
+    from contactlake.cli import main
+
+    data = _first_days(2)
+    sample = tmp_path / "bank-sample.txt"
+    sample.write_bytes(data)
+    drafted = tmp_path / "config" / "drafted.toml"
+    assert main(["mapping", "draft", str(sample), "--out", str(drafted)]) == 0
+    text = drafted.read_text()
+    assert 'initiated = ["date", "vru_entry"]' in text
+    assert 'initiated = "%y%m%d %H:%M:%S"' in text
+    assert "# PHANTOM = " in text
+    # The edits a person makes after reading the draft:
+    edited = text.replace('contact_id = "call_id"', 'contact_id = ["date", "vru+line", "call_id"]')
+    edited = edited.replace('# AGENT = "?"', 'AGENT = "answered"').replace('# HANG = "?"\n', "")
+    edited = edited.replace('# PHANTOM = "?"\n', "")
+    edited = edited.replace(
+        '# [[exclude]]\n# rule = "excluded.phantom"\n# when = { outcome = "PHANTOM" }',
+        BANK_MAPPING.split('[values.outcome]\nAGENT = "answered"\n', 1)[1].split("[defaults]", 1)[0],
+    )
+    drafted.write_text(edited)
+    raw = centres()
+    raw["centres"]["anonbank"]["sources"]["drafted"] = {"adapter": "generic_csv", "mapping": "drafted.toml"}
+    lake.config = parse_app_config(raw, source_path=str(lake.root / "config" / "contactlake.toml"))
+    adapter = lake.ingest("anonbank/calls/calls-1999-10-02.txt", data)
+    mapped = lake.ingest("anonbank/drafted/calls-1999-10-02.txt", data)
+    assert mapped.status == "stored", mapped.message
+    assert mapped.rows_quarantined == 0
+    assert mapped.excluded_by_rule == adapter.excluded_by_rule
+    assert mapped.rows_stored == adapter.rows_stored
