@@ -40,6 +40,7 @@ __all__ = [
     "TestCase",
     "check_test_contacts",
     "data_quality",
+    "day_closed",
     "load_test_cases",
     "materialise_test_results",
     "reconciliation",
@@ -79,6 +80,7 @@ DATA_QUALITY_SCHEMA = pa.schema(
         ("deadline_local", pa.timestamp("ms")),
         ("late", pa.bool_()),
         ("missing", pa.bool_()),
+        ("day_closed", pa.bool_()),
     ]
 )
 
@@ -197,12 +199,34 @@ def upload_days(rows: list[dict[str, Any]], date_from: date, date_to: date) -> l
     return found
 
 
-def _uploads(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> list[dict[str, Any]]:
-    """Ingest-log rows of uploads covering a business day in the range, one per upload and day."""
+def _logged(ports: Ports, centre: CentreConfig, date_from: date) -> list[dict[str, Any]]:
+    """Ingest-log rows of uploads that arrived on or after ``date_from`` (none covers an earlier day)."""
     rows = run_sql(
         ports, "ingest_log_since", {"centre_id": centre.centre_id, "date_from": date_from.isoformat()}
     )
-    return upload_days(rows.to_pylist(), date_from, date_to)
+    return rows.to_pylist()
+
+
+def _uploads(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> list[dict[str, Any]]:
+    """Ingest-log rows of uploads covering a business day in the range, one per upload and day."""
+    return upload_days(_logged(ports, centre, date_from), date_from, date_to)
+
+
+def _source_of(row: Mapping[str, Any]) -> str:
+    key = str(row.get("source_key") or "")
+    return key.split("/")[1] if key.count("/") >= 2 else ""
+
+
+def _latest_days(rows: list[dict[str, Any]]) -> dict[str, date]:
+    """Per source, the latest business day a stored upload covers."""
+    latest: dict[str, date] = {}
+    for row in rows:
+        if row["status"] != "stored":
+            continue
+        for day in covered_days(row):
+            source = _source_of(row)
+            latest[source] = max(day, latest.get(source, day))
+    return latest
 
 
 def _check(scope: str, subject: str, check: str, expected: float, actual: float) -> dict[str, Any]:
@@ -321,13 +345,26 @@ def _local(utc: datetime | None, centre: CentreConfig) -> datetime | None:
     return utc.replace(tzinfo=UTC).astimezone(centre.zone).replace(tzinfo=None)
 
 
-def data_quality(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> pa.Table:
-    """Per business day and source: each upload's fate, quarantine by rule, lateness, and missing days."""
+def day_closed(centre: CentreConfig, source: str, day: date, latest: date | None, now: datetime) -> bool:
+    """A received day is closed — its figures final — once its deadline has passed or the source has
+    already delivered a later day (the export moved on). Peers publish no such marker; reports use it
+    to tell "complete" from "still arriving"."""
+    return centre.deadline(source, day) <= now or (latest is not None and latest > day)
+
+
+def data_quality(
+    ports: Ports, centre: CentreConfig, date_from: date, date_to: date, now: datetime | None = None
+) -> pa.Table:
+    """Per business day and source: each upload's fate, quarantine and flags by rule, lateness, missing
+    days and whether the day is closed (``day_closed``); ``now`` is the centre's local time."""
     check_range(date_from, date_to)
+    now = now or datetime.now(centre.zone).replace(tzinfo=None)
+    logged = _logged(ports, centre, date_from)
+    latest = _latest_days(logged)
     rows = []
     present: set[tuple[date, str]] = set()
-    for upload in _uploads(ports, centre, date_from, date_to):
-        source = str(upload["source_key"]).split("/")[1] if str(upload["source_key"]).count("/") >= 2 else ""
+    for upload in upload_days(logged, date_from, date_to):
+        source = _source_of(upload)
         finished = _local(upload["finished_utc"], centre)
         deadline = centre.deadline(source, upload["day"])
         if upload["status"] == "stored":
@@ -351,6 +388,8 @@ def data_quality(ports: Ports, centre: CentreConfig, date_from: date, date_to: d
                 "deadline_local": deadline,
                 "late": finished > deadline if finished else None,
                 "missing": False,
+                "day_closed": upload["status"] == "stored"
+                and day_closed(centre, source, upload["day"], latest.get(source), now),
             }
         )
     for day in days_between(date_from, date_to):
@@ -367,6 +406,7 @@ def data_quality(ports: Ports, centre: CentreConfig, date_from: date, date_to: d
                         "rows_excluded": 0,
                         "rows_flagged": 0,
                         "missing": True,
+                        "day_closed": False,
                         "deadline_local": centre.deadline(configured.name, day),
                     }
                 )

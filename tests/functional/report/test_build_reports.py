@@ -209,6 +209,8 @@ def test_data_quality_scorecard(small_lake: SmallLake) -> None:
         ("outcome.unknown_code", 1, 1),
         ("timestamp.invalid", 1, 1),
     )
+    assert dq.sections[2].tables[1].title == "Rows stored with a flag, by rule"
+    assert dq.sections[2].tables[1].rows == (("duration.negative", 1, 1),)
     tiles = {t.label: t.value for t in dq.sections[0].tiles}
     assert tiles["Uploads received"] == "4 of 4"
     assert tiles["Rows quarantined"] == "6"

@@ -96,3 +96,22 @@ def test_a_source_deadline_and_schedule_set_the_day_an_export_is_due() -> None:
     assert centre.deadline("agents", date(2024, 2, 10)) == datetime(2024, 3, 1, 6, 0)
     assert centre.deadline("agents", date(2024, 12, 31)) == datetime(2025, 1, 1, 6, 0)
     assert centre.deadline("unknown", date(2024, 2, 10)) == datetime.combine(date(2024, 2, 11), time(6, 0))
+
+
+def test_a_day_is_closed_once_its_deadline_passed_or_a_later_day_arrived(tmp_path: Path) -> None:
+    lake = _lake(tmp_path)
+    lake.ingest("anonbank/calls/october.txt", _month_of_calls(2))
+    centre = lake.config.centre("anonbank")
+
+    def closed(now: datetime) -> list[tuple[date, str, bool]]:
+        table = quality.data_quality(lake.ports, centre, date(1999, 10, 1), date(1999, 10, 3), now=now)
+        return [(r["day"], r["status"], r["day_closed"]) for r in table.to_pylist()]
+
+    # On 2 October at noon: the 1st is closed (the 2nd has arrived), the 2nd is still open (its
+    # deadline is 06:00 on the 3rd), the 3rd is not in.
+    assert closed(datetime(1999, 10, 2, 12, 0)) == [
+        (date(1999, 10, 1), "stored", True),
+        (date(1999, 10, 2), "stored", False),
+        (date(1999, 10, 3), "missing", False),
+    ]
+    assert closed(datetime(1999, 10, 3, 6, 0))[1] == (date(1999, 10, 2), "stored", True)
