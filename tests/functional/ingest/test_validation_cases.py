@@ -320,6 +320,8 @@ def test_a_centre_raising_a_flag_to_a_rejection_gets_it_quarantined(tmp_path: Pa
     assert quarantined(lake) == [(2, "time.duration_mismatch")]
     assert flagged(lake) == [("N1", "duration.negative")]
     assert manifest.quarantined_by_rule == {"time.duration_mismatch": 1}
+    # The same bytes read under another rejection policy are another processing (a replay re-reads them).
+    assert manifest.processing.endswith("|reject:time.duration_mismatch")
     messages = lake.quarantine().column("message").to_pylist()
     assert messages == [
         "queue_seconds disagrees with answered - enqueued by more than 2 s; fix the export's durations or "

@@ -36,7 +36,7 @@ __all__ = ["MAX_FIELD_CHARS", "GenericCsvAdapter", "coded_values"]
 
 class GenericCsvAdapter:
     name = "generic_csv"
-    version = "1"
+    version = "2"
     #: A nightly export per centre/source/day: a corrected re-export replaces the earlier one.
     dataset_grain = "day"
 
