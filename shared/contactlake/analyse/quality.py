@@ -204,7 +204,8 @@ def _logged(ports: Ports, centre: CentreConfig, date_from: date) -> list[dict[st
     rows = run_sql(
         ports, "ingest_log_since", {"centre_id": centre.centre_id, "date_from": date_from.isoformat()}
     )
-    return rows.to_pylist()
+    found: list[dict[str, Any]] = rows.to_pylist()
+    return found
 
 
 def _uploads(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> list[dict[str, Any]]:

@@ -179,7 +179,7 @@ class CentreTable(_Table):
     sources: dict[str, SourceTable] = Field(
         default_factory=dict, description="The exports this centre uploads, by source name."
     )
-    reject_flags: Annotated[list[QualityFlag], BeforeValidator(_as_list)] = Field(
+    reject_flags: Annotated[list[QualityFlag], BeforeValidator(_as_list)] = Field(  # type: ignore[valid-type]
         default_factory=list,
         description="Quality flags to reject instead of storing the row with the flag "
         "(docs/validation.md, Flags), e.g. time.duration_mismatch.",

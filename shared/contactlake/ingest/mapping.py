@@ -212,9 +212,9 @@ def parse_mapping(raw: dict[str, Any], name: str = "<memory>", text: str | None 
     defaults = {str(k): str(v) for k, v in raw.get("defaults", {}).items()}
     unknown = sorted((set(columns) | set(defaults)) - set(known))
     if unknown:
-        table = "columns" if unknown[0] in columns else "defaults"
+        section = "columns" if unknown[0] in columns else "defaults"
         raise ConfigError(
-            f"{_where(name, text, table, unknown[0])}: unknown fields {unknown}; "
+            f"{_where(name, text, section, unknown[0])}: unknown fields {unknown}; "
             f"known fields: {sorted(known)} (docs/sources.md, Canonical fields)"
         )
     missing = [f for f in required if f not in columns]

@@ -133,7 +133,7 @@ def draft_mapping(text: str, source_name: str = "sample") -> str:
     delimiter, profiles = profile_columns(text)
     dates = [p for p in profiles if p.kind == "date"]
     date_column = dates[0] if dates else None
-    proposed: dict[str, object] = {}
+    proposed: dict[str, str | list[str]] = {}
     formats: dict[str, str] = {}
     for profile in profiles:
         field_name = next((f for f in _fields_for(profile.name) if f not in proposed), None)
