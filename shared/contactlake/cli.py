@@ -21,6 +21,7 @@ import shutil
 import sys
 import time
 import traceback
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
@@ -210,15 +211,61 @@ def _ingest_key(ports: Ports, config: AppConfig, settings: Settings, key: str, s
 def _print_manifest(manifest: Any) -> None:
     rules = ", ".join(f"{rule} {n}" for rule, n in manifest.quarantined_by_rule.items())
     excluded = ", ".join(f"{rule} {n}" for rule, n in manifest.excluded_by_rule.items())
+    flags = ", ".join(f"{rule} {n}" for rule, n in manifest.flagged_by_rule.items())
+    flagged = f" (flagged {manifest.rows_flagged:,}: {flags})" if flags else ""
     print(
         f"  {manifest.source_key}: {manifest.status} — read {manifest.rows_read:,}, "
-        f"stored {manifest.rows_stored:,}, "
+        f"stored {manifest.rows_stored:,}{flagged}, "
         f"quarantined {manifest.rows_quarantined:,}{f' ({rules})' if rules else ''}, excluded "
         f"{manifest.rows_excluded:,}{f' ({excluded})' if excluded else ''}"
         f"{'' if manifest.reconciles else '  ** DOES NOT RECONCILE **'}"
     )
     if manifest.message:
         print(f"    {manifest.message}")
+
+
+def _dry_run(settings: Settings, config: AppConfig, key: str, source_file: Path) -> int:
+    """Parse into a throw-away lake and print the counts by rule: the user's lake is not touched."""
+    import tempfile
+
+    from contactlake.adapters.local import build_local_ports
+    from contactlake.pipeline import dry_run
+
+    with tempfile.TemporaryDirectory(prefix="contactlake-dry-run-") as scratch:
+        ports = build_local_ports(replace(settings, home=Path(scratch)))
+        ports.store.put_file("raw", key, source_file)
+        result = dry_run(ports, config, settings, key)
+    if result.rejected_whole:
+        print(f"  {key}: would be rejected whole — {result.rejected_whole}")
+        return EXIT_OK
+
+    def by_rule(counts: Counter[str]) -> str:
+        return ", ".join(f"{rule} {n:,}" for rule, n in sorted(counts.items())) or "none"
+
+    print(f"  {key}: dry run, nothing written — read {result.rows_read:,}, would store {result.stored:,}")
+    print(f"    flagged (stored, by rule):   {by_rule(result.flagged)}")
+    print(f"    quarantined (by rule):       {by_rule(result.quarantined)}")
+    print(f"    excluded (by rule):          {by_rule(result.excluded)}")
+    return EXIT_OK
+
+
+def cmd_mapping_draft(args: argparse.Namespace) -> int:
+    from contactlake.ingest.mapping_draft import draft_mapping
+    from contactlake.ingest.reader import open_decoded
+
+    sample = Path(args.file)
+    if not sample.is_file():
+        raise CliError(f"{sample} is not a file; give the path of a sample export")
+    with sample.open("rb") as raw:
+        decoded, _ = open_decoded(raw, sample.name, sample.stat().st_size)
+        text = decoded.read(4 * 1024 * 1024).decode("utf-8", errors="replace")
+    toml = draft_mapping(text.rsplit("\n", 1)[0] if "\n" in text else text, sample.name)
+    if args.out:
+        Path(args.out).write_text(toml, encoding="utf-8")
+        print(f"mapping drafted: {args.out} — edit it, then name it in the source's configuration")
+    else:
+        print(toml, end="")
+    return EXIT_OK
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -247,6 +294,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if head.kind == "empty":
             return EXIT_OK
     key = f"{centre.centre_id}/{source.name}/{source_file.name}"
+    if args.dry_run:
+        return _dry_run(settings, config, key, source_file)
     # The raw area keeps its own copy: the user's file is never modified, and re-runs read the same bytes.
     ports.store.put_file("raw", key, source_file)
     manifest = _ingest_key(ports, config, settings, key, 0)
@@ -589,7 +638,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     exports = _sample_exports()
     print(f"contactlake demo — local lake in {home}/ ({len(exports)} exports shipped as sample data)")
     print("1/4 ingest + validate")
-    totals = {"read": 0, "stored": 0, "quarantined": 0, "excluded": 0}
+    totals = {"read": 0, "stored": 0, "flagged": 0, "quarantined": 0, "excluded": 0}
     for key, path in exports:
         if not ports.store.exists("raw", key):
             ports.store.put_file("raw", key, path)
@@ -598,10 +647,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _print_manifest(manifest)
         totals["read"] += manifest.rows_read
         totals["stored"] += manifest.rows_stored
+        totals["flagged"] += manifest.rows_flagged
         totals["quarantined"] += manifest.rows_quarantined
         totals["excluded"] += manifest.rows_excluded
     print(
-        f"  {totals['read']:,} rows read = {totals['stored']:,} stored + "
+        f"  {totals['read']:,} rows read = {totals['stored']:,} stored ({totals['flagged']:,} flagged) + "
         f"{totals['quarantined']:,} quarantined "
         f"+ {totals['excluded']:,} excluded"
     )
@@ -822,7 +872,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--source",
         help="source name from the centre's configuration (default: the source the file's content fits)",
     )
+    ingest.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would be stored, flagged, quarantined and excluded, by rule; write nothing",
+    )
     ingest.set_defaults(func=cmd_ingest)
+
+    mapping = command("mapping", "draft a mapping file from a sample export")
+    mapping_sub = mapping.add_subparsers(dest="mapping_command", required=True, metavar="ACTION")
+    draft = mapping_sub.add_parser(
+        "draft", help="profile a sample export and write a commented mapping TOML to edit", parents=[common]
+    )
+    draft.add_argument("file", help="a sample of the export (CSV or other delimited text)")
+    draft.add_argument("--out", help="write the TOML here (default: print it)")
+    draft.set_defaults(func=cmd_mapping_draft)
 
     analyse = command("analyse", "recompute the KPI aggregates")
     analyse.add_argument("--centre", help="only this centre (default: every centre in the lake)")

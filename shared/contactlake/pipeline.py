@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -35,8 +35,10 @@ from contactlake.lake import parquet_bytes
 from contactlake.ports import ObjectChanged, ObjectNotFound, Ports
 
 __all__ = [
+    "DryRun",
     "ReplayError",
     "commit_staged",
+    "dry_run",
     "process_upload",
     "replay_upload",
     "skipped_manifest",
@@ -254,3 +256,42 @@ def replay_upload(ports: Ports, config: AppConfig, settings: Settings, upload_id
         if earlier is not None:
             retire_upload(ports, earlier, manifest.upload_id)
     return manifest
+
+
+@dataclass
+class DryRun:
+    """What ingesting an upload would do, by rule, with nothing written (``contactlake ingest --dry-run``).
+
+    The repeats only the commit stage finds (an id repeated across batches or already stored by another
+    upload) are not counted: they need the lake.
+    """
+
+    rows_read: int = 0
+    stored: int = 0
+    flagged: Counter[str] = field(default_factory=Counter)
+    quarantined: Counter[str] = field(default_factory=Counter)
+    excluded: Counter[str] = field(default_factory=Counter)
+    rejected_whole: str | None = None
+
+
+def dry_run(ports: Ports, config: AppConfig, settings: Settings, key: str) -> DryRun:
+    """Route and parse the raw object ``key`` as :func:`process_upload` would, and count; store nothing."""
+    upload = _route(ports, config, key)
+    result = DryRun()
+    if isinstance(upload, Manifest):
+        result.rejected_whole = upload.message
+        return result
+    try:
+        for batch in read_upload(ports, upload, config, settings):
+            result.rows_read += batch.rows_read
+            result.quarantined.update(reject.rule_id for reject in batch.rejects)
+            result.excluded.update(batch.excluded)
+            for table in (batch.contacts, batch.agent_activity):
+                if table is not None:
+                    result.stored += table.num_rows
+            if batch.contacts is not None and batch.contacts.num_rows:
+                flags = batch.contacts.column("quality_flags").drop_null().to_pylist()
+                result.flagged.update(rule for text in flags for rule in text.split(","))
+    except _UNREADABLE as error:
+        result.rejected_whole = f"{getattr(error, 'rule_id', 'file')}: {error}"
+    return result

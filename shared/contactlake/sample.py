@@ -5,8 +5,9 @@ Arrivals follow an intraday curve (morning and early-afternoon peaks) scaled by 
 then queue for agents; the queue is simulated first-come-first-served against the interval's staffing,
 with exponentially distributed patience, so waits and abandonment *follow from staffing* rather than
 being drawn independently. Handle times are lognormal. A few deliberately bad rows are added (an
-unparseable time, a negative duration, an unknown outcome code, a repeated contact id) so the demo shows
-quarantine at work, and two synthetic test contacts with known expected measurements.
+unparseable time, an unknown outcome code, a repeated contact id, quarantined; a negative duration,
+stored with a flag) so the demo shows quarantine and flags at work, and two synthetic test contacts with
+known expected measurements.
 """
 
 from __future__ import annotations
@@ -229,7 +230,7 @@ def generate_day(
 
 
 def _bad_rows(profile: CentreProfile, day: date, good: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Deliberately broken rows, one per common fault, so the demo shows quarantine working."""
+    """Deliberately broken rows, one per common fault, so the demo shows quarantine and flags working."""
     template = next(r for r in good if r["result"] == "ANS")
     stem = f"{profile.centre_id.upper()}-{day:%Y%m%d}"
     bad_time = {**template, "call_id": f"{stem}-BAD001", "start_time": f"{day:%Y-%m-%d} 25:61:00"}

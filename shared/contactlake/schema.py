@@ -28,6 +28,7 @@ __all__ = [
     "INGEST_LOG",
     "OUTCOMES",
     "PATHWAY_STEPS",
+    "QUALITY_FLAGS",
     "QUARANTINE",
     "SCHEMA_VERSION",
     "STEP_TYPES",
@@ -35,7 +36,7 @@ __all__ = [
 
 #: Bumped when a column is added, removed or changes meaning; written into every Parquet file's metadata
 #: and every manifest, so a reader can tell which contract a file was written under.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TS = pa.timestamp("ms")
 
@@ -46,10 +47,26 @@ OUTCOMES = (
     "self_served",  # ended in the IVR having been served there (IVR containment)
     "ivr_abandoned",  # the customer hung up in the IVR without being served
     "callback_requested",  # left the queue with a callback booked (the callback is its own contact)
+    "transferred",  # left the queue by a transfer (another queue, number or system) before an agent answered
     "failed",  # never reached the IVR or a queue (busy, overflow, technical failure)
 )
 CHANNELS = ("voice", "callback", "chat", "email", "web", "sms", "social")
 DIRECTIONS = ("inbound", "outbound", "transfer", "internal")
+#: Rules whose failure is stored with a flag instead of rejecting the row: each names a disagreement real
+#: ACD clocks and exports produce, and how the measure it makes untrustworthy is handled (docs/validation.md
+#: "Flags" has the same table; a test keeps them equal). A centre may raise any of them to a rejection
+#: (``reject_flags`` in its configuration). Rejections are kept for rows that cannot be identified, placed
+#: in time or told apart from another (missing id or start, unreadable or impossible start, duplicates).
+QUALITY_FLAGS: dict[str, str] = {
+    "time.duration_mismatch": "kept: the durations the export recorded are used as they are",
+    "time.end_before_start": "kept: the timestamps are stored as exported; durations are the export's",
+    "duration.negative": "nulled: the negative duration is stored as null (unknown)",
+    "count.negative": "nulled: the negative count is stored as null (unknown)",
+    "outcome.inconsistent": (
+        "outcome kept; an answer time on a contact whose outcome says no agent answered is nulled"
+    ),
+    "queue.unknown_code": "kept: the code is stored as the queue name, as exported",
+}
 STEP_TYPES = ("ivr_menu", "queue", "agent", "hold", "transfer", "escalation", "callback", "web", "end")
 AGENT_STATES = ("staffed", "available", "on_contact", "after_call_work", "break", "training", "other")
 
@@ -99,6 +116,11 @@ CONTACTS = pa.schema(
             metadata={
                 "doc": "Source's last change to the record (Connect LastUpdateTimestamp); latest kept."
             },
+        ),
+        pa.field(
+            "quality_flags",
+            pa.string(),
+            metadata={"doc": "Comma-separated QUALITY_FLAGS rule ids the row was stored with; null if none."},
         ),
     ],
     metadata={"contactlake.table": "contacts", "contactlake.schema_version": str(SCHEMA_VERSION)},
@@ -171,6 +193,17 @@ INGEST_LOG = pa.schema(
             "excluded_by_rule",
             pa.string(),
             metadata={"doc": 'Rows per rule, as JSON text: {"rule_id": rows}.'},
+        ),
+        pa.field("rows_flagged", pa.int64(), metadata={"doc": "Stored contacts with a quality flag."}),
+        pa.field(
+            "flagged_by_rule",
+            pa.string(),
+            metadata={"doc": 'Stored contacts per flag rule, as JSON text: {"rule_id": rows}.'},
+        ),
+        pa.field(
+            "coverage",
+            pa.string(),
+            metadata={"doc": "JSON object business date (centre-local) -> curated rows stored on it."},
         ),
         pa.field("files_written", pa.int32()),
         pa.field("started_utc", TS),

@@ -55,7 +55,7 @@ class LakeTable:
 _CENTRE_DATE = (("centre_id", "VARCHAR"), ("contact_date", "DATE"))
 
 CURATED_TABLES: dict[str, LakeTable] = {
-    # source_updated_utc was added in schema version 2.
+    # source_updated_utc was added in schema version 2, quality_flags in 3.
     "contacts": LakeTable(
         "contacts", "lake", "curated/contacts", schema.CONTACTS, _CENTRE_DATE, evolved=True
     ),
@@ -82,6 +82,7 @@ CURATED_TABLES: dict[str, LakeTable] = {
         "curated/ingest_log",
         schema.INGEST_LOG,
         (("centre_id", "VARCHAR"), ("ingest_date", "DATE")),
+        evolved=True,  # rows_flagged and flagged_by_rule were added in schema version 3.
     ),
 }
 

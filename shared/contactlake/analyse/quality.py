@@ -7,8 +7,9 @@
   (ops/test_contact_kpis.sql, one row per contact, on the same classification as kpi_interval) and every
   measure is compared exactly with the expectation in test_cases.toml; the business KPI models leave
   them out.
-* **Data quality** per upload and day from the ingest log: rows read / stored / quarantined / excluded,
-  quarantine by rule, late uploads and missing days.
+* **Data quality** per upload and business day from the ingest log: rows read / stored / quarantined /
+  excluded / flagged, quarantine and flags by rule, late uploads and missing days. The days an upload
+  delivered are its rows' days (its ``coverage``), whatever the object is called.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ __all__ = [
     "TestCase",
     "check_test_contacts",
     "data_quality",
+    "day_closed",
     "load_test_cases",
     "materialise_test_results",
     "reconciliation",
@@ -71,10 +73,14 @@ DATA_QUALITY_SCHEMA = pa.schema(
         ("rows_excluded", pa.int64()),
         ("quarantined_by_rule", pa.string()),
         ("excluded_by_rule", pa.string()),
+        ("rows_flagged", pa.int64()),
+        ("flagged_by_rule", pa.string()),
+        ("rows_on_day", pa.int64()),
         ("finished_local", pa.timestamp("ms")),
         ("deadline_local", pa.timestamp("ms")),
         ("late", pa.bool_()),
         ("missing", pa.bool_()),
+        ("day_closed", pa.bool_()),
     ]
 )
 
@@ -169,17 +175,59 @@ def _dataset_day(dataset_key: str | None) -> date | None:
     return date.fromisoformat(match.group(1)) if match else None
 
 
-def _uploads(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> list[dict[str, Any]]:
-    """Ingest-log rows of uploads whose business day is in the range."""
+def covered_days(row: Mapping[str, Any]) -> dict[date, int]:
+    """The business days an ingest-log row's upload delivered rows for, with the rows stored on each.
+
+    Taken from the rows themselves (``coverage``), whatever the object is called. An upload that stored
+    nothing (rejected, or every row quarantined) has no coverage: it is placed on the day its name
+    gives, if any, so the data-quality report still lists it — with no rows, it covers nothing.
+    """
+    coverage = json.loads(row.get("coverage") or "{}")
+    if coverage:
+        return {date.fromisoformat(day): int(rows) for day, rows in coverage.items()}
+    named = _dataset_day(row.get("dataset_key"))
+    return {named: 0} if named is not None else {}
+
+
+def upload_days(rows: list[dict[str, Any]], date_from: date, date_to: date) -> list[dict[str, Any]]:
+    """One row per upload and business day it covers in the range, with ``day`` and ``rows_on_day``."""
+    found = []
+    for row in rows:
+        for day, stored in sorted(covered_days(row).items()):
+            if date_from <= day <= date_to:
+                found.append({**row, "day": day, "rows_on_day": stored})
+    return found
+
+
+def _logged(ports: Ports, centre: CentreConfig, date_from: date) -> list[dict[str, Any]]:
+    """Ingest-log rows of uploads that arrived on or after ``date_from`` (none covers an earlier day)."""
     rows = run_sql(
         ports, "ingest_log_since", {"centre_id": centre.centre_id, "date_from": date_from.isoformat()}
     )
-    found = []
-    for row in rows.to_pylist():
-        day = _dataset_day(row["dataset_key"])
-        if day is not None and date_from <= day <= date_to:
-            found.append({**row, "day": day})
+    found: list[dict[str, Any]] = rows.to_pylist()
     return found
+
+
+def _uploads(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> list[dict[str, Any]]:
+    """Ingest-log rows of uploads covering a business day in the range, one per upload and day."""
+    return upload_days(_logged(ports, centre, date_from), date_from, date_to)
+
+
+def _source_of(row: Mapping[str, Any]) -> str:
+    key = str(row.get("source_key") or "")
+    return key.split("/")[1] if key.count("/") >= 2 else ""
+
+
+def _latest_days(rows: list[dict[str, Any]]) -> dict[str, date]:
+    """Per source, the latest business day a stored upload covers."""
+    latest: dict[str, date] = {}
+    for row in rows:
+        if row["status"] != "stored":
+            continue
+        for day in covered_days(row):
+            source = _source_of(row)
+            latest[source] = max(day, latest.get(source, day))
+    return latest
 
 
 def _check(scope: str, subject: str, check: str, expected: float, actual: float) -> dict[str, Any]:
@@ -212,7 +260,10 @@ def reconciliation(ports: Ports, centre: CentreConfig, date_from: date, date_to:
     """Manifest vs lake per upload, detail vs aggregates per day, parts vs totals."""
     check_range(date_from, date_to)
     checks = []
-    stored = [u for u in _uploads(ports, centre, date_from, date_to) if u["status"] == "stored"]
+    by_id = {
+        u["upload_id"]: u for u in _uploads(ports, centre, date_from, date_to) if u["status"] == "stored"
+    }
+    stored = list(by_id.values())
     for upload in stored:
         checks.append(
             _check(
@@ -278,9 +329,12 @@ def reconciliation(ports: Ports, centre: CentreConfig, date_from: date, date_to:
             _check(
                 "day",
                 day,
-                "offered = answered + abandoned + callback requested",
+                "offered = answered + abandoned + callback requested + transferred",
                 row["interval_offered"],
-                row["interval_answered"] + row["interval_abandoned"] + row["interval_callback_requested"],
+                row["interval_answered"]
+                + row["interval_abandoned"]
+                + row["interval_callback_requested"]
+                + row["interval_queue_transferred"],
             )
         )
     return pa.Table.from_pylist(checks, schema=RECONCILIATION_SCHEMA)
@@ -292,15 +346,28 @@ def _local(utc: datetime | None, centre: CentreConfig) -> datetime | None:
     return utc.replace(tzinfo=UTC).astimezone(centre.zone).replace(tzinfo=None)
 
 
-def data_quality(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> pa.Table:
-    """Per business day and source: each upload's fate, quarantine by rule, lateness, and missing days."""
+def day_closed(centre: CentreConfig, source: str, day: date, latest: date | None, now: datetime) -> bool:
+    """A received day is closed — its figures final — once its deadline has passed or the source has
+    already delivered a later day (the export moved on). Peers publish no such marker; reports use it
+    to tell "complete" from "still arriving"."""
+    return centre.deadline(source, day) <= now or (latest is not None and latest > day)
+
+
+def data_quality(
+    ports: Ports, centre: CentreConfig, date_from: date, date_to: date, now: datetime | None = None
+) -> pa.Table:
+    """Per business day and source: each upload's fate, quarantine and flags by rule, lateness, missing
+    days and whether the day is closed (``day_closed``); ``now`` is the centre's local time."""
     check_range(date_from, date_to)
+    now = now or datetime.now(centre.zone).replace(tzinfo=None)
+    logged = _logged(ports, centre, date_from)
+    latest = _latest_days(logged)
     rows = []
     present: set[tuple[date, str]] = set()
-    for upload in _uploads(ports, centre, date_from, date_to):
-        source = str(upload["dataset_key"]).split("/")[1] if upload["dataset_key"].count("/") >= 2 else ""
+    for upload in upload_days(logged, date_from, date_to):
+        source = _source_of(upload)
         finished = _local(upload["finished_utc"], centre)
-        deadline = datetime.combine(upload["day"] + timedelta(days=1), centre.upload_deadline_local)
+        deadline = centre.deadline(source, upload["day"])
         if upload["status"] == "stored":
             present.add((upload["day"], source))
         rows.append(
@@ -315,10 +382,15 @@ def data_quality(ports: Ports, centre: CentreConfig, date_from: date, date_to: d
                 "rows_excluded": upload["rows_excluded"],
                 "quarantined_by_rule": upload["quarantined_by_rule"],
                 "excluded_by_rule": upload["excluded_by_rule"],
+                "rows_flagged": upload["rows_flagged"] or 0,
+                "flagged_by_rule": upload["flagged_by_rule"],
+                "rows_on_day": upload["rows_on_day"],
                 "finished_local": finished,
                 "deadline_local": deadline,
                 "late": finished > deadline if finished else None,
                 "missing": False,
+                "day_closed": upload["status"] == "stored"
+                and day_closed(centre, source, upload["day"], latest.get(source), now),
             }
         )
     for day in days_between(date_from, date_to):
@@ -333,10 +405,10 @@ def data_quality(ports: Ports, centre: CentreConfig, date_from: date, date_to: d
                         "rows_stored": 0,
                         "rows_quarantined": 0,
                         "rows_excluded": 0,
+                        "rows_flagged": 0,
                         "missing": True,
-                        "deadline_local": datetime.combine(
-                            day + timedelta(days=1), centre.upload_deadline_local
-                        ),
+                        "day_closed": False,
+                        "deadline_local": centre.deadline(configured.name, day),
                     }
                 )
     rows.sort(key=lambda r: (r["day"], r["source"], r.get("finished_local") or datetime.min))

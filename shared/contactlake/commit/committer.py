@@ -19,7 +19,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,8 @@ __all__ = [
 ProgressCallback = Callable[[int], None]
 _STORED_STATES = ("stored", "superseded", "rejected")
 _DISPLACED_RULE = "duplicate.superseded_by_later_upload"
+#: Curated tables whose rows count in an upload's coverage (pathway steps follow their contacts).
+_COVERED = ("contacts", "agent_activity")
 
 
 @dataclass
@@ -80,6 +82,13 @@ class Manifest:
     rows_excluded: int = 0
     quarantined_by_rule: dict[str, int] = field(default_factory=dict)
     excluded_by_rule: dict[str, int] = field(default_factory=dict)
+    #: Stored contacts carrying a quality flag (within ``rows_stored``), and per flag rule id (a row with
+    #: two flags counts under both).
+    rows_flagged: int = 0
+    flagged_by_rule: dict[str, int] = field(default_factory=dict)
+    #: Business (centre-local) date → curated rows stored on it (contacts by ``initiated_local``, agent
+    #: activity by ``started_local``): what the upload delivered, whatever its object's name.
+    coverage: dict[str, int] = field(default_factory=dict)
     pathway_steps_stored: int = 0
     agent_activity_stored: int = 0
     partitions: list[str] = field(default_factory=list)
@@ -174,6 +183,10 @@ class _ExistingIds:
 def _upload_of(key: str) -> str:
     """The upload id in a curated file's name (``<upload_id>-<batch>.parquet``)."""
     return key.rsplit("/", 1)[-1].rsplit("-", 1)[0]
+
+
+def _day_of(epoch_day: int) -> str:
+    return str(date(1970, 1, 1) + timedelta(days=epoch_day))
 
 
 def _epoch_day(day: date) -> int:
@@ -376,8 +389,29 @@ class _Committer:
             self.manifest.files.append(key)
             self.batch_files[batch_index, table_name, _epoch_day(day)] = key
             self.partitions[table_name].add((self.upload.centre_id, str(day)))
+            if table_name in _COVERED:
+                self._count_stored(table_name, part, str(day), +1)
             written += part.num_rows
         return written
+
+    def _count_stored(self, table_name: str, rows: pa.Table, day: str, sign: int) -> None:
+        """Add (``sign`` +1) or take back (-1) stored rows in the manifest's coverage and flag counts."""
+        coverage = self.manifest.coverage
+        coverage[day] = coverage.get(day, 0) + sign * rows.num_rows
+        if not coverage[day]:
+            del coverage[day]
+        if table_name != "contacts":
+            return
+        flags = rows.column("quality_flags")
+        flagged = len(flags) - flags.null_count
+        self.manifest.rows_flagged += sign * flagged
+        if not flagged:
+            return
+        by_rule = self.manifest.flagged_by_rule
+        for item in pc.value_counts(pc.list_flatten(pc.split_pattern(flags.drop_null(), ","))).to_pylist():
+            by_rule[item["values"]] = by_rule.get(item["values"], 0) + sign * item["counts"]
+            if not by_rule[item["values"]]:
+                del by_rule[item["values"]]
 
     def add(self, batch: ParsedBatch) -> None:
         if batch.checksum_sha256:
@@ -461,6 +495,7 @@ class _Committer:
                 if table_name == "contacts":
                     dropped = stored.filter(drop)
                     self.manifest.rows_stored -= dropped.num_rows
+                    self._count_stored(table_name, dropped, _day_of(day), -1)
                     self._quarantine(dropped, IN_FILE_RULE, IN_FILE_MESSAGE)
                 else:
                     self.manifest.pathway_steps_stored -= int(pc.sum(pc.cast(drop, pa.int64())).as_py())
@@ -616,6 +651,9 @@ def write_ingest_log(ports: Ports, centre_id: str, day: date, manifest: Manifest
         "rows_excluded": manifest.rows_excluded,
         "quarantined_by_rule": json.dumps(manifest.quarantined_by_rule, sort_keys=True),
         "excluded_by_rule": json.dumps(manifest.excluded_by_rule, sort_keys=True),
+        "rows_flagged": manifest.rows_flagged,
+        "flagged_by_rule": json.dumps(manifest.flagged_by_rule, sort_keys=True),
+        "coverage": json.dumps(manifest.coverage, sort_keys=True),
         "files_written": len(manifest.files),
         "started_utc": datetime.fromisoformat(manifest.started_utc).replace(tzinfo=None),
         "finished_utc": datetime.fromisoformat(manifest.finished_utc).replace(tzinfo=None),

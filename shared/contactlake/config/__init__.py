@@ -159,9 +159,12 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
                     adapter=source.adapter or name,
                     mapping=source.mapping,
                     allow_empty=source.allow_empty,
+                    schedule=source.schedule,
+                    deadline_local=source.deadline_local,
                 )
                 for name, source in body.sources.items()
             ),
+            reject_flags=frozenset(body.reject_flags),
         )
         for centre_id, body in document.centres.items()
     }
@@ -217,9 +220,18 @@ def effective_config(config: AppConfig) -> dict[str, Any]:
         body["service_level"] = present(body["service_level"])
         body["plan"] = present(body["plan"])
         body["sources"] = {
-            s.name: present({"adapter": s.adapter, "mapping": s.mapping, "allow_empty": s.allow_empty})
+            s.name: present(
+                {
+                    "adapter": s.adapter,
+                    "mapping": s.mapping,
+                    "allow_empty": s.allow_empty,
+                    "schedule": s.schedule,
+                    "deadline_local": s.deadline_local,
+                }
+            )
             for s in centre.sources
         }
+        body["reject_flags"] = sorted(centre.reject_flags)
         centres[centre_id] = present(body)
     stakeholders = {
         s.name: present(

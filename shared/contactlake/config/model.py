@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
@@ -114,6 +114,11 @@ class SourceConfig:
     mapping: str | None = None
     #: An export with no rows is expected (e.g. a queue closed at weekends): stored, not refused.
     allow_empty: bool = False
+    #: When the export is expected: ``daily`` (each business day's rows by the next day's deadline) or
+    #: ``monthly`` (a month's rows by the deadline on the first day of the next month).
+    schedule: str = "daily"
+    #: Local time the export is due; None = the centre's ``upload_deadline_local``.
+    deadline_local: time | None = None
 
 
 @dataclass(frozen=True)
@@ -133,10 +138,26 @@ class CentreConfig:
     upload_deadline_local: time = time(6, 0)
     plan: PlanTargets = field(default_factory=PlanTargets)
     sources: tuple[SourceConfig, ...] = ()
+    #: Flag rules (``schema.QUALITY_FLAGS``) this centre wants rejected instead of stored with a flag.
+    reject_flags: frozenset[str] = frozenset()
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def deadline(self, source: str, day: date) -> datetime:
+        """Local time by which ``source``'s rows of business ``day`` are due, by its schedule.
+
+        Lateness is judged against this, the deadline of the day the rows belong to, never against now.
+        A source not configured is held to the centre's nightly deadline.
+        """
+        configured = next((s for s in self.sources if s.name == source), None)
+        at = (configured.deadline_local if configured else None) or self.upload_deadline_local
+        if configured is not None and configured.schedule == "monthly":
+            due = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        else:
+            due = day + timedelta(days=1)
+        return datetime.combine(due, at)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:

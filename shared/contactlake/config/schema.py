@@ -36,8 +36,12 @@ from contactlake.config.model import (
     ServiceLevelPolicy,
     SlVariant,
 )
+from contactlake.schema import QUALITY_FLAGS
 
 __all__ = ["ConfigFile", "explain", "json_schema"]
+
+#: A flag rule a centre may raise to a rejection: one of ``schema.QUALITY_FLAGS``.
+QualityFlag = Literal[tuple(QUALITY_FLAGS)]  # type: ignore[valid-type]
 
 #: Where the committed schema is published, for the ``$id`` editors resolve.
 SCHEMA_URL = "https://raw.githubusercontent.com/contactlake/contactlake/main/docs/contactlake.schema.json"
@@ -115,8 +119,8 @@ class SourceTable(_Table):
 
     adapter: str | None = Field(
         default=None,
-        description="The reader: generic_csv, amazon_connect, genesys_cloud, cisco_ucce or anonymous_bank "
-        "(default: the source's name).",
+        description="The reader: generic_csv, amazon_connect, genesys_cloud, cisco_ucce, "
+        "asterisk_queue_log or anonymous_bank (default: the source's name).",
     )
     mapping: str | None = Field(
         default=None, description="generic_csv only: the mapping TOML, relative to this configuration file."
@@ -125,6 +129,14 @@ class SourceTable(_Table):
         default=False,
         description="An export with no rows (empty, or a header only) is normal for this source and is "
         "accepted; otherwise it is refused as 'no rows'.",
+    )
+    schedule: Literal["daily", "monthly"] = Field(
+        default="daily",
+        description="When the export is expected: daily (each day's rows by the next day's deadline) or "
+        "monthly (a month's rows by the deadline on the first day of the next month).",
+    )
+    deadline_local: Annotated[time, BeforeValidator(_time_from_text)] | None = Field(
+        default=None, description='Local time the export is due, e.g. "09:00" (default: the centre\'s).'
     )
 
 
@@ -184,6 +196,11 @@ class CentreTable(_Table):
     plan: PlanTable = Field(default_factory=PlanTable)
     sources: dict[str, SourceTable] = Field(
         default_factory=dict, description="The exports this centre uploads, by source name."
+    )
+    reject_flags: Annotated[list[QualityFlag], BeforeValidator(_as_list)] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        description="Quality flags to reject instead of storing the row with the flag "
+        "(docs/validation.md, Flags), e.g. time.duration_mismatch.",
     )
 
     @field_validator("timezone")

@@ -55,8 +55,46 @@ class RowChecks:
     """
 
     length: int
+    #: Flag rules the centre raised to rejections (``reject_flags`` in its configuration).
+    rejecting: frozenset[str] = frozenset()
     _failures: list[tuple[pa.Array, str, str | pa.Array]] = field(init=False, default_factory=list)
     _failed: pa.Array | None = field(init=False, default=None)
+    _flags: dict[str, pa.Array] = field(init=False, default_factory=dict)
+
+    def flag(self, mask: pa.Array | pa.ChunkedArray, rule_id: str, message: str) -> None:
+        """Mark rows where ``mask`` is true with the flag ``rule_id``: stored, with the rule id in
+        ``quality_flags`` — or rejected with ``message`` when the centre raised the flag to a rejection."""
+        if rule_id not in schema.QUALITY_FLAGS:
+            raise ValueError(f"{rule_id!r} is not a flag rule; add it to schema.QUALITY_FLAGS")
+        if rule_id in self.rejecting:
+            self.fail(mask, rule_id, message)
+            return
+        if isinstance(mask, pa.ChunkedArray):
+            mask = mask.combine_chunks()
+        if not pc.any(mask).as_py():
+            return
+        mask = pc.fill_null(mask, False)
+        earlier = self._flags.get(rule_id)
+        self._flags[rule_id] = mask if earlier is None else pc.or_(earlier, mask)
+
+    def flagged(self, rule_id: str) -> pa.Array:
+        """Rows flagged with ``rule_id`` (all false if none was)."""
+        return self._flags.get(rule_id, pa.repeat(pa.scalar(False), self.length))
+
+    @property
+    def quality_flags(self) -> pa.Array:
+        """Each row's flag rule ids, comma-separated in ``schema.QUALITY_FLAGS`` order; null if none."""
+        if not self._flags:
+            return pa.nulls(self.length, pa.string())
+        joined: pa.Array = pa.nulls(self.length, pa.string())
+        for rule_id in schema.QUALITY_FLAGS:
+            mask = self._flags.get(rule_id)
+            if mask is None:
+                continue
+            # Built flag by flag: binary_join_element_wise with null_handling="skip" drops rows (pyarrow 25).
+            added = pc.binary_join_element_wise(joined, pa.scalar(rule_id), ",")
+            joined = pc.if_else(mask, pc.coalesce(added, pa.scalar(rule_id)), joined)
+        return joined
 
     def fail(self, mask: pa.Array | pa.ChunkedArray | pa.Scalar, rule_id: str, message: str) -> None:
         """Mark rows where ``mask`` is true (nulls count as false) with ``rule_id``, unless already marked."""
@@ -89,6 +127,9 @@ class RowChecks:
             if isinstance(message, pa.Array):
                 message = pc.replace_with_mask(pa.nulls(self.length, pa.string()), rows, message)
             self._record(spread, rule_id, message)
+        for rule_id, mask in sub._flags.items():
+            spread = pc.replace_with_mask(pa.repeat(pa.scalar(False), self.length), rows, mask)
+            self.flag(spread, rule_id, rule_id)
 
     @property
     def ok(self) -> pa.Array:

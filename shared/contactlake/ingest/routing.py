@@ -99,6 +99,8 @@ def route_upload(key: str, config: AppConfig, store: ObjectStore) -> Upload:
         source = centre.source(source_name)
         adapter = get_adapter(source.adapter)
         processing = processing_key(source.adapter, source.mapping, config)
+        if centre.reject_flags:  # flags raised to rejections change the rows the same bytes give
+            processing += f"|reject:{','.join(sorted(centre.reject_flags))}"
     except ConfigError as error:
         raise IngestError("route.unknown", str(error)) from None
     info = store.head("raw", key)

@@ -57,8 +57,13 @@ def _domain(table: pa.Table, checks: RowChecks, column: str, allowed: tuple[str,
     checks.fail(bad, f"{column}.invalid", f"{column} must be one of {', '.join(allowed)}")
 
 
-def check_contacts(table: pa.Table, checks: RowChecks, now: datetime | None = None) -> None:
-    """Mark rows of ``table`` (canonical contacts) that break a rule; ``checks`` keeps the first failure."""
+def check_contacts(table: pa.Table, checks: RowChecks, now: datetime | None = None) -> pa.Table:
+    """Check ``table`` (canonical contacts): rejections go to ``checks``, flags too; returns the table as
+    stored — each flag's measure handled as ``schema.QUALITY_FLAGS`` says, and ``quality_flags`` set.
+
+    A row is rejected only when it cannot be placed in time (``time.too_old``, ``time.future``) or holds a
+    value outside the canonical lists; disagreements real clocks produce are flags.
+    """
     now = (now or datetime.now(UTC)).replace(tzinfo=None)
     initiated = table.column("initiated_utc")
     checks.fail(
@@ -71,10 +76,14 @@ def check_contacts(table: pa.Table, checks: RowChecks, now: datetime | None = No
         "time.future",
         "initiated is more than a day in the future; check the export's clock and time zone",
     )
-    for column in _DURATIONS:
-        checks.fail(pc.less(table.column(column), 0), "duration.negative", f"{column} is negative")
-    for column in _COUNTS:
-        checks.fail(pc.less(table.column(column), 0), "count.negative", f"{column} is negative")
+    handled: dict[str, pa.Array] = {}
+    for column in (*_DURATIONS, *_COUNTS):
+        values = table.column(column)
+        negative = pc.fill_null(pc.less(values, 0), False)
+        rule = "duration.negative" if column in _DURATIONS else "count.negative"
+        checks.flag(negative, rule, f"{column} is negative")
+        if pc.any(negative).as_py() and rule not in checks.rejecting:
+            handled[column] = pc.if_else(negative, pa.scalar(None, values.type), values)
     ends = {
         "disconnected_utc": "disconnected",
         "answered_utc": "answered",
@@ -83,15 +92,15 @@ def check_contacts(table: pa.Table, checks: RowChecks, now: datetime | None = No
     }
     for column, label in ends.items():
         before = pc.less(_seconds_between(table.column(column), initiated), -DURATION_TOLERANCE_SECONDS)
-        checks.fail(before, "time.end_before_start", f"{label} is before initiated")
+        checks.flag(before, "time.end_before_start", f"{label} is before initiated")
     answered, enqueued = table.column("answered_utc"), table.column("enqueued_utc")
     disconnected = table.column("disconnected_utc")
-    checks.fail(
+    checks.flag(
         pc.less(_seconds_between(disconnected, answered), -DURATION_TOLERANCE_SECONDS),
         "time.end_before_start",
         "disconnected is before answered",
     )
-    checks.fail(
+    checks.flag(
         pc.less(_seconds_between(answered, enqueued), -DURATION_TOLERANCE_SECONDS),
         "time.end_before_start",
         "answered is before enqueued",
@@ -100,18 +109,18 @@ def check_contacts(table: pa.Table, checks: RowChecks, now: datetime | None = No
     mismatch = pc.greater(
         pc.abs(pc.subtract(table.column("queue_seconds"), waited)), DURATION_TOLERANCE_SECONDS
     )
-    checks.fail(
+    checks.flag(
         mismatch,
         "time.duration_mismatch",
         "queue_seconds disagrees with answered - enqueued by more than "
         f"{DURATION_TOLERANCE_SECONDS:g} s; fix the export's durations or timestamps",
     )
-    handled = pc.add(
+    talk_hold = pc.add(
         pc.fill_null(table.column("talk_seconds"), 0), pc.fill_null(table.column("hold_seconds"), 0)
     )
     connected = _seconds_between(disconnected, answered)
-    too_long = pc.greater(pc.subtract(handled, connected), DURATION_TOLERANCE_SECONDS)
-    checks.fail(
+    too_long = pc.greater(pc.subtract(talk_hold, connected), DURATION_TOLERANCE_SECONDS)
+    checks.flag(
         too_long,
         "time.duration_mismatch",
         "talk + hold is longer than answered → disconnected; fix the export's durations or timestamps",
@@ -121,17 +130,26 @@ def check_contacts(table: pa.Table, checks: RowChecks, now: datetime | None = No
     _domain(table, checks, "direction", schema.DIRECTIONS)
     outcome = table.column("outcome")
     no_answer = pc.and_(pc.is_null(answered), pc.is_null(table.column("talk_seconds")))
-    checks.fail(
+    checks.flag(
         pc.and_(pc.equal(outcome, "answered"), no_answer),
         "outcome.inconsistent",
         "outcome is answered but there is no answer time or talk time",
     )
     unanswered = pc.is_in(outcome, pa.array(["abandoned", "ivr_abandoned", "self_served"]))
-    checks.fail(
-        pc.and_(unanswered, pc.is_valid(answered)),
+    answer_time_on_unanswered = pc.fill_null(pc.and_(unanswered, pc.is_valid(answered)), False)
+    checks.flag(
+        answer_time_on_unanswered,
         "outcome.inconsistent",
         "outcome says no agent answered but the contact has an answer time",
     )
+    if pc.any(answer_time_on_unanswered).as_py() and "outcome.inconsistent" not in checks.rejecting:
+        handled["answered_utc"] = pc.if_else(
+            answer_time_on_unanswered, pa.scalar(None, answered.type), answered
+        )
+    handled["quality_flags"] = checks.quality_flags
+    for column, values in handled.items():
+        table = table.set_column(table.schema.get_field_index(column), table.field(column), values)
+    return table
 
 
 def first_of_each_id(contacts: pa.Table) -> tuple[U64, npt.NDArray[np.bool_] | None]:

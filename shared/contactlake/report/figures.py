@@ -6,7 +6,9 @@ letting one failed query abort the whole report, it records a :class:`~contactla
 builder then puts a banner on the report or holds it (see :mod:`contactlake.report.build`).
 
 Completeness: every configured source of a centre is expected once per business day, from the first
-day the centre uploaded anything (a centre that joined on the 5th is not "missing" the 1st to the 4th).
+day the centre's stored uploads cover (a centre that joined on the 5th is not "missing" the 1st to the
+4th; a rejected stray file never moves that day). A day counts as received when a stored upload's rows
+fall on it, whatever the object is called (a monthly file, Firehose's dated keys).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
 
+from contactlake.analyse.quality import upload_days
 from contactlake.config import CentreConfig
 from contactlake.ports import Ports
 from contactlake.report.model import Gap
@@ -30,11 +33,42 @@ __all__ = ["Figures", "UploadStatus", "uploads"]
 logger = logging.getLogger("contactlake.report")
 
 
+_UPLOAD_DAY = pa.schema(
+    [
+        ("upload_id", pa.string()),
+        ("source", pa.string()),
+        ("business_day", pa.string()),
+        ("source_system", pa.string()),
+        ("source_key", pa.string()),
+        ("status", pa.string()),
+        ("rows_read", pa.int64()),
+        ("rows_stored", pa.int64()),
+        ("rows_quarantined", pa.int64()),
+        ("rows_excluded", pa.int64()),
+        ("rows_flagged", pa.int64()),
+        ("rows_on_day", pa.int64()),
+        ("quarantined_by_rule", pa.string()),
+        ("flagged_by_rule", pa.string()),
+        ("started_utc", pa.timestamp("ms")),
+        ("finished_utc", pa.timestamp("ms")),
+    ]
+)
+
+
 def uploads(ports: Ports, centre_id: str, date_from: str, date_to: str) -> pa.Table:
-    """One row per recorded upload of the centre's business days ``date_from``..``date_to`` (ISO strings)."""
-    return ports.engine.query(
-        load_sql("report_uploads"), {"centre_id": centre_id, "date_from": date_from, "date_to": date_to}
+    """One row per recorded upload and business day it covers in ``date_from``..``date_to`` (ISO strings).
+
+    ``business_day`` is a day the upload's rows fall in (``rows_on_day`` of them), from its coverage.
+    """
+    table = ports.engine.query(load_sql("report_uploads"), {"centre_id": centre_id})
+    rows = upload_days(table.to_pylist(), date.fromisoformat(date_from), date.fromisoformat(date_to))
+    for row in rows:
+        row["business_day"] = row["day"].isoformat()
+        row["rows_flagged"] = row.get("rows_flagged") or 0
+    rows.sort(
+        key=lambda r: (r["business_day"], r["source"], r["finished_utc"] or datetime.min, r["upload_id"])
     )
+    return pa.Table.from_pylist(rows, schema=_UPLOAD_DAY)
 
 
 @dataclass(frozen=True)
@@ -81,23 +115,17 @@ class Figures:
             self.gaps.append(Gap("query", centre.centre_id, "upload log", _short(error)))
             return None
         rows = table.to_pylist()
-        days = [date.fromisoformat(str(r["business_day"])) for r in rows if _is_day(r["business_day"])]
+        days = [date.fromisoformat(r["business_day"]) for r in rows if r["status"] == "stored"]
         first = min(days) if days else None
         sources = tuple(s.name for s in centre.sources)
         expected = tuple((d, s) for d in window.days if first is not None and d >= first for s in sources)
         stored = {
-            (date.fromisoformat(r["business_day"]), r["source"])
-            for r in rows
-            if r["status"] == "stored" and _is_day(r["business_day"])
+            (date.fromisoformat(r["business_day"]), r["source"]) for r in rows if r["status"] == "stored"
         }
         rejected = {
-            (date.fromisoformat(r["business_day"]), r["source"])
-            for r in rows
-            if r["status"] == "rejected" and _is_day(r["business_day"])
+            (date.fromisoformat(r["business_day"]), r["source"]) for r in rows if r["status"] == "rejected"
         }
-        in_window = [
-            r for r in rows if _is_day(r["business_day"]) and window.start.isoformat() <= r["business_day"]
-        ]
+        in_window = [r for r in rows if window.start.isoformat() <= r["business_day"]]
         status = UploadStatus(
             centre.centre_id,
             first,
@@ -116,11 +144,6 @@ class Figures:
             )
             self.gaps.append(Gap("upload", centre.centre_id, f"{source} export for {day}", why))
         return status
-
-
-def _is_day(value: object) -> bool:
-    text = str(value)
-    return len(text) == 10 and text[4] == "-" and text[7] == "-" and text.replace("-", "").isdigit()
 
 
 def _short(error: BaseException) -> str:

@@ -27,6 +27,7 @@ answered within 20 s = 3 (A1, A2, H1), abandoned within 20 s = 2 (B1, B2).
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -267,3 +268,40 @@ def test_service_level_example_from_the_issue(hand_ports: Ports) -> None:
         "short_abandons_positive": 80.0,  # (70 + 10) / 100
         "answered_only": 77.8,  # 70 / 90
     }
+
+
+def test_a_queue_transfer_is_its_own_outcome_offered_and_reconciled(tmp_path: Path) -> None:
+    """Two answered, one abandoned, two transferred out of the queue: offered 5, queue_transferred 2."""
+    ports = build_local_ports(Settings(home=tmp_path / "lake"))
+    write_contacts(
+        ports,
+        [
+            contact(
+                "A1", "2026-03-02 09:00:00", "answered", queue_seconds=10.0, talk_seconds=60.0, agent_id="a"
+            ),
+            contact(
+                "A2", "2026-03-02 09:20:00", "answered", queue_seconds=30.0, talk_seconds=60.0, agent_id="a"
+            ),
+            contact("B1", "2026-03-02 09:05:00", "abandoned", queue_seconds=40.0),
+            contact("X1", "2026-03-02 09:10:00", "transferred", queue_seconds=12.0),
+            contact("X2", "2026-03-02 09:40:00", "transferred", queue_seconds=50.0),
+        ],
+    )
+    run_analysis(ports, hand_config(), [CENTRE], MONDAY, MONDAY)
+    daily = ports.engine.query(
+        "SELECT sum(offered) AS offered, sum(answered) AS answered, sum(queue_transferred) AS moved, "
+        "sum(callback_requested) AS callbacks FROM kpi_daily WHERE contact_date = DATE '2026-03-02'"
+    ).to_pylist()[0]
+    assert daily == {"offered": 5, "answered": 2, "moved": 2, "callbacks": 0}
+    checks = quality.reconciliation(ports, _centre(), MONDAY, MONDAY).to_pylist()
+    parts = [c for c in checks if c["check"].startswith("offered = answered + abandoned")]
+    assert parts == [
+        {
+            "scope": "day",
+            "subject": "2026-03-02",
+            "check": "offered = answered + abandoned + callback requested + transferred",
+            "expected": 5.0,
+            "actual": 5.0,
+            "passed": True,
+        }
+    ]

@@ -198,7 +198,8 @@ def test_data_quality_reports_uploads_late_and_missing_days(sample_lake: SampleL
     stored = [r for r in rows if r["status"] == "stored"]
     assert {(r["day"], r["source"]) for r in stored} == {(LAST, "acd"), (LAST, "agents")}
     acd = next(r for r in stored if r["source"] == "acd")
-    assert '"duration.negative": 1' in acd["quarantined_by_rule"]
+    assert '"outcome.unknown_code": 1' in acd["quarantined_by_rule"]
+    assert (acd["rows_flagged"], acd["flagged_by_rule"]) == (1, '{"duration.negative": 1}')
     assert acd["rows_read"] == acd["rows_stored"] + acd["rows_quarantined"] + acd["rows_excluded"]
     assert acd["late"] is True  # ingested long after 06:00 on the 16th
     assert acd["deadline_local"] == datetime(2026, 11, 16, 6, 0)

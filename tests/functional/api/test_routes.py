@@ -184,7 +184,7 @@ def test_analysis_routes(api: tuple[Client, SmallLake]) -> None:
     status, body = get(api, "/centres/north/data-quality?from=2026-11-02&to=2026-11-02")
     assert status == 200
     assert [(i["source"], i["status"], i["rows_quarantined"]) for i in body["items"]] == [
-        ("acd", "stored", 4),
+        ("acd", "stored", 3),
         ("agents", "stored", 0),
     ]
     status, body = get(api, "/centres/north/uploads?from=2026-11-02&to=2026-11-03")

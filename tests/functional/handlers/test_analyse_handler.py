@@ -68,7 +68,7 @@ def test_handler_materialises_the_event_days(
     ).to_pylist()
     contacts = ports.engine.query(
         "SELECT count(*) AS n FROM contacts WHERE centre_id = 'north' AND test_case_id IS NULL "
-        "AND outcome IN ('answered', 'abandoned', 'callback_requested')"
+        "AND outcome IN ('answered', 'abandoned', 'callback_requested', 'transferred')"
     ).to_pylist()
     assert daily[0]["offered"] == contacts[0]["n"] > 0
     assert Path(settings.home / "lake" / "aggregates" / "kpi_daily" / "centre_id=north").is_dir()

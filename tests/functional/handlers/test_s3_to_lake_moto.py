@@ -151,7 +151,8 @@ def test_upload_event_produces_partitioned_parquet_quarantine_and_manifest(
         manifest["rows_read"]
         == manifest["rows_stored"] + manifest["rows_quarantined"] + manifest["rows_excluded"]
     )
-    assert manifest["rows_quarantined"] == 4
+    assert manifest["rows_quarantined"] == 3
+    assert manifest["flagged_by_rule"] == {"duration.negative": 1}  # stored, the negative talk time nulled
     curated = s3.list_objects_v2(Bucket=BUCKETS["lake"], Prefix="curated/contacts/")["Contents"]
     assert {o["Key"].rsplit("/", 1)[0] for o in curated} == {
         "curated/contacts/centre_id=north/contact_date=2026-11-02"
@@ -166,7 +167,7 @@ def test_upload_event_produces_partitioned_parquet_quarantine_and_manifest(
         io.BytesIO(s3.get_object(Bucket=BUCKETS["quarantine"], Key=quarantine[0]["Key"])["Body"].read())
     )
     assert sorted(rows.column("rule_id").to_pylist()) == [
-        "duplicate.contact_id_in_file", "duration.negative", "outcome.unknown_code", "timestamp.invalid",
+        "duplicate.contact_id_in_file", "outcome.unknown_code", "timestamp.invalid",
     ]  # fmt: skip
     # Staging is tidied up, and the partition is registered in Glue.
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKETS["lake"], Prefix="staging/")

@@ -26,34 +26,40 @@ def test_october_file_every_line_accounted_for(lake: LocalLake) -> None:
     assert manifest.status == "stored"
     assert manifest.rows_read == lines - 1 == 34_625
     assert manifest.rows_read == manifest.rows_stored + manifest.rows_quarantined + manifest.rows_excluded
-    assert (manifest.rows_stored, manifest.rows_quarantined, manifest.rows_excluded) == (34_316, 162, 147)
+    # Every non-phantom, well-formed call is stored; clocks that disagree are flagged, not quarantined.
+    assert (manifest.rows_stored, manifest.rows_quarantined, manifest.rows_excluded) == (34_476, 2, 147)
     assert manifest.excluded_by_rule == {"excluded.phantom": 147}
-    assert manifest.quarantined_by_rule == {
-        "duration.negative": 4,  # the VRU exit is before the VRU entry
-        "outcome.inconsistent": 69,  # AGENT without service times, or HANG with a service start
-        "row.ragged": 2,  # priority and type joined by spaces: 16 fields
-        "time.duration_mismatch": 87,  # a recorded duration disagrees with its two timestamps
+    assert manifest.quarantined_by_rule == {"row.ragged": 2}  # priority and type joined by spaces: 16 fields
+    assert manifest.rows_flagged == 93
+    assert manifest.flagged_by_rule == {
+        "duration.negative": 4,  # the VRU exit is before the VRU entry (vru_time nulled)
+        "outcome.inconsistent": 22,  # AGENT without service times
+        "time.duration_mismatch": 67,  # a recorded duration disagrees with its two timestamps
+        "time.end_before_start": 4,  # the same 4 VRU exits
     }
-    assert manifest.pathway_steps_stored == 76_860
+    assert len(manifest.coverage) == 31
+    assert sum(manifest.coverage.values()) == 34_476
+    assert manifest.pathway_steps_stored == 77_299
     ragged = lake.quarantine().filter(pc.equal(lake.quarantine().column("rule_id"), "row.ragged"))
     assert sorted(ragged.column("source_line").to_pylist()) == [7315, 14247]
 
     contacts = lake.contacts()
-    assert contacts.num_rows == 34_316
+    assert contacts.num_rows == 34_476
     outcomes = dict(zip(*pc.value_counts(contacts.column("outcome")).flatten(), strict=True))
     assert {k.as_py(): v.as_py() for k, v in outcomes.items()} == {
-        "answered": 30_770,
-        "abandoned": 2_037,
+        "answered": 30_861,
+        "abandoned": 2_106,  # 83 hang-ups at the service stage among them, no longer quarantined
         "ivr_abandoned": 1_509,
     }
     # Figures beside the paper's (whole-year or Jan–Oct figures; a month is a sanity range).
     answered = contacts.filter(pc.equal(contacts.column("outcome"), "answered"))
     queued_answered = answered.filter(pc.greater(answered.column("queue_seconds"), 0)).num_rows
-    abandon_share = 2_037 / (queued_answered + 2_037)
-    assert queued_answered == 9_737
+    abandon_share = 2_106 / (queued_answered + 2_106)
+    assert queued_answered == 9_811
     assert 0.15 < abandon_share < 0.25  # paper: about 20 % of those who wait abandon
-    service = pc.min_element_wise(answered.column("talk_seconds"), 3600.0)
-    assert round(pc.mean(service).as_py(), 1) == 179.1  # paper: mean 185 s (served calls, Jan–Oct)
+    # 22 AGENT calls have no service time (flagged outcome.inconsistent): they have no talk to average.
+    service = pc.min_element_wise(answered.column("talk_seconds").drop_null(), 3600.0)
+    assert round(pc.mean(service).as_py(), 1) == 179.8  # paper: mean 185 s (served calls, Jan–Oct)
     assert 150 < pc.mean(service).as_py() < 220
     days = pc.unique(pc.cast(contacts.column("initiated_local"), "date32")).to_pylist()
     assert len(days) == 31
@@ -87,22 +93,39 @@ def test_mapping_rules_on_hand_made_calls(lake: LocalLake) -> None:
             # a callback put on hold (type TT), served without a named agent
             _line("AA0104", "6", "33333333", "2", "TT", "991005", "13:00:00", "13:00:02", "2", "13:00:02",
                   "13:01:02", "60", "AGENT", "13:01:03", "13:02:03", "60", "NO_SERVER"),
-            # q_time says 30 s but the timestamps say 60 s: quarantined with the rule and the stage
+            # q_time says 30 s but the timestamps say 60 s: stored, flagged, the recorded 30 s kept
             _line("AA0105", "7", "0", "0", "PS", "991005", "14:00:00", "14:00:10", "10", "14:00:10",
                   "14:01:10", "30", "HANG", "0:00:00", "0:00:00", "0", "NO_SERVER"),
             # a 1-second clock skew passes (tolerance 2 s)
             _line("AA0105", "8", "0", "0", "PS", "991005", "15:00:00", "15:00:10", "11", "0:00:00",
                   "0:00:00", "0", "AGENT", "15:00:10", "15:01:10", "60", "GILI"),
+            # a hang-up that reached the service stage (real: 83 in a month): abandoned, never answered
+            _line("AA0106", "9", "0", "0", "PS", "991005", "16:00:00", "16:00:10", "10", "16:00:10",
+                  "16:00:40", "30", "HANG", "16:00:40", "16:00:42", "2", "NO_SERVER"),
+            # a service type the documentation does not list: stored with a flag, the code as the queue
+            _line("AA0106", "10", "0", "0", "ZZ", "991005", "17:00:00", "17:00:10", "10", "0:00:00",
+                  "0:00:00", "0", "HANG", "0:00:00", "0:00:00", "0", "NO_SERVER"),
+            # an outcome the documentation does not list: quarantined, the code in the message
+            _line("AA0106", "11", "0", "0", "PS", "991005", "18:00:00", "18:00:10", "10", "0:00:00",
+                  "0:00:00", "0", "BUSY", "0:00:00", "0:00:00", "0", "NO_SERVER"),
         ]
     )  # fmt: skip
     manifest = lake.ingest("anonbank/calls/sample-991005.txt", text.encode())
     assert (manifest.rows_read, manifest.rows_stored, manifest.rows_quarantined, manifest.rows_excluded) == (
-        8, 6, 1, 1,
+        11, 9, 1, 1,
     )  # fmt: skip
     assert manifest.excluded_by_rule == {"excluded.phantom": 1}
+    assert (manifest.rows_flagged, manifest.flagged_by_rule) == (
+        2, {"time.duration_mismatch": 1, "queue.unknown_code": 1},
+    )  # fmt: skip
     quarantined = lake.quarantine().to_pylist()
     assert [(q["source_line"], q["rule_id"], q["message"]) for q in quarantined] == [
-        (8, "time.duration_mismatch", "q_time disagrees with q_exit - q_start by more than 2 s"),
+        (12, "outcome.unknown_code", "outcome 'BUSY' is not AGENT, HANG or PHANTOM; export one of them"),
+    ]
+    flags = lake.rows(lake.contacts(), "contact_id", "quality_flags", "queue_seconds")
+    assert [f for f in flags if f[1]] == [
+        ("991005-AA0105-7", "time.duration_mismatch", 30.0),
+        ("991005-AA0106-10", "queue.unknown_code", None),
     ]
     rows = {
         r["contact_id"]: r
@@ -127,7 +150,12 @@ def test_mapping_rules_on_hand_made_calls(lake: LocalLake) -> None:
         .to_pylist()
     }
     assert set(rows) == {f"991005-{v}" for v in ("AA0101-1", "AA0101-2", "AA0102-3", "AA0102-4",
-                                                 "AA0104-6", "AA0105-8")}  # fmt: skip
+                                                 "AA0104-6", "AA0105-7", "AA0105-8", "AA0106-9",
+                                                 "AA0106-10")}  # fmt: skip
+    hung_up_at_service = rows["991005-AA0106-9"]
+    assert (hung_up_at_service["outcome"], hung_up_at_service["answered_utc"]) == ("abandoned", None)
+    assert (hung_up_at_service["queue_seconds"], hung_up_at_service["talk_seconds"]) == (30.0, None)
+    assert rows["991005-AA0106-10"]["queue"] == "ZZ"
     first = rows["991005-AA0101-1"]
     # Israel was on standard time (UTC+2) in October 1999.
     assert (first["initiated_utc"], first["answered_utc"], first["disconnected_utc"]) == (

@@ -46,7 +46,7 @@ def test_manifest_and_ingest_log_fields(lake: LocalLake) -> None:
         "north/acd/2024-01-15",
         "stored",
     )
-    assert manifest.processing.startswith("generic_csv@1|mapping:")
+    assert manifest.processing.startswith("generic_csv@2|mapping:")
     assert (manifest.rows_read, manifest.rows_stored, manifest.rows_quarantined, manifest.rows_excluded) == (
         5,
         3,

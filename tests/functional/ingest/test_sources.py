@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from datetime import datetime
 
 import pytest
@@ -12,6 +13,7 @@ from tests.fixtures.lakes import FIXTURES, LocalLake
 
 CONNECT = FIXTURES / "amazon_connect" / "ctr-2024-03-05.jsonl"
 GENESYS = FIXTURES / "genesys_cloud" / "details-job-2024-03-05.json"
+GENESYS_REAL = FIXTURES / "genesys_cloud" / "developer_tools_query_result.json"
 UCCE = FIXTURES / "cisco_ucce" / "tcd-2024-03-05.csv"
 CONTACT = ("contact_id", "channel", "direction", "queue", "agent_id", "outcome", "queue_seconds",
            "talk_seconds", "hold_seconds", "acw_seconds", "transfer_count", "hold_count")  # fmt: skip
@@ -117,7 +119,7 @@ GENESYS_CONTACTS = [
 def test_genesys_cloud_details_job_pages(lake: LocalLake) -> None:
     manifest = lake.ingest("leeds/genesys/2024-03-05/details-job-results.json", GENESYS.read_bytes())
     assert (manifest.rows_read, manifest.rows_stored, manifest.rows_quarantined) == (6, 5, 0)
-    assert manifest.excluded_by_rule == {"excluded.in_progress": 1}  # no conversationEnd yet
+    assert manifest.excluded_by_rule == {"excluded.in_progress": 1}  # a segment is still open
     assert lake.rows(lake.contacts(), *CONTACT) == GENESYS_CONTACTS
     contact = {r["contact_id"]: r for r in lake.contacts().to_pylist()}[
         "6f1d2a10-0001-4e6a-9c1a-000000000001"
@@ -138,6 +140,33 @@ def test_genesys_cloud_details_job_pages(lake: LocalLake) -> None:
         (2, "agent", "u-jane", "completed"),
         (3, "hold", "Jane Agent", "resumed"),
     ]
+
+
+def test_a_real_genesys_response_from_an_older_api_version(lake: LocalLake) -> None:
+    """25 real conversations (MIT, MyPureCloud/developer-tools): no conversationEnd, no originatingDirection.
+
+    Every segment has ended, so every conversation is complete (it was all excluded as in progress);
+    the 19 outbound preview-dialler records (campaign sessions, wrap-up PREVIEW-SKIPPED) are outbound
+    and never answered (they were inbound, answered, with 12-hour "talk"); calls a ``user`` placed get
+    the voice channel (it was null).
+    """
+    manifest = lake.ingest("leeds/genesys/query-result.json", GENESYS_REAL.read_bytes())
+    assert (manifest.rows_read, manifest.rows_stored, manifest.rows_quarantined, manifest.rows_excluded) == (
+        25, 25, 0, 0,
+    )  # fmt: skip
+    contacts = lake.contacts().to_pylist()
+    kinds = Counter((c["channel"], c["direction"], c["outcome"]) for c in contacts)
+    assert kinds == {
+        ("callback", "outbound", "failed"): 19,
+        ("chat", "inbound", "answered"): 4,
+        ("voice", "outbound", "answered"): 2,
+    }
+    skipped = [c for c in contacts if c["disposition"] == "ININ-OUTBOUND-PREVIEW-SKIPPED"]
+    assert len(skipped) == 19
+    assert all(c["answered_utc"] is None and c["talk_seconds"] is None for c in skipped)
+    first = {c["contact_id"]: c for c in contacts}["5773eca4-0874-4617-a6e8-85591aa94609"]
+    assert first["disconnected_utc"] == datetime(2016, 9, 6, 0, 12, 12, 350000)  # the latest segmentEnd
+    assert max(c["talk_seconds"] or 0 for c in contacts) < 3600
 
 
 def test_genesys_conversations_as_json_lines(lake: LocalLake) -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from contactlake.commit.committer import Manifest
-from tests.fixtures.lakes import FIXTURES, LocalLake
+from contactlake.config import parse_app_config
+from tests.fixtures.lakes import FIXTURES, LocalLake, centres
 
 MAPPING = """
 kind = "contacts"
@@ -265,36 +266,67 @@ def test_nonexistent_and_ambiguous_local_times_are_quarantined_never_shifted(lak
     assert quarantined(lake) == [(2, "timestamp.dst_nonexistent"), (3, "timestamp.dst_ambiguous")]
 
 
-def test_negative_durations_and_end_before_start(lake: LocalLake) -> None:
+def flagged(lake: LocalLake) -> list[tuple[str, str | None]]:
+    return lake.rows(lake.contacts(), "contact_id", "quality_flags")
+
+
+def test_negative_durations_and_end_before_start_are_stored_with_flags(lake: LocalLake) -> None:
     rows = [
         "N1,2024-01-15T09:00:00,2024-01-15T09:00:10,,2024-01-15T09:01:10,-60,,ABN,,,",
         "E1,2024-01-15T09:00:00,,,2024-01-15T08:59:00,,,IVR,,,",
         "E2,2024-01-15T09:00:00,2024-01-15T09:00:30,2024-01-15T09:00:20,2024-01-15T09:05:00,,200,ANS,,,",
     ]
-    run(lake, "north/calls/calls-2024-01-15.csv", csv(*rows))
-    assert stored_ids(lake) == []
-    assert quarantined(lake) == [
-        (2, "duration.negative"),
-        (3, "time.end_before_start"),
-        (4, "time.end_before_start"),
+    manifest = run(lake, "north/calls/calls-2024-01-15.csv", csv(*rows))
+    assert quarantined(lake) == []
+    assert flagged(lake) == [
+        ("E1", "time.end_before_start"),
+        ("E2", "time.end_before_start"),
+        ("N1", "duration.negative"),
     ]
+    # the negative wait is nulled, as docs/validation.md says
+    assert ("N1", None) in lake.rows(lake.contacts(), "contact_id", "queue_seconds")
+    assert (manifest.rows_stored, manifest.rows_flagged) == (3, 3)
+    assert manifest.flagged_by_rule == {"duration.negative": 1, "time.end_before_start": 2}
+    log = lake.ingest_log().to_pylist()[0]
+    assert (log["rows_flagged"], json.loads(log["flagged_by_rule"])) == (3, manifest.flagged_by_rule)
 
 
 def test_durations_disagreeing_with_timestamps_beyond_tolerance(lake: LocalLake) -> None:
     rows = [
-        # waited 20 s by the timestamps, 30 s by the duration column: rejected
+        # waited 20 s by the timestamps, 30 s by the duration column: stored, flagged, 30 s kept
         "D1,2024-01-15T09:00:00,2024-01-15T09:00:10,2024-01-15T09:00:30,2024-01-15T09:05:30,30,300,ANS,,,",
-        # 1 s of clock skew: accepted (tolerance 2 s)
+        # 1 s of clock skew: accepted without a flag (tolerance 2 s)
         "D2,2024-01-15T09:00:00,2024-01-15T09:00:10,2024-01-15T09:00:30,2024-01-15T09:05:30,21,300,ANS,,,",
-        # talk longer than answered → end: rejected
+        # talk longer than answered → end: flagged
         "D3,2024-01-15T09:00:00,2024-01-15T09:00:10,2024-01-15T09:00:30,2024-01-15T09:05:30,20,400,ANS,,,",
     ]
     run(lake, "north/calls/calls-2024-01-15.csv", csv(*rows))
-    assert stored_ids(lake) == ["D2"]
-    assert quarantined(lake) == [(2, "time.duration_mismatch"), (4, "time.duration_mismatch")]
+    assert quarantined(lake) == []
+    assert flagged(lake) == [("D1", "time.duration_mismatch"), ("D2", None), ("D3", "time.duration_mismatch")]
+    assert lake.rows(lake.contacts(), "contact_id", "queue_seconds")[0] == ("D1", 30.0)
+
+
+def test_a_centre_raising_a_flag_to_a_rejection_gets_it_quarantined(tmp_path: Path) -> None:
+    raw = centres({"calls": "calls.toml"})
+    raw["centres"]["north"]["reject_flags"] = ["time.duration_mismatch"]
+    lake = LocalLake.create(tmp_path)
+    lake.config = parse_app_config(raw, source_path=str(tmp_path / "config" / "contactlake.toml"))
+    lake.write_mapping("calls.toml", MAPPING)
+    rows = [
+        "D1,2024-01-15T09:00:00,2024-01-15T09:00:10,2024-01-15T09:00:30,2024-01-15T09:05:30,30,300,ANS,,,",
+        "N1,2024-01-15T09:00:00,2024-01-15T09:00:10,,2024-01-15T09:01:10,-60,,ABN,,,",
+    ]
+    manifest = run(lake, "north/calls/calls-2024-01-15.csv", csv(*rows))
+    assert quarantined(lake) == [(2, "time.duration_mismatch")]
+    assert flagged(lake) == [("N1", "duration.negative")]
+    assert manifest.quarantined_by_rule == {"time.duration_mismatch": 1}
+    # The same bytes read under another rejection policy are another processing (a replay re-reads them).
+    assert manifest.processing.endswith("|reject:time.duration_mismatch")
     messages = lake.quarantine().column("message").to_pylist()
-    assert any("queue_seconds disagrees with answered - enqueued" in m for m in messages)
-    assert any("talk + hold is longer than answered → disconnected" in m for m in messages)
+    assert messages == [
+        "queue_seconds disagrees with answered - enqueued by more than 2 s; fix the export's durations or "
+        "timestamps"
+    ]
 
 
 def test_dates_far_in_the_future_or_at_epoch_zero(lake: LocalLake) -> None:

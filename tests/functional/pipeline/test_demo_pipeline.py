@@ -39,10 +39,10 @@ def test_rerunning_an_upload_changes_nothing(
     assert calls.rows_read == calls.rows_stored + calls.rows_quarantined + calls.rows_excluded
     assert calls.quarantined_by_rule == {
         "duplicate.contact_id_in_file": 1,
-        "duration.negative": 1,
         "outcome.unknown_code": 1,
         "timestamp.invalid": 1,
     }
+    assert (calls.rows_flagged, calls.flagged_by_rule) == (1, {"duration.negative": 1})
     stored = ports.engine.query(
         "SELECT count(*) AS n, count(DISTINCT contact_id) AS ids FROM contacts WHERE upload_id = :u",
         {"u": calls.upload_id},

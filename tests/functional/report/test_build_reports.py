@@ -204,16 +204,18 @@ def test_data_quality_scorecard(small_lake: SmallLake) -> None:
         ("south", "acd", "stored"),
         ("south", "agents", "stored"),
     ]
-    # The shipped exports carry four deliberately bad rows per centre-day, one per rule.
+    # The shipped exports carry three deliberately bad rows per centre-day, one per rule (a fourth, a
+    # negative talk time, is stored with a flag).
     assert dq.sections[2].tables[0].rows == (
         ("duplicate.contact_id_in_file", 1, 1),
-        ("duration.negative", 1, 1),
         ("outcome.unknown_code", 1, 1),
         ("timestamp.invalid", 1, 1),
     )
+    assert dq.sections[2].tables[1].title == "Rows stored with a flag, by rule"
+    assert dq.sections[2].tables[1].rows == (("duration.negative", 1, 1),)
     tiles = {t.label: t.value for t in dq.sections[0].tiles}
     assert tiles["Uploads received"] == "4 of 4"
-    assert tiles["Rows quarantined"] == "8"
+    assert tiles["Rows quarantined"] == "6"
     assert tiles["Test contacts"].endswith("passed")
     assert tiles["Reconciliation"].endswith("passed")
 

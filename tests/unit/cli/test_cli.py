@@ -50,7 +50,8 @@ def test_ingest_then_sql(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     home = str(tmp_path / "lake")
     assert main(["--home", home, "ingest", str(calls), "--centre", "north", "--source", "acd"]) == 0
     out = capsys.readouterr().out
-    assert "quarantined 4 (duplicate.contact_id_in_file 1" in out
+    assert "(flagged 1: duration.negative 1)" in out  # the negative talk time: stored, nulled
+    assert "quarantined 3 (duplicate.contact_id_in_file 1" in out
     assert calls.read_bytes() == (tmp_path / "lake" / "raw" / "north" / "acd" / calls.name).read_bytes()
     assert main(["--home", home, "sql", "SELECT count(*) AS n FROM contacts WHERE centre_id = :c",
                  "--param", "c=north", "--format", "csv"]) == 0  # fmt: skip
@@ -67,3 +68,23 @@ def test_sql_error_is_explained(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_sql_param_needs_name_equals_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--home", str(tmp_path), "sql", "SELECT 1", "--param", "oops"]) == 2
     assert "use name=value" in capsys.readouterr().err
+
+
+def test_ingest_dry_run_prints_the_counts_by_rule_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import date
+
+    from contactlake.sample import write_sample
+
+    files = write_sample(tmp_path / "exports", date(2026, 11, 2), 1)
+    calls = next(f for f in files if f.parent.name == "acd" and "north" in f.parts)
+    home = tmp_path / "lake"
+    argv = ["--home", str(home), "ingest", str(calls), "--centre", "north", "--source", "acd", "--dry-run"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "dry run, nothing written" in out
+    assert "flagged (stored, by rule):   duration.negative 1" in out
+    assert "outcome.unknown_code 1" in out
+    assert "timestamp.invalid 1" in out
+    assert not home.exists() or not any(home.rglob("*.parquet"))

@@ -241,7 +241,11 @@ def test_config_check_prints_every_centre_with_defaults(capsys: pytest.CaptureFi
     assert sorted(effective) == ["anonbank", "north", "south"]
     assert effective["south"]["fcr_window_hours"] == 72  # not in the file: the default is shown
     assert effective["south"]["service_level"]["target"] == 0.75
-    assert effective["anonbank"]["sources"]["calls"] == {"adapter": "anonymous_bank", "allow_empty": False}
+    assert effective["anonbank"]["sources"]["calls"] == {
+        "adapter": "anonymous_bank",
+        "allow_empty": False,
+        "schedule": "daily",
+    }
 
 
 @pytest.mark.parametrize(

@@ -173,3 +173,15 @@ def test_upload_deadline_is_a_time_of_day_not_seconds(value: object, expected: s
     except ConfigError as error:
         got = str(error)
     assert expected in got
+
+
+def test_reject_flags_name_flag_rules_and_read_back() -> None:
+    raw: dict[str, Any] = {"centres": {"north": {"reject_flags": "time.duration_mismatch"}}}
+    config = parse_app_config(raw)
+    assert config.centres["north"].reject_flags == frozenset({"time.duration_mismatch"})
+    assert parse_app_config(json.loads(json.dumps(effective_config(config)))) == config
+    raw["centres"]["north"]["reject_flags"] = ["time.too_old"]  # a rejection already, not a flag
+    with pytest.raises(ConfigError) as raised:
+        parse_app_config(raw, source_path="c.toml")
+    assert "reject_flags" in str(raised.value)
+    assert "time.duration_mismatch" in str(raised.value)

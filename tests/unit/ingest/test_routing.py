@@ -86,7 +86,7 @@ def test_route_and_identity(store: LocalObjectStore) -> None:
     )  # fmt: skip
     assert upload.upload_id.startswith("north-acd-")
     assert len(upload.upload_id) == len("north-acd-") + 16
-    assert upload.processing.startswith("generic_csv@1|mapping:")
+    assert upload.processing.startswith("generic_csv@2|mapping:")
     assert upload_from_identity(upload_identity(upload), CONFIG) == upload
     # The same bytes under another name of the same day: the same dataset, the same content, the same id.
     store.put("raw", "north/acd/calls_20240115.csv", b"call_id\n")

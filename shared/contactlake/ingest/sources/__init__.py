@@ -20,6 +20,7 @@ _ADAPTERS = {
     "amazon_connect": ("amazon_connect", "AmazonConnectAdapter"),
     "genesys_cloud": ("genesys_cloud", "GenesysCloudAdapter"),
     "cisco_ucce": ("cisco_ucce", "CiscoUcceAdapter"),
+    "asterisk_queue_log": ("asterisk_queue_log", "AsteriskQueueLogAdapter"),
 }
 ADAPTER_NAMES = tuple(sorted(_ADAPTERS))
 _loaded: dict[str, SourceAdapter] = {}

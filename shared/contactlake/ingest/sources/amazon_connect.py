@@ -61,9 +61,11 @@ def _outcome(record: dict[str, Any], queued: bool, answered: bool) -> str:
     method = record.get("InitiationMethod")
     reason = record.get("DisconnectReason")
     if queued:
-        # Left the queue into another contact (a queued callback, or a transfer to another queue): the
-        # continuation is its own contact record, so this one was offered but neither answered nor
-        # abandoned. Otherwise the customer hung up while queued.
+        # Left the queue into another contact: a transfer (to another queue or a number: the record
+        # names where it went) or a queued callback. The continuation is its own contact record, so
+        # this one was offered but neither answered nor abandoned. Otherwise the customer hung up.
+        if record.get("TransferredToEndpoint") or record.get("TransferCompletedTimestamp"):
+            return "transferred"
         return "callback_requested" if record.get("NextContactId") else "abandoned"
     if method in ("OUTBOUND", "CALLBACK") or reason == "TELECOM_PROBLEM":
         return "failed"
@@ -179,7 +181,7 @@ def _order(entry: _Picked) -> float:
 
 class AmazonConnectAdapter:
     name = "amazon_connect"
-    version = "1"
+    version = "2"
     #: Firehose writes many objects a day, each with different contacts: every object is a dataset.
     dataset_grain = "object"
 

@@ -7,15 +7,18 @@ means "did not happen" for the queue and service stages unless the matching dura
 
 Mapping (justified in docs/sources.md):
 
-* ``AGENT`` → answered; ``HANG`` after joining the queue → abandoned; ``HANG`` without a queue →
+* ``AGENT`` → answered; ``HANG`` after joining the queue or reaching the service stage → abandoned
+  (never answered: a hang-up has no answer time, even with a service stage); ``HANG`` without either →
   ivr_abandoned (the documentation: "q_start is 00:00:00 for customers who have not reached the queue
   (abandoned from the VRU)"); ``PHANTOM`` ("a virtual call to be ignored") → excluded, rule
   ``excluded.phantom``.
-* ``type`` is the queue (``TT``, callbacks the bank placed, is channel ``callback``); ``server`` the
-  agent (``NO_SERVER`` → none); ``customer_id`` the caller's keyed hash (``0`` → none); ``vru+line``
-  names the IVR step of the pathway.
-* Each recorded duration must agree with its two timestamps within the canonical tolerance, otherwise
-  the row is quarantined with ``time.duration_mismatch`` and the stage named.
+* ``type`` is the queue (``TT``, callbacks the bank placed, is channel ``callback``); a type outside the
+  documented list is stored as exported with the flag ``queue.unknown_code``; ``server`` the agent
+  (``NO_SERVER`` → none); ``customer_id`` the caller's keyed hash (``0`` → none); ``vru+line`` names
+  the IVR step of the pathway.
+* A recorded duration that disagrees with its two timestamps beyond the canonical tolerance is stored
+  with the flag ``time.duration_mismatch`` (the recorded duration is kept); ``AGENT`` without any service
+  time is stored with ``outcome.inconsistent``. The adapter rejects only what it cannot read.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ COLUMNS = [
     "q_start", "q_exit", "q_time", "outcome", "ser_start", "ser_exit", "ser_time", "server",
 ]  # fmt: skip
 _OUTCOMES = {"AGENT", "HANG", "PHANTOM"}
+#: The service types the data's documentation lists (README: PS, PE, IN, NE, NW, TT).
+_TYPES = ("PS", "PE", "IN", "NE", "NW", "TT")
 _TIME_SHAPE = r"^\d{1,2}:\d{2}:\d{2}$"
 _EPOCH_1900 = 2_208_988_800  # seconds from 1900-01-01 (strptime's default date) to 1970-01-01
 _HALF_DAY = 12 * 3600
@@ -69,7 +74,7 @@ def _seconds_of_day(text: pa.Array, checks: RowChecks, column: str) -> pa.Array:
 
 class AnonymousBankAdapter:
     name = "anonymous_bank"
-    version = "1"
+    version = "2"
     #: Monthly files: a corrected file of the same name (month) replaces the earlier one.
     dataset_grain = "day"
 
@@ -82,7 +87,7 @@ class AnonymousBankAdapter:
     def _convert(self, block: CsvBlock, names: list[str], upload: Upload, ctx: AdapterContext) -> ParsedBatch:
         batch = block.batch
         n = batch.num_rows
-        checks = RowChecks(n)
+        checks = RowChecks(n, upload.centre.reject_flags)
         blank = structural_checks(batch, names, checks)
 
         def col(name: str) -> pa.Array:
@@ -90,11 +95,15 @@ class AnonymousBankAdapter:
 
         outcome_code = col("outcome")
         phantom = pc.and_(pc.equal(outcome_code, "PHANTOM"), pc.invert(blank))
-        checks.fail(
-            pc.invert(pc.is_in(outcome_code, pa.array(sorted(_OUTCOMES)))),
-            "outcome.unknown_code",
-            "outcome must be AGENT, HANG or PHANTOM",
-        )
+        unknown_outcome = pc.invert(pc.is_in(outcome_code, pa.array(sorted(_OUTCOMES))))
+        if pc.any(unknown_outcome).as_py():
+            checks.fail_rows(
+                unknown_outcome,
+                "outcome.unknown_code",
+                pc.binary_join_element_wise(
+                    "outcome '", outcome_code, "' is not AGENT, HANG or PHANTOM; export one of them", ""
+                ),
+            )
         day = pc.strptime(col("date"), format="%y%m%d", unit="s", error_is_null=True)
         checks.fail(pc.is_null(day), "timestamp.invalid", "date is not a YYMMDD date")
         day_seconds = pc.cast(day, pa.int64())
@@ -133,7 +142,7 @@ class AnonymousBankAdapter:
         def mismatch(duration: pa.Array, start: str, end: str, label: str) -> None:
             between = pc.divide(pc.cast(pc.subtract(utc[end], utc[start]), pa.int64()), 1000.0)
             off = pc.greater(pc.abs(pc.subtract(duration, between)), DURATION_TOLERANCE_SECONDS)
-            checks.fail(
+            checks.flag(
                 off,
                 "time.duration_mismatch",
                 f"{label} disagrees with {end} - {start} by more than {DURATION_TOLERANCE_SECONDS:g} s",
@@ -144,16 +153,22 @@ class AnonymousBankAdapter:
         mismatch(ser_time, "ser_start", "ser_exit", "ser_time")
 
         agent = pc.equal(outcome_code, "AGENT")
-        checks.fail(
+        checks.flag(
             pc.and_(agent, pc.invert(served)),
             "outcome.inconsistent",
             "outcome is AGENT but no service start, end or time is recorded",
         )
-        hang = pc.if_else(queued, "abandoned", "ivr_abandoned")
+        hang = pc.if_else(pc.or_(queued, served), "abandoned", "ivr_abandoned")
         no_outcome = pa.scalar(None, pa.string())
         outcome = pc.if_else(agent, "answered", pc.if_else(pc.equal(outcome_code, "HANG"), hang, no_outcome))
         queue_type = col("type")
+        checks.flag(
+            pc.and_(pc.invert(pc.is_in(queue_type, pa.array(_TYPES))), pc.invert(blank)),
+            "queue.unknown_code",
+            f"type is not one of the documented service types {', '.join(_TYPES)}",
+        )
         callback = pc.equal(queue_type, "TT")
+        answered_call = pc.and_(agent, served)
         server = col("server")
         disconnected = pc.coalesce(utc["ser_exit"], utc["q_exit"], utc["vru_exit"])
         contact_id = pc.binary_join_element_wise(col("date"), col("vru+line"), col("call_id"), "-")
@@ -169,13 +184,13 @@ class AnonymousBankAdapter:
             "initiated_utc": utc["vru_entry"],
             "ivr_entered_utc": utc["vru_entry"],
             "enqueued_utc": utc["q_start"],
-            "answered_utc": utc["ser_start"],
+            "answered_utc": pc.if_else(answered_call, utc["ser_start"], pa.scalar(None, pa.timestamp("ms"))),
             "disconnected_utc": disconnected,
             "ivr_seconds": vru_time,
             "queue_seconds": pc.if_else(
                 queued, q_time, pc.if_else(served, 0.0, pa.scalar(None, pa.float64()))
             ),
-            "talk_seconds": pc.if_else(served, ser_time, pa.scalar(None, pa.float64())),
+            "talk_seconds": pc.if_else(answered_call, ser_time, pa.scalar(None, pa.float64())),
             "outcome": outcome,
         }
         table = build_contacts(
@@ -188,7 +203,7 @@ class AnonymousBankAdapter:
             caller=col("customer_id"),
             source_line=block.lines,
         )
-        check_contacts(table, checks)
+        table = check_contacts(table, checks)
         excluded = {"row.blank_line": blank, "excluded.phantom": phantom}
         parsed = split_rows(block, checks, "\t", excluded, contacts=table)
         keep = kept_mask(checks, excluded)
@@ -198,7 +213,7 @@ class AnonymousBankAdapter:
             ("queue", queue_type, "q_start", "q_exit", q_time, queued,
              pc.if_else(served, "answered", "abandoned")),
             ("agent", columns["agent_id"], "ser_start", "ser_exit", ser_time, served,
-             pa.array(["completed"] * n, pa.string())),
+             pc.if_else(agent, "completed", "abandoned")),
         ]  # fmt: skip
         index = pa.array([0] * n, pa.int32())
         steps = []

@@ -23,7 +23,7 @@ from contactlake.ingest.canonical import (
     utc_to_local,
 )
 from contactlake.ingest.delimited import split_rows, structural_checks
-from contactlake.ingest.mapping import CONTACT_FIELDS, Mapping
+from contactlake.ingest.mapping import ACTIVITY_FIELDS, CONTACT_FIELDS, Mapping
 from contactlake.ingest.reader import open_decoded
 from contactlake.ingest.rules import check_contacts
 from contactlake.ingest.sources.base import AdapterContext
@@ -36,7 +36,7 @@ __all__ = ["MAX_FIELD_CHARS", "GenericCsvAdapter", "coded_values"]
 
 class GenericCsvAdapter:
     name = "generic_csv"
-    version = "1"
+    version = "2"
     #: A nightly export per centre/source/day: a corrected re-export replaces the earlier one.
     dataset_grain = "day"
 
@@ -48,9 +48,8 @@ class GenericCsvAdapter:
             )
         decoded, _encoding = open_decoded(stream, upload.key, upload.size, mapping.encoding)
         names, blocks = iter_csv_blocks(decoded, mapping.delimiter, mapping.required_columns, ctx.block_bytes)
-        zone = upload.centre.timezone if mapping.zone == "centre" else mapping.zone
         for block in blocks:
-            yield self._convert(block, names, mapping, upload, ctx, zone)
+            yield self._convert(block, names, mapping, upload, ctx, upload.centre.timezone)
 
     def _convert(
         self,
@@ -63,26 +62,28 @@ class GenericCsvAdapter:
     ) -> ParsedBatch:
         batch = block.batch
         n = batch.num_rows
-        checks = RowChecks(n)
+        checks = RowChecks(n, upload.centre.reject_flags)
         blank = structural_checks(batch, names, checks)
+        excluded = {"row.blank_line": blank, **_exclusions(batch, names, mapping)}
         if mapping.kind == "agent_activity":
             activity = _activity(batch, block.lines, names, mapping, upload, checks, zone)
-            return split_rows(
-                block, checks, mapping.delimiter, {"row.blank_line": blank}, agent_activity=activity
-            )
+            return split_rows(block, checks, mapping.delimiter, excluded, agent_activity=activity)
         columns: dict[str, pa.Array] = {}
         caller = None
         for field_name, kind in CONTACT_FIELDS.items():
-            source = mapping.columns.get(field_name)
-            if source is not None and source in names:
-                raw = batch.column(names.index(source))
-            elif field_name in mapping.defaults:
-                raw = pa.repeat(pa.scalar(mapping.defaults[field_name], pa.string()), n)
-            else:
+            raw = _field_text(batch, names, mapping, field_name, kind)
+            chosen = _conditional(batch, names, mapping, field_name)
+            if raw is None and chosen is None:
                 continue
-            label = source or field_name
+            if raw is None:
+                raw = pa.nulls(n, pa.string())
+            if chosen is not None:  # rows a condition set are not read from the column
+                raw = pc.if_else(pc.is_valid(chosen), pa.scalar(None, pa.string()), raw)
+            label = "+".join(mapping.sources(field_name)) or field_name
             if kind == "timestamp":
-                columns[f"{field_name}_utc"] = parse_timestamps(raw, checks, label, zone, mapping.time_format)
+                columns[f"{field_name}_utc"] = parse_timestamps(
+                    raw, checks, label, mapping.zone_of(field_name, zone), mapping.time_format_of(field_name)
+                )
             elif kind == "number":
                 number = parse_numbers(raw, checks, label, mapping.thousands)
                 if field_name.endswith("_count"):
@@ -96,6 +97,8 @@ class GenericCsvAdapter:
                 columns[field_name] = coded_values(
                     raw, field_name, mapping.values.get(field_name), checks, label
                 )
+                if chosen is not None:
+                    columns[field_name] = pc.coalesce(blank_as_null(chosen), columns[field_name])
         for required in ("contact_id", "initiated_utc", "outcome"):
             value = columns.get(required)
             if value is not None:
@@ -112,8 +115,66 @@ class GenericCsvAdapter:
             caller=caller,
             source_line=block.lines,
         )
-        check_contacts(table, checks)
-        return split_rows(block, checks, mapping.delimiter, {"row.blank_line": blank}, contacts=table)
+        table = check_contacts(table, checks)
+        return split_rows(block, checks, mapping.delimiter, excluded, contacts=table)
+
+
+def _text(batch: pa.RecordBatch, names: list[str], column: str) -> pa.Array:
+    return pc.fill_null(trim_whitespace(batch.column(names.index(column))), "")
+
+
+def _field_text(
+    batch: pa.RecordBatch, names: list[str], mapping: Mapping, field_name: str, kind: str
+) -> pa.Array | None:
+    """A field's text: its column, or its columns joined (" " for times, "-" otherwise); blanks (or an
+    absent column) take the mapping's default; None when the mapping gives neither."""
+    sources = mapping.sources(field_name)
+    default = mapping.defaults.get(field_name)
+    if sources and all(s in names for s in sources):
+        if len(sources) == 1:
+            text = batch.column(names.index(sources[0]))
+        else:
+            separator = " " if kind == "timestamp" else "-"
+            text = pc.binary_join_element_wise(*(_text(batch, names, s) for s in sources), separator)
+        if default is not None:
+            text = pc.if_else(pc.is_valid(blank_as_null(text)), text, pa.scalar(default))
+        return text
+    if default is not None:
+        return pa.repeat(pa.scalar(default, pa.string()), batch.num_rows)
+    return None
+
+
+def _matches(batch: pa.RecordBatch, names: list[str], condition: dict[str, str]) -> pa.Array:
+    """Rows where every column of ``condition`` holds its value ("!x": anything but x; "": blank)."""
+    mask = pa.repeat(pa.scalar(True), batch.num_rows)
+    for column, expected in condition.items():
+        text = _text(batch, names, column)
+        test = pc.not_equal(text, expected[1:]) if expected.startswith("!") else pc.equal(text, expected)
+        mask = pc.and_(mask, test)
+    return mask
+
+
+def _conditional(
+    batch: pa.RecordBatch, names: list[str], mapping: Mapping, field_name: str
+) -> pa.Array | None:
+    """The value the mapping's first matching condition sets for each row (null where none matches)."""
+    entries = mapping.conditions.get(field_name)
+    if not entries:
+        return None
+    chosen = pa.nulls(batch.num_rows, pa.string())
+    for value, condition in entries:
+        hit = pc.and_(_matches(batch, names, condition), pc.is_null(chosen))
+        chosen = pc.if_else(hit, pa.scalar(value), chosen)
+    return chosen  # "" where a condition blanked the field: the column is not read there
+
+
+def _exclusions(batch: pa.RecordBatch, names: list[str], mapping: Mapping) -> dict[str, pa.Array]:
+    """The mapping's ``[[exclude]]`` rules: rule id → rows it excludes."""
+    found: dict[str, pa.Array] = {}
+    for rule, condition in mapping.exclusions:
+        mask = _matches(batch, names, condition)
+        found[rule] = pc.or_(found[rule], mask) if rule in found else mask
+    return found
 
 
 def coded_values(
@@ -130,11 +191,14 @@ def coded_values(
     keys = pa.array(list(table), pa.string())
     mapped = pc.take(pa.array(list(table.values()), pa.string()), pc.index_in(text, keys))
     unknown = pc.and_(pc.is_valid(text), pc.is_null(mapped))
-    checks.fail(
-        unknown,
-        f"{field_name}.unknown_code",
-        f"{source} has a value not in the mapping's [values.{field_name}] table; add it there",
-    )
+    if pc.any(unknown).as_py():
+        messages = pc.binary_join_element_wise(
+            f"{source} has the value '",
+            text,
+            f"', which is not in the mapping's [values.{field_name}] table; add it there",
+            "",
+        )
+        checks.fail_rows(pc.fill_null(unknown, False), f"{field_name}.unknown_code", messages)
     return mapped
 
 
@@ -150,14 +214,20 @@ def _activity(
     n = batch.num_rows
 
     def col(field_name: str) -> pa.Array:
-        source = mapping.columns.get(field_name)
-        if source is not None and source in names:
-            return batch.column(names.index(source))
-        return pa.repeat(pa.scalar(mapping.defaults.get(field_name), pa.string()), n)
+        text = _field_text(batch, names, mapping, field_name, ACTIVITY_FIELDS[field_name])
+        return text if text is not None else pa.nulls(n, pa.string())
 
-    started = parse_timestamps(col("started"), checks, mapping.columns["started"], zone, mapping.time_format)
-    ended = parse_timestamps(col("ended"), checks, mapping.columns["ended"], zone, mapping.time_format)
-    state = coded_values(col("state"), "state", mapping.values.get("state"), checks, mapping.columns["state"])
+    def label(field_name: str) -> str:
+        return "+".join(mapping.sources(field_name)) or field_name
+
+    def when(field_name: str) -> pa.Array:
+        zone_ = mapping.zone_of(field_name, zone)
+        return parse_timestamps(
+            col(field_name), checks, label(field_name), zone_, mapping.time_format_of(field_name)
+        )
+
+    started, ended = when("started"), when("ended")
+    state = coded_values(col("state"), "state", mapping.values.get("state"), checks, label("state"))
     agent = trim_whitespace(col("agent_id"))
     checks.fail(pc.equal(agent, ""), "required.missing", "agent_id is empty")
     checks.fail(pc.is_null(state), "required.missing", "state is empty")

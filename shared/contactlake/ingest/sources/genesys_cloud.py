@@ -13,6 +13,19 @@ Reading a conversation: IVR time is the ivr participant's segments; the queue is
 (its name, or the segment's ``queueId``); the agent legs are agent participants' ``interact`` segments
 (talk), ``hold`` segments and ``wrapup`` segments (after-contact work, wrap-up code). A customer who hung
 up (``disconnectType = endpoint`` on the customer's last segment) abandoned where they were.
+
+Older API versions (the public MIT-licensed response in tests/fixtures/genesys_cloud/) omit
+``conversationEnd`` and ``originatingDirection``, so:
+
+* a conversation is complete when it has ``conversationEnd`` *or* every segment of every session has
+  ended; it then ends at its latest ``segmentEnd``. Only one with a segment still open is in progress.
+* direction is ``originatingDirection`` when given; otherwise ``outbound`` when any session belongs to
+  an outbound campaign (``outboundCampaignId``: preview, progressive or predictive dialling, campaign
+  callbacks) or a participant's purpose is ``dialer``/``outbound``; otherwise the direction of the
+  session that started the conversation (a ``user`` placing a call is ``outbound``).
+* channel is the customer's media type, or else the first participant's that has one.
+* a preview the agent skipped (wrap-up ``ININ-OUTBOUND-PREVIEW-SKIPPED``) was never dialled: the agent's
+  ``interact`` segment is the preview on screen, not talk, so the contact is ``failed``, never answered.
 """
 
 from __future__ import annotations
@@ -34,6 +47,72 @@ _CUSTOMER = ("customer", "external")
 _SOCIAL = ("facebook", "twitter", "whatsapp", "instagram", "line")
 _MESSAGE_CHANNELS = {"sms": "sms", "webmessaging": "chat", "open": "chat", **dict.fromkeys(_SOCIAL, "social")}
 _MEDIA = {"voice": "voice", "callback": "callback", "chat": "chat", "email": "email"}
+_DIRECTIONS = {"inbound": "inbound", "outbound": "outbound"}
+_DIALER_PURPOSES = ("dialer", "outbound")
+#: The wrap-up Genesys Cloud writes when an agent skips a preview-dialling record.
+PREVIEW_SKIPPED = "ININ-OUTBOUND-PREVIEW-SKIPPED"
+
+
+def conversation_ended(conversation: dict[str, Any]) -> bool:
+    """True when the conversation is over: ``conversationEnd`` is set, or every segment has ended.
+
+    A malformed conversation counts as ended, so :func:`pick_conversation` rejects it with its reason
+    rather than it being set aside as in progress.
+    """
+    if conversation.get("conversationEnd"):
+        return True
+    participants = conversation.get("participants")
+    if not isinstance(participants, list):
+        return True
+    seen = False
+    for participant in participants:
+        sessions = participant.get("sessions") if isinstance(participant, dict) else None
+        for session in sessions if isinstance(sessions, list) else []:
+            segments = session.get("segments") if isinstance(session, dict) else None
+            for segment in segments if isinstance(segments, list) else []:
+                if isinstance(segment, dict):
+                    seen = True
+                    if not segment.get("segmentEnd"):
+                        return False
+    return seen
+
+
+def _sessions(participants: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    for participant in participants:
+        for session in participant.get("sessions") or []:
+            if isinstance(session, dict):
+                yield participant, session
+
+
+def _direction(conversation: dict[str, Any], participants: list[dict[str, Any]]) -> str | None:
+    """``originatingDirection``, or what the campaign, the purposes and the first session say."""
+    given = text(conversation.get("originatingDirection"), "originatingDirection")
+    if given:
+        return given
+    pairs = list(_sessions(participants))
+    if any(session.get("outboundCampaignId") for _, session in pairs) or any(
+        p.get("purpose") in _DIALER_PURPOSES for p in participants
+    ):
+        return "outbound"
+    started = [
+        (str(segments[0].get("segmentStart") or ""), session)
+        for _, session in pairs
+        if (segments := [g for g in session.get("segments") or [] if isinstance(g, dict)])
+    ]
+    if not started:
+        return None
+    first = min(started, key=lambda item: item[0])[1]
+    return _DIRECTIONS.get(str(first.get("direction") or "").lower())
+
+
+def _last_segment_end(participants: list[dict[str, Any]]) -> str | None:
+    ends = [
+        str(segment["segmentEnd"])
+        for participant in participants
+        for _, segment in _segments(participant)
+        if segment.get("segmentEnd")
+    ]
+    return max(ends, key=lambda end: datetime.fromisoformat(end.replace("Z", "+00:00"))) if ends else None
 
 
 def _seconds(start: str | None, end: str | None) -> float | None:
@@ -92,7 +171,11 @@ def pick_conversation(conversation: dict[str, Any]) -> tuple[dict[str, Any], str
     customer_session = customer_segments[0][0] if customer_segments else None
     if customer_session is None and customer is not None and customer.get("sessions"):
         customer_session = customer["sessions"][0]
-    channel = _channel(customer_session)
+    media_session = customer_session or next(
+        (session for _, session in _sessions(participants) if session.get("mediaType")), None
+    )
+    channel = _channel(media_session)
+    skipped = False
     steps: list[Step] = []
     ivr_start, ivr_seconds = None, 0.0
     enqueued, queue_name, queue_seconds, queue_metric = None, None, 0.0, None
@@ -155,6 +238,7 @@ def pick_conversation(conversation: dict[str, Any]) -> tuple[dict[str, Any], str
                 elif kind == "wrapup":
                     acw += seconds
                     wrap_code = text(segment.get("wrapUpCode"), "wrapUpCode") or wrap_code
+                    skipped = skipped or wrap_code == PREVIEW_SKIPPED
             if leg_start is not None:
                 agent_legs += 1
                 agent_id = text(participant.get("userId"), "userId") or name
@@ -174,12 +258,21 @@ def pick_conversation(conversation: dict[str, Any]) -> tuple[dict[str, Any], str
         steps.append(step)
     last_customer = customer_segments[-1][1] if customer_segments else {}
     customer_hung_up = last_customer.get("disconnectType") in ("endpoint", "client")
-    if answered is not None:
+    if skipped:  # the preview was on the agent's screen, never dialled: no answer, no talk
+        answered, agent_legs = None, 0
+        outcome = "failed"
+    elif answered is not None:
         outcome = "answered"
     elif enqueued is not None:
-        # The customer hung up while queued; otherwise the queue handed the contact on (a callback, or a
-        # transfer out) and it was offered but neither answered nor abandoned.
-        outcome = "abandoned" if customer_hung_up else "callback_requested"
+        # The customer hung up while queued; otherwise the queue handed the contact on — to a callback
+        # (a callback session in the conversation) or by a transfer — offered, neither answered nor
+        # abandoned.
+        if customer_hung_up:
+            outcome = "abandoned"
+        elif any(session.get("mediaType") == "callback" for _, session in _sessions(participants)):
+            outcome = "callback_requested"
+        else:
+            outcome = "transferred"
     elif ivr_start is not None:
         outcome = (
             "ivr_abandoned" if customer_hung_up and not conversation.get("selfServed") else "self_served"
@@ -193,7 +286,7 @@ def pick_conversation(conversation: dict[str, Any]) -> tuple[dict[str, Any], str
         queue_wait = _seconds(enqueued, answered)
     else:
         queue_wait = queue_seconds if enqueued is not None else None
-    direction = text(conversation.get("originatingDirection"), "originatingDirection")
+    direction = _direction(conversation, participants)
     values = {
         "contact_id": text(conversation.get("conversationId"), "conversationId"),
         "channel": channel,
@@ -204,7 +297,8 @@ def pick_conversation(conversation: dict[str, Any]) -> tuple[dict[str, Any], str
         "ivr_entered_utc": ivr_start,
         "enqueued_utc": enqueued,
         "answered_utc": answered,
-        "disconnected_utc": text(conversation.get("conversationEnd"), "conversationEnd"),
+        "disconnected_utc": text(conversation.get("conversationEnd"), "conversationEnd")
+        or _last_segment_end(participants),
         "ivr_seconds": ivr_seconds if ivr_start else None,
         "queue_seconds": queue_wait,
         "talk_seconds": talk if answered else None,
@@ -221,7 +315,7 @@ def pick_conversation(conversation: dict[str, Any]) -> tuple[dict[str, Any], str
 
 class GenesysCloudAdapter:
     name = "genesys_cloud"
-    version = "1"
+    version = "2"
     #: Details jobs return pages; every page object is its own dataset.
     dataset_grain = "object"
 
@@ -232,8 +326,8 @@ class GenesysCloudAdapter:
             if record.value is None:
                 rows.reject_record(record)
                 continue
-            if not record.value.get("conversationEnd"):
-                # Still in progress when the job ran: it comes complete in a later export.
+            if not conversation_ended(record.value):
+                # A segment is still open: the conversation comes complete in a later export.
                 rows.exclude("excluded.in_progress")
                 continue
             try:

@@ -143,7 +143,7 @@ class ContactRows:
     def build(self) -> ParsedBatch:
         """Check every picked record with the canonical rules; rejects keep the record's JSON."""
         n = len(self.lines)
-        checks = RowChecks(n)
+        checks = RowChecks(n, self.upload.centre.reject_flags)
         problem_rules = [p[0] if p else None for p in self.problems]
         for rule_id in sorted({r for r in problem_rules if r}):
             mask = pa.array([r == rule_id for r in problem_rules], pa.bool_())
@@ -179,7 +179,7 @@ class ContactRows:
             caller=pa.array(self.callers, pa.string()),
             source_line=lines,
         )
-        check_contacts(table, checks)
+        table = check_contacts(table, checks)
         ok = checks.ok
         parsed = ParsedBatch(
             rows_read=self.rows_read, rejects=list(self.rejects), excluded=Counter(self.excluded)

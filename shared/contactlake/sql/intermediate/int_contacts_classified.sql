@@ -36,7 +36,7 @@ SELECT
     s.transfer_count,
     s.escalation_count,
     s.entered_ivr,
-    s.outcome IN ('answered', 'abandoned', 'callback_requested') AS is_offered,
+    s.outcome IN ('answered', 'abandoned', 'callback_requested', 'transferred') AS is_offered,
     s.outcome = 'abandoned' AND s.queue_seconds < :short_abandon_seconds AS is_short_abandon,
     s.queue_seconds <= :sl_threshold_seconds AS within_threshold,
     s.outcome = 'answered' AND s.customer_key IS NOT NULL AND s.previous_contact_id IS NULL AS fcr_eligible,

@@ -62,7 +62,7 @@ paths AS (
                     concat_ws(
                         ' > ',
                         CASE WHEN c.entered_ivr THEN 'ivr' END,
-                        CASE WHEN c.outcome IN ('answered', 'abandoned', 'callback_requested')
+                        CASE WHEN c.outcome IN ('answered', 'abandoned', 'callback_requested', 'transferred')
                             THEN 'queue:' || replace(c.queue, '>', '/') END,
                         CASE WHEN c.outcome = 'answered' THEN 'agent' END,
                         CASE WHEN c.transfer_count > 0 THEN 'transfer' END,

@@ -1,5 +1,5 @@
 -- ingest_log_since: every upload a centre's ingest recorded on or after a date (one row per upload: status,
--- rows read / stored / quarantined / excluded, by rule). The log is partitioned by the day the upload
+-- rows read / stored / quarantined / excluded / flagged, by rule, and the business days it covers). The log is partitioned by the day the upload
 -- arrived, which is never before the business day it describes, so scanning from date_from is enough.
 --
 -- Parameters: centre_id, date_from (local date).
@@ -17,6 +17,9 @@ WITH uploads AS (
         rows_excluded,
         quarantined_by_rule,
         excluded_by_rule,
+        rows_flagged,
+        flagged_by_rule,
+        coverage,
         files_written,
         started_utc,
         finished_utc

@@ -9,7 +9,7 @@ WITH detail AS (
         contact_date,
         count_if(NOT is_test_contact AND is_inbound) AS contacts,
         count_if(NOT is_test_contact AND is_inbound
-            AND outcome IN ('answered', 'abandoned', 'callback_requested')) AS offered,
+            AND outcome IN ('answered', 'abandoned', 'callback_requested', 'transferred')) AS offered,
         count_if(NOT is_test_contact AND is_inbound AND outcome = 'answered') AS answered,
         count_if(NOT is_test_contact AND is_inbound AND outcome = 'abandoned') AS abandoned_all,
         count_if(is_test_contact) AS test_contacts
@@ -26,7 +26,8 @@ intervals AS (
         sum(offered) AS offered,
         sum(answered) AS answered,
         sum(abandoned) + sum(short_abandoned) AS abandoned_all,
-        sum(callback_requested) AS callback_requested
+        sum(callback_requested) AS callback_requested,
+        sum(queue_transferred) AS queue_transferred
     FROM kpi_interval
     WHERE centre_id = :centre_id
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
@@ -61,6 +62,7 @@ SELECT
     coalesce(i.answered, 0) AS interval_answered,
     coalesce(i.abandoned_all, 0) AS interval_abandoned,
     coalesce(i.callback_requested, 0) AS interval_callback_requested,
+    coalesce(i.queue_transferred, 0) AS interval_queue_transferred,
     coalesce(a.offered, 0) AS agent_offered,
     coalesce(a.answered, 0) AS agent_answered,
     coalesce(y.offered, 0) AS daily_offered,
