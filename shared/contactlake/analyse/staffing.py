@@ -163,8 +163,7 @@ def compute_staffing(
                 "method": method + patience.method,
             }
         )
-    schema = STAFFING_INTERVAL.schema.append(pa.field("contact_date", pa.date32()))
-    return pa.Table.from_pylist(rows, schema=schema)
+    return pa.Table.from_pylist(rows, schema=STAFFING_INTERVAL.schema)
 
 
 def _inputs(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> pa.Table:

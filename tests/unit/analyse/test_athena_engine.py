@@ -264,8 +264,8 @@ def test_every_parameter_of_a_real_sql_file_is_sent_in_order() -> None:
               "dimension": "queue", "queue": "", "channel": "", "sl_variant": "abandons_ignored"}  # fmt: skip
     text, values = positional_statement(load_sql("kpi_rollup"), params)
     assert text.count("?") == len(values) > 10
-    # Text order: the first CTE filters on centre and dates, then the dimension check.
-    assert values[:4] == ["north", "2026-11-02", "2026-11-08", "queue"]
+    # Text order: the first CTE filters on centre, month and dates, then the dimension and grain checks.
+    assert values[:7] == ["north", "2026-11-02", "2026-11-08", "2026-11-02", "2026-11-08", "queue", "day"]
     assert ":centre_id" not in text
     assert "north" not in text
 
