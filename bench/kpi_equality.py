@@ -27,7 +27,7 @@ def dump(home: Path, out: Path) -> int:
     from contactlake.analyse.common import DIMENSIONS, GRAINS
     from contactlake.analyse.queries import agent_kpis, kpis, staffing
     from contactlake.config import Settings, load_app_config
-    from contactlake.runtime import build_ports
+    from contactlake.adapters import build_ports
 
     shutil.rmtree(home / "lake" / "aggregates", ignore_errors=True)
     settings = Settings(home=home)

@@ -37,7 +37,10 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(
         name="AggregatePartitionsWritten", unit=MetricUnit.Count, value=sum(r.days for r in results)
     )
-    summary: dict[str, Any] = {"windows": [w.as_dict() for w in windows], "tables": [r.__dict__ for r in results]}
+    summary: dict[str, Any] = {
+        "windows": [w.as_dict() for w in windows],
+        "tables": [r.__dict__ for r in results],
+    }
     if isinstance(ports.engine, AthenaEngine):
         # What the run read and cost: the figures infra/README.md's cost per nightly run is taken from.
         scanned = ports.engine.scanned
