@@ -23,11 +23,11 @@ from pathlib import Path
 def dump(home: Path, out: Path) -> int:
     import pyarrow.parquet as pq
 
+    from contactlake.adapters import build_ports
     from contactlake.analyse import run_analysis
     from contactlake.analyse.common import DIMENSIONS, GRAINS
     from contactlake.analyse.queries import agent_kpis, kpis, staffing
     from contactlake.config import Settings, load_app_config
-    from contactlake.adapters import build_ports
 
     shutil.rmtree(home / "lake" / "aggregates", ignore_errors=True)
     settings = Settings(home=home)
