@@ -118,3 +118,17 @@ def test_a_month_with_no_rows_left_loses_its_file(sample_lake: SampleLake, tmp_p
     run_analysis(ports, sample_lake.config, ["north"], date(2026, 11, 1), date(2026, 11, 30))
     assert _files(home, KPI_INTERVAL) == {}
     assert _files(home, KPI_DAILY) == {}
+
+
+def test_aggregate_files_of_the_day_layout_are_not_read(sample_lake: SampleLake, tmp_path: Path) -> None:
+    """A lake analysed before the month layout still has kpi_daily/centre_id=…/contact_date=… files."""
+    ports, home = _copy(sample_lake, tmp_path)
+    before = ports.engine.query("SELECT count(*) AS n, sum(offered) AS offered FROM kpi_daily").to_pylist()
+    old = home / KPI_DAILY.area / KPI_DAILY.prefix / "centre_id=north" / "contact_date=2026-11-03"
+    old.mkdir(parents=True)
+    pq.write_table(pa.table({"queue": ["sales"], "offered": [999]}), old / "part-0.parquet")
+    fresh = build_local_ports(Settings(home=home))
+    assert (
+        fresh.engine.query("SELECT count(*) AS n, sum(offered) AS offered FROM kpi_daily").to_pylist()
+        == before
+    )

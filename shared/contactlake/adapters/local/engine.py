@@ -43,7 +43,9 @@ class DuckDBEngine:
     def _view_sql(self, table: LakeTable) -> str:
         """A view with the table's canonical columns and types over whatever files the lake holds."""
         folder = self.store.root / table.area / table.prefix
-        depth = "/".join("*" for _ in table.partitions)
+        # Named partition folders: files of an older layout (aggregates by contact_date before they were
+        # kept by contact_month) are not read, as Athena reads only the registered partitions.
+        depth = "/".join(f"{name}=*" for name in table.partition_names)
         pattern = f"{folder.as_posix()}/{depth}/*.parquet"
         canonical = self._typed_empty(table)
         if not any(folder.glob(f"{depth}/*.parquet")):
