@@ -31,6 +31,7 @@ TASKS = {
     "kpi.contactlake": "bench.kpi:run_contactlake",
     "kpi.pandas": "bench.kpi:run_pandas",
     "kpi.bytes_read": "bench.kpi:run_bytes_read",
+    "kpi.api": "bench.kpi_api:run_api_latency",
 }
 
 

@@ -438,6 +438,8 @@ class KpiComparison:
     grains: tuple[str, ...]
     contender_one_core: dict[str, Any] | None = None
     baseline_one_core: dict[str, Any] | None = None
+    #: The local API's latency for a month of daily KPIs (:mod:`bench.kpi_api`), when measured.
+    api: dict[str, Any] | None = None
 
     @staticmethod
     def total(side: dict[str, Any]) -> float:
@@ -538,6 +540,9 @@ def bench_kpi(
         step("bytes read: one centre, one day vs the whole lake")
     middle = lake.first_day + timedelta(days=lake.days // 2)
     bytes_read = run_child("kpi.bytes_read", {**common, "day": middle.isoformat()}, cpu=None).result
+    if step is not None:
+        step("API: a month of daily KPIs from contactlake serve on loopback")
+    api = run_child("kpi.api", {**common, "month": middle.replace(day=1).isoformat()}, cpu=None).result
     lake_info = {
         "home": str(lake.home),
         "contacts": lake.contacts,
@@ -547,4 +552,6 @@ def bench_kpi(
         "days": lake.days,
         "first_day": lake.first_day.isoformat(),
     }
-    return KpiComparison(lake_info, contender, baseline, bytes_read, grains, contender_one, baseline_one)
+    return KpiComparison(
+        lake_info, contender, baseline, bytes_read, grains, contender_one, baseline_one, api=api
+    )

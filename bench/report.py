@@ -17,6 +17,7 @@ __all__ = [
     "INGEST_RSS_LIMIT_MB",
     "INGEST_SPEEDUP_TARGET",
     "INGEST_TARGET_ROWS",
+    "KPI_SPEEDUP_TARGET",
     "Target",
     "ingest_tables",
     "kpi_tables",
@@ -29,6 +30,14 @@ INGEST_SPEEDUP_TARGET = 2.0
 #: The export size the issue states the speed target for; every larger size is judged too.
 INGEST_TARGET_ROWS = 1_000_000
 INGEST_RSS_LIMIT_MB = 600.0
+#: Issue 17's KPI targets: all grains (materialising included) against pandas in the same run, memory,
+#: the slowest single grain read for a year, the local API's p95 for a month of days, bytes read.
+KPI_SPEEDUP_TARGET = 3.0
+KPI_RSS_LIMIT_MB = 1024.0
+KPI_GRAIN_SECONDS = 0.3
+KPI_API_P95_SECONDS = 0.3
+KPI_NIGHTLY_SHARE = 0.01
+KPI_REPORT_SHARE = 0.001
 
 Table = tuple[str, list[str], list[list[str]]]  # title, headers, rows
 
@@ -259,6 +268,53 @@ def targets(ingest: Sequence[IngestComparison], kpi: KpiComparison | None) -> li
                 "same rows and totals per grain",
                 "yes" if kpi.totals_agree else "no",
                 kpi.totals_agree,
+            )
+        )
+        found += _kpi_speed_targets(kpi)
+    return found
+
+
+def _kpi_speed_targets(kpi: KpiComparison) -> list[Target]:
+    contacts = f"{kpi.lake['contacts']:,} contacts"
+    rss = float(kpi.contender["peak_rss_mb"])
+    slowest = max(kpi.grains, key=lambda g: float(kpi.contender["seconds"][g]))
+    grain_seconds = float(kpi.contender["seconds"][slowest])
+    nightly, report = kpi.share("one_centre_day_from_lake"), kpi.share("report_from_aggregates")
+    found = [
+        Target(
+            f"KPIs, all grains incl. materialising, {contacts}",
+            f"≥ {KPI_SPEEDUP_TARGET:g}× the pandas baseline",
+            f"{kpi.ratio:.2f}×",
+            kpi.ratio >= KPI_SPEEDUP_TARGET,
+        ),
+        Target("KPI peak RSS", f"≤ {KPI_RSS_LIMIT_MB:,.0f} MB", f"{rss:,.0f} MB", rss <= KPI_RSS_LIMIT_MB),
+        Target(
+            f"one grain for the year, all {kpi.lake['centres']} centres (slowest grain)",
+            f"≤ {KPI_GRAIN_SECONDS:g} s",
+            f"{grain_seconds:.3f} s ({slowest})",
+            grain_seconds <= KPI_GRAIN_SECONDS,
+        ),
+        Target(
+            "nightly KPI job for one centre-day reads",
+            f"≤ {KPI_NIGHTLY_SHARE:.0%} of the lake",
+            f"{nightly:.4%}",
+            nightly <= KPI_NIGHTLY_SHARE,
+        ),
+        Target(
+            "one-centre daily KPI report reads",
+            f"≤ {KPI_REPORT_SHARE:.1%} of the lake",
+            f"{report:.4%}",
+            report <= KPI_REPORT_SHARE,
+        ),
+    ]
+    if kpi.api is not None:
+        p95 = float(kpi.api["p95_seconds"])
+        found.append(
+            Target(
+                f"API: a month of daily KPIs, one centre, p95 of {kpi.api['requests']} requests",
+                f"≤ {KPI_API_P95_SECONDS * 1000:g} ms",
+                f"{p95 * 1000:,.0f} ms (p50 {float(kpi.api['p50_seconds']) * 1000:,.0f} ms)",
+                p95 <= KPI_API_P95_SECONDS,
             )
         )
     return found

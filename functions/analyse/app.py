@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from contactlake.adapters.athena import AthenaEngine
+from contactlake.adapters.athena import AthenaEngine, query_cost_usd
 from contactlake.jobs import analysis_windows, run_windows
 from contactlake.runtime import runtime
 
@@ -37,4 +37,18 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(
         name="AggregatePartitionsWritten", unit=MetricUnit.Count, value=sum(r.days for r in results)
     )
-    return {"windows": [w.as_dict() for w in windows], "tables": [r.__dict__ for r in results]}
+    summary: dict[str, Any] = {
+        "windows": [w.as_dict() for w in windows],
+        "tables": [r.__dict__ for r in results],
+    }
+    if isinstance(ports.engine, AthenaEngine):
+        # What the run read and cost: the figures infra/README.md's cost per nightly run is taken from.
+        scanned = ports.engine.scanned
+        metrics.add_metric(name="AthenaBytesScanned", unit=MetricUnit.Bytes, value=sum(scanned))
+        summary["athena"] = {
+            "queries": len(scanned),
+            "bytes_scanned": sum(scanned),
+            "cost_usd": round(query_cost_usd(scanned), 6),
+        }
+        logger.info("athena usage", extra=summary["athena"])
+    return summary

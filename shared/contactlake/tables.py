@@ -46,6 +46,14 @@ class LakeTable:
     #: Columns were added since schema version 1, so files written earlier lack them: Athena reads them as
     #: NULL by itself; the local engine upgrades such files once (``adapters.local.upgrade_files``).
     evolved: bool = False
+    #: The order rows are written in (an aggregate's files are sorted, so a read of a few days or one
+    #: queue skips row groups by their statistics); empty for tables written as they come.
+    sort_by: tuple[str, ...] = ()
+
+    @property
+    def by_month(self) -> bool:
+        """Files hold a centre's whole local month (``contact_month``), rows keyed by ``contact_date``."""
+        return "contact_month" in self.partition_names
 
     @property
     def partition_names(self) -> tuple[str, ...]:
@@ -53,6 +61,9 @@ class LakeTable:
 
 
 _CENTRE_DATE = (("centre_id", "VARCHAR"), ("contact_date", "DATE"))
+#: The KPI aggregates: one file per centre and local month (the first day of the month), read by month
+#: ranges; a file per centre-day made every year-long read open 365 small files per centre.
+_CENTRE_MONTH = (("centre_id", "VARCHAR"), ("contact_month", "DATE"))
 
 CURATED_TABLES: dict[str, LakeTable] = {
     # source_updated_utc was added in schema version 2, quality_flags in 3.
@@ -107,31 +118,41 @@ _QUEUE = _f("queue", _STR, "Queue ('(none)' if the contact never queued).")
 _CHANNEL = _f("channel", _STR, "Channel.")
 
 
+_DATE = _f("contact_date", pa.date32(), "Local day.")
+
+
 def _table(name: str, prefix: str, fields: list[pa.Field], doc: str) -> LakeTable:
     schema = pa.schema(fields, metadata={"contactlake.table": name, "doc": doc})
     return LakeTable(name, "lake", f"aggregates/{prefix}", schema, _CENTRE_DATE)
 
 
-KPI_INTERVAL = _table(
-    "kpi_interval",
+def _monthly(name: str, fields: list[pa.Field], doc: str, sort_by: tuple[str, ...]) -> LakeTable:
+    """An aggregate kept as one sorted file per centre and local month (``contact_date`` a column)."""
+    schema = pa.schema([_DATE, *fields], metadata={"contactlake.table": name, "doc": doc})
+    return LakeTable(
+        name, "lake", f"aggregates/{name}", schema, _CENTRE_MONTH, sort_by=("contact_date", *sort_by)
+    )
+
+
+KPI_INTERVAL = _monthly(
     "kpi_interval",
     [_INTERVAL, _GRAIN, _QUEUE, _CHANNEL, _f("agent_id", _STR, "Always '(all)' here."), *MEASURE_FIELDS],
     "KPI counts and rates per 15-minute local interval, queue and channel.",
+    ("interval_start", "queue", "channel"),
 )
-KPI_AGENT_DAILY = _table(
-    "kpi_agent_daily",
+KPI_AGENT_DAILY = _monthly(
     "kpi_agent_daily",
     [_QUEUE, _CHANNEL, _f("agent_id", _STR, "Answering agent; '(none)' if unanswered."), *MEASURE_FIELDS],
     "KPI counts and rates per local day, agent, queue and channel.",
+    ("queue", "channel", "agent_id"),
 )
-KPI_DAILY = _table(
-    "kpi_daily",
+KPI_DAILY = _monthly(
     "kpi_daily",
     [_QUEUE, _CHANNEL, *MEASURE_FIELDS],
     "KPI counts and rates per local day, queue and channel (the sum of the day's intervals).",
+    ("queue", "channel"),
 )
-AGENT_STATE_INTERVAL = _table(
-    "agent_state_interval",
+AGENT_STATE_INTERVAL = _monthly(
     "agent_state_interval",
     [
         _INTERVAL,
@@ -151,9 +172,9 @@ AGENT_STATE_INTERVAL = _table(
         _f("net_staffed_seconds", _F64, "logged_in - break - training - other: time available for contacts."),
     ],
     "Agent time per 15-minute local interval and state, cut from agent_activity spans.",
+    ("interval_start", "agent_id"),
 )
-STAFFING_INTERVAL = _table(
-    "staffing_interval",
+STAFFING_INTERVAL = _monthly(
     "staffing_interval",
     [
         _INTERVAL,
@@ -175,6 +196,7 @@ STAFFING_INTERVAL = _table(
         _f("method", _STR, "How the requirement was computed."),
     ],
     "Agents required (Erlang C and A) against agents staffed, per 15-minute local interval.",
+    ("interval_start",),
 )
 PATHWAY_DAILY = _table(
     "pathway_daily",

@@ -11,6 +11,8 @@
   throttling (``TooManyRequestsException``) is retried with backoff and then reported plainly.
 * Results are read page by page with GetQueryResults (or, given an S3 client, from the result CSV in one
   request) and typed from ``ResultSetMetadata``, so a BIGINT column is int64 and a DATE is a date.
+* Each query's ``DataScannedInBytes`` is kept (:attr:`AthenaEngine.scanned`), so a run can report what
+  it read and what it cost (:func:`query_cost_usd`: Athena bills $5 per TB, at least 10 MB a query).
 """
 
 from __future__ import annotations
@@ -37,7 +39,11 @@ if TYPE_CHECKING:
     from mypy_boto3_athena import AthenaClient
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["AthenaEngine", "arrow_type", "positional_statement", "sql_literal"]
+__all__ = ["AthenaEngine", "arrow_type", "positional_statement", "query_cost_usd", "sql_literal"]
+
+#: Athena's price per byte scanned ($5 per TB) and the minimum it bills a query for (10 MB).
+USD_PER_BYTE = 5.0 / 1e12
+MIN_BILLED_BYTES = 10 * 1024 * 1024
 
 _THROTTLED = ("TooManyRequestsException", "ThrottlingException")
 _INT_TYPES = {
@@ -72,6 +78,11 @@ def sql_literal(value: SqlParam | date) -> str:
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     raise TypeError(f"cannot bind a {type(value).__name__} as an Athena parameter")
+
+
+def query_cost_usd(scanned: Sequence[int]) -> float:
+    """What Athena bills for queries that scanned these bytes (each rounded up to the 10 MB minimum)."""
+    return sum(max(int(b), MIN_BILLED_BYTES) for b in scanned) * USD_PER_BYTE
 
 
 def arrow_type(column: Mapping[str, Any]) -> pa.DataType:
@@ -166,6 +177,12 @@ class AthenaEngine:
         self.poll_max_seconds = poll_max_seconds
         self.throttle_retries = throttle_retries
         self.page_size = page_size
+        #: Bytes each query of this engine scanned (Athena's ``DataScannedInBytes``), in order.
+        self.scanned: list[int] = []
+
+    @property
+    def bytes_scanned(self) -> int:
+        return sum(self.scanned)
 
     @classmethod
     def from_settings(
@@ -180,6 +197,7 @@ class AthenaEngine:
         clone = AthenaEngine.__new__(AthenaEngine)
         clone.__dict__.update(self.__dict__)
         clone.run_id = run_id
+        clone.scanned = []  # the run's own queries
         return clone
 
     def request_token(self, sql: str, literals: Sequence[str]) -> str:
@@ -321,6 +339,7 @@ class AthenaEngine:
             request["ResultConfiguration"] = {"OutputLocation": self.output_location}
         started = self._call("StartQueryExecution", self.client.start_query_execution, **request)
         execution = self._wait(started["QueryExecutionId"], text)
+        self.scanned.append(int(execution.get("Statistics", {}).get("DataScannedInBytes", 0)))
         dml = execution.get("StatementType", "DML") == "DML"
         if self.s3 is not None and dml and execution.get("ResultConfiguration", {}).get("OutputLocation"):
             columns, rows = self._rows_from_s3(execution)

@@ -1,11 +1,12 @@
 """Materialised aggregates: computed nightly and after each upload, read by reports, the API and BI tools.
 
 Reports and dashboards read these (kilobytes a day) instead of scanning the contact lake. Every table is
-declared in :mod:`contactlake.tables` with an explicit schema and partitioned by centre and local day;
-this module writes the ones measured from the detail (the SQL models in ``sql/marts/``), and
-:mod:`contactlake.analyse.run` runs every model in the order their reads require. Each partition is
-recomputed whole and overwritten under a fixed name, and nothing time-dependent is written, so
-re-running an analysis writes identical bytes.
+declared in :mod:`contactlake.tables` with an explicit schema, partitioned by centre and local month (the
+KPI and staffing aggregates: one sorted file per centre-month) or local day; this module writes the ones
+measured from the detail (the SQL models in ``sql/marts/``), one query per model over the whole window,
+and :mod:`contactlake.analyse.run` runs every model in the order their reads require. The days of the
+window are replaced whole (the other days of a month file are kept) under fixed names, and nothing
+time-dependent is written, so re-running an analysis writes identical bytes.
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contactlake.analyse.common import (
-    DAY_MINUTES,
     INTERVAL_MINUTES,
     check_choice,
     days_between,
     fcr_lookahead_days,
     range_params,
-    rollup,
     run_sql,
 )
 from contactlake.config import CentreConfig
@@ -43,14 +42,12 @@ __all__ = [
     "MaterialiseResult",
     "detail_kpis",
     "materialise_agent_state_interval",
-    "materialise_kpi_agent_daily",
-    "materialise_kpi_daily",
-    "materialise_kpi_interval",
+    "materialise_contact_kpis",
     "write_days",
 ]
 
 #: The SQL models that measure KPIs from the contact detail (all built on int_contacts_classified.sql).
-DETAIL_MODELS = ("kpi_interval", "kpi_agent_daily", "kpi_agent_interval", "test_contact_kpis")
+DETAIL_MODELS = ("kpi_interval", "kpi_agent_interval", "test_contact_kpis")
 
 
 @dataclass(frozen=True)
@@ -64,15 +61,29 @@ class MaterialiseResult:
 def write_days(
     ports: Ports, table: LakeTable, centre_id: str, result: pa.Table, days: Iterable[date]
 ) -> MaterialiseResult:
-    """Overwrite each day's partition from ``result`` (rows keyed by its ``contact_date`` column).
+    """Replace each of ``days`` in the table with the rows of ``result`` (keyed by its ``contact_date``).
 
-    A day with no rows has its partition removed, so a re-analysis never leaves stale aggregates.
+    Tables kept by month (:attr:`LakeTable.by_month`) get one sorted file per month the days touch: a
+    month the days cover whole is written from ``result`` alone; otherwise the month's other days are
+    read back from its file and kept. Tables kept by day get one file per day. A day with no rows is
+    removed (a month with none left loses its file), so a re-analysis never leaves stale aggregates.
     """
+    days = sorted(set(days))
     dates = pc.cast(result.column("contact_date"), pa.date32())
     body = result.select(table.schema.names).cast(table.schema)
-    written, partitions, count = 0, [], 0
+    if table.by_month:
+        written, partitions = _write_months(ports, table, centre_id, body, dates, days)
+    else:
+        written, partitions = _write_each_day(ports, table, centre_id, body, dates, days)
+    ports.catalog.add_partitions(table.name, partitions)
+    return MaterialiseResult(centre_id, table.name, len(days), written)
+
+
+def _write_each_day(
+    ports: Ports, table: LakeTable, centre_id: str, body: pa.Table, dates: pa.ChunkedArray, days: list[date]
+) -> tuple[int, list[dict[str, str]]]:
+    written, partitions = 0, []
     for day in days:
-        count += 1
         key = f"{partition_prefix(table, {'centre_id': centre_id, 'contact_date': day})}/part-0.parquet"
         rows = body.filter(pc.equal(dates, pa.scalar(day, pa.date32())))
         if rows.num_rows:
@@ -81,8 +92,50 @@ def write_days(
             written += rows.num_rows
         else:
             ports.store.delete("lake", [key])
-    ports.catalog.add_partitions(table.name, partitions)
-    return MaterialiseResult(centre_id, table.name, count, written)
+    return written, partitions
+
+
+def _write_months(
+    ports: Ports, table: LakeTable, centre_id: str, body: pa.Table, dates: pa.ChunkedArray, days: list[date]
+) -> tuple[int, list[dict[str, str]]]:
+    """One sorted file per month the days touch; a partly recomputed month keeps its other days."""
+    import pyarrow.parquet as pq
+
+    from contactlake.ports import ObjectNotFound
+
+    written, partitions = 0, []
+    months: dict[date, list[date]] = {}
+    for day in days:
+        months.setdefault(day.replace(day=1), []).append(day)
+    for month, recomputed in months.items():
+        key = f"{partition_prefix(table, {'centre_id': centre_id, 'contact_month': month})}/part-0.parquet"
+        in_month = pc.and_(
+            pc.greater_equal(dates, pa.scalar(recomputed[0], pa.date32())),
+            pc.less_equal(dates, pa.scalar(recomputed[-1], pa.date32())),
+        )
+        rows = body.filter(in_month)
+        if len(recomputed) < _days_in_month(month):
+            try:
+                kept = pq.read_table(pa.BufferReader(ports.store.get("lake", key)), schema=table.schema)
+            except ObjectNotFound:
+                kept = None
+            if kept is not None:
+                replaced = pa.array(recomputed, pa.date32())
+                kept = kept.filter(pc.invert(pc.is_in(kept.column("contact_date"), value_set=replaced)))
+                rows = pa.concat_tables([kept, rows])
+        if rows.num_rows:
+            rows = rows.sort_by([(column, "ascending") for column in table.sort_by])
+            ports.store.put("lake", key, parquet_bytes(rows))
+            partitions.append({"centre_id": centre_id, "contact_month": str(month)})
+            written += rows.num_rows
+        else:
+            ports.store.delete("lake", [key])
+    return written, partitions
+
+
+def _days_in_month(month: date) -> int:
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return (following - month).days
 
 
 def _classify_params(
@@ -109,8 +162,9 @@ def detail_kpis(
     queue: str | None = None,
     channel: str | None = None,
 ) -> pa.Table:
-    """A KPI model over the contact detail: ``kpi_interval``, ``kpi_agent_daily``, ``kpi_agent_interval``
-    (filtered by ``queue`` / ``channel``) or ``test_contact_kpis`` (see each file's header)."""
+    """A KPI model over the contact detail: ``kpi_interval`` (the three grouping sets materialised),
+    ``kpi_agent_interval`` (filtered by ``queue`` / ``channel``) or ``test_contact_kpis`` (see each file's
+    header)."""
     check_choice(model, DETAIL_MODELS, "KPI model")
     params = {
         **_classify_params(centre, date_from, date_to, grain_minutes),
@@ -120,18 +174,22 @@ def detail_kpis(
     return run_sql(ports, model, params)
 
 
-def materialise_kpi_interval(
+def materialise_contact_kpis(
     ports: Ports, centre: CentreConfig, date_from: date, date_to: date
-) -> MaterialiseResult:
+) -> list[MaterialiseResult]:
+    """kpi_interval, kpi_daily and kpi_agent_daily from one query (marts/kpi_interval.sql's grouping sets).
+
+    The contacts are scanned and classified once for the three tables (first-contact resolution is the
+    costly part); a day's row of kpi_daily is the sum of its intervals because both are sums of the same
+    classified contacts.
+    """
     measured = detail_kpis(ports, centre, "kpi_interval", date_from, date_to)
-    return write_days(ports, KPI_INTERVAL, centre.centre_id, measured, days_between(date_from, date_to))
-
-
-def materialise_kpi_agent_daily(
-    ports: Ports, centre: CentreConfig, date_from: date, date_to: date
-) -> MaterialiseResult:
-    measured = detail_kpis(ports, centre, "kpi_agent_daily", date_from, date_to, grain_minutes=DAY_MINUTES)
-    return write_days(ports, KPI_AGENT_DAILY, centre.centre_id, measured, days_between(date_from, date_to))
+    days = days_between(date_from, date_to)
+    grain_set = measured.column("grain_set")
+    return [
+        write_days(ports, table, centre.centre_id, measured.filter(pc.equal(grain_set, name)), days)
+        for table, name in ((KPI_INTERVAL, "interval"), (KPI_DAILY, "day"), (KPI_AGENT_DAILY, "agent_day"))
+    ]
 
 
 def materialise_agent_state_interval(
@@ -144,12 +202,3 @@ def materialise_agent_state_interval(
     }
     states = run_sql(ports, "agent_state_interval", params)
     return write_days(ports, AGENT_STATE_INTERVAL, centre.centre_id, states, days_between(date_from, date_to))
-
-
-def materialise_kpi_daily(
-    ports: Ports, centre: CentreConfig, date_from: date, date_to: date
-) -> MaterialiseResult:
-    """kpi_daily as the roll-up of kpi_interval, so a day is always the sum of its intervals."""
-    daily = rollup(ports, centre, date_from, date_to, "day", "queue_channel")
-    daily = daily.append_column("contact_date", pc.cast(daily.column("period_start"), pa.date32()))
-    return write_days(ports, KPI_DAILY, centre.centre_id, daily, days_between(date_from, date_to))

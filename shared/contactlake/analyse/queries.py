@@ -25,6 +25,7 @@ from contactlake.analyse.common import (
 )
 from contactlake.config import CentreConfig
 from contactlake.ports import Ports
+from contactlake.tables import STAFFING_INTERVAL
 
 __all__ = [
     "KPI_COLUMNS",
@@ -106,5 +107,8 @@ def agent_kpis(ports: Ports, centre: CentreConfig, date_from: date, date_to: dat
 def staffing(ports: Ports, centre: CentreConfig, date_from: date, date_to: date) -> pa.Table:
     """Per 15-minute interval: Erlang C / A requirement vs agents staffed (``method`` column says how)."""
     table = run_sql(ports, "staffing_read", range_params(centre, date_from, date_to))
+    # The interval's columns, then the centre and day (the file's partition is the month, not shown).
+    columns = [name for name in STAFFING_INTERVAL.schema.names if name != "contact_date"]
+    table = table.select([*columns, "centre_id", "contact_date"])
     method = table.column("method")[0].as_py() if table.num_rows else ""
     return table.replace_schema_metadata({"method": method})

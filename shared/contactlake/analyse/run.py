@@ -20,9 +20,7 @@ import pyarrow as pa
 from contactlake.analyse.aggregates import (
     MaterialiseResult,
     materialise_agent_state_interval,
-    materialise_kpi_agent_daily,
-    materialise_kpi_daily,
-    materialise_kpi_interval,
+    materialise_contact_kpis,
 )
 from contactlake.analyse.common import check_range, fcr_lookahead_days
 from contactlake.analyse.forecast import materialise_forecast
@@ -58,20 +56,32 @@ class Window:
     date_to: date
 
 
+Build = Callable[[Ports, CentreConfig, Window], "MaterialiseResult | list[MaterialiseResult]"]
+
+
 @dataclass(frozen=True)
 class Model:
-    """A materialised table: the SQL files it runs (what it reads follows from them) and its builder."""
+    """A materialised table: the SQL files it runs (what it reads follows from them) and its builder.
+
+    ``also`` names the tables the same query writes besides ``table`` (grouping sets over one scan,
+    marts/kpi_interval.sql); the builder then returns one result per table.
+    """
 
     table: LakeTable
     sql: tuple[str, ...]
-    build: Callable[[Ports, CentreConfig, Window], MaterialiseResult]
+    build: Build
+    also: tuple[LakeTable, ...] = ()
+
+    @property
+    def writes(self) -> set[str]:
+        return {self.table.name, *(t.name for t in self.also)}
 
     def reads(self) -> set[str]:
         """The other lake tables this model's SQL reads."""
         from contactlake.sqlfiles import load_sql, referenced_tables
 
         found = set().union(*(referenced_tables(load_sql(name)) for name in self.sql))
-        return {name for name in found if name in LAKE_TABLES and name != self.table.name}
+        return {name for name in found if name in LAKE_TABLES and name not in self.writes}
 
 
 def run_order(models: Sequence[Model]) -> list[Model]:
@@ -80,18 +90,17 @@ def run_order(models: Sequence[Model]) -> list[Model]:
     Kahn's algorithm over the declared reads; among the models ready at a step the first declared runs
     first, so the order is deterministic. A cycle is an error that names the models in it.
     """
-    by_table = {m.table.name: m for m in models}
-    waiting = {m.table.name: m.reads() & set(by_table) for m in models}
+    written = set().union(*(m.writes for m in models))
+    waiting = {m.table.name: m.reads() & written for m in models}
     ordered: list[Model] = []
     while waiting:
         ready = [m for m in models if m.table.name in waiting and not waiting[m.table.name]]
         if not ready:
             raise ValueError(f"the models read each other in a cycle: {', '.join(sorted(waiting))}")
-        done = ready[0].table.name
         ordered.append(ready[0])
-        del waiting[done]
+        del waiting[ready[0].table.name]
         for needs in waiting.values():
-            needs.discard(done)
+            needs -= ready[0].writes
     return ordered
 
 
@@ -127,12 +136,10 @@ def write_centre_plan(ports: Ports, centre: CentreConfig) -> MaterialiseResult:
 #: Every materialised table of the analysis, with what it runs and the days it covers.
 MODELS: tuple[Model, ...] = (
     Model(KPI_INTERVAL, ("kpi_interval",),
-          lambda p, c, w: materialise_kpi_interval(p, c, w.kpi_from, w.date_to)),
-    Model(KPI_AGENT_DAILY, ("kpi_agent_daily",),
-          lambda p, c, w: materialise_kpi_agent_daily(p, c, w.kpi_from, w.date_to)),
+          lambda p, c, w: materialise_contact_kpis(p, c, w.kpi_from, w.date_to),
+          also=(KPI_DAILY, KPI_AGENT_DAILY)),
     Model(AGENT_STATE_INTERVAL, ("agent_state_interval",),
           lambda p, c, w: materialise_agent_state_interval(p, c, w.kpi_from, w.date_to)),
-    Model(KPI_DAILY, ("kpi_rollup",), lambda p, c, w: materialise_kpi_daily(p, c, w.kpi_from, w.date_to)),
     Model(STAFFING_INTERVAL, ("kpi_rollup", "staffed_interval"),
           lambda p, c, w: materialise_staffing(p, c, w.kpi_from, w.date_to)),
     Model(PATHWAY_DAILY, ("pathway_daily",),
@@ -143,7 +150,7 @@ MODELS: tuple[Model, ...] = (
     Model(CENTRE_PLAN, (), lambda p, c, w: write_centre_plan(p, c)),
 )  # fmt: skip
 #: The models measured from the detail, and kpi_daily rolled up from them.
-_KPI_TABLES = frozenset({"kpi_interval", "kpi_agent_daily", "agent_state_interval", "kpi_daily"})
+_KPI_TABLES = frozenset({"kpi_interval", "agent_state_interval"})
 
 
 def _run(
@@ -155,10 +162,11 @@ def _run(
 ) -> list[MaterialiseResult]:
     results = []
     for model in run_order(models):
-        result = model.build(ports, centre, window)
-        results.append(result)
-        if on_step:
-            on_step(f"{result.centre_id}: {result.table} {result.rows} rows")
+        built = model.build(ports, centre, window)
+        for result in built if isinstance(built, list) else [built]:
+            results.append(result)
+            if on_step:
+                on_step(f"{result.centre_id}: {result.table} {result.rows} rows")
     return results
 
 
@@ -171,8 +179,8 @@ def materialise_kpis(
 ) -> list[MaterialiseResult]:
     """Recompute the contact and agent-time aggregates of one centre for the given local days.
 
-    Writes kpi_interval (15 minutes), kpi_agent_daily and agent_state_interval from the detail, then
-    kpi_daily as the roll-up of kpi_interval (so a day is always the sum of its intervals).
+    Writes kpi_interval (15 minutes), kpi_daily and kpi_agent_daily from one query over the detail
+    (grouping sets: a day is the sum of its intervals), and agent_state_interval from the agents' time.
     """
     models = [m for m in MODELS if m.table.name in _KPI_TABLES]
     return _run(ports, centre, Window(date_from, date_from, date_to), models, on_step)

@@ -165,8 +165,7 @@ def compute_staffing(
                 "method": method + patience.method,
             }
         )
-    schema = STAFFING_INTERVAL.schema.append(pa.field("contact_date", pa.date32()))
-    return pa.Table.from_pylist(rows, schema=schema)
+    return pa.Table.from_pylist(rows, schema=STAFFING_INTERVAL.schema)
 
 
 @dataclass(frozen=True)

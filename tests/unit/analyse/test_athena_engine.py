@@ -16,7 +16,13 @@ import pyarrow as pa
 import pytest
 from botocore.stub import Stubber
 
-from contactlake.adapters.athena import AthenaEngine, arrow_type, positional_statement, sql_literal
+from contactlake.adapters.athena import (
+    AthenaEngine,
+    arrow_type,
+    positional_statement,
+    query_cost_usd,
+    sql_literal,
+)
 from contactlake.config import Settings
 from contactlake.ports import QueryError
 from contactlake.sqlfiles import load_sql
@@ -264,8 +270,8 @@ def test_every_parameter_of_a_real_sql_file_is_sent_in_order() -> None:
               "dimension": "queue", "queue": "", "channel": "", "sl_variant": "abandons_ignored"}  # fmt: skip
     text, values = positional_statement(load_sql("kpi_rollup"), params)
     assert text.count("?") == len(values) > 10
-    # Text order: the first CTE filters on centre and dates, then the dimension check.
-    assert values[:4] == ["north", "2026-11-02", "2026-11-08", "queue"]
+    # Text order: the first CTE filters on centre, month and dates, then the dimension and grain checks.
+    assert values[:7] == ["north", "2026-11-02", "2026-11-08", "2026-11-02", "2026-11-08", "queue", "day"]
     assert ":centre_id" not in text
     assert "north" not in text
 
@@ -279,3 +285,23 @@ def test_placeholders_are_numbered_in_text_order_not_tree_order() -> None:
     assert values == [1, 2, 1]
     with pytest.raises(ValueError, match="not bound: y"):
         positional_statement("SELECT :y", {})
+
+
+def test_bytes_scanned_are_kept_per_query_and_priced(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    for scanned in (123_456_789, 2_048):
+        stubber.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
+        done = _execution("SUCCEEDED")
+        done["QueryExecution"]["Statistics"] = {"DataScannedInBytes": scanned}
+        stubber.add_response("get_query_execution", done)
+        stubber.add_response(
+            "get_query_results", {"ResultSet": {"Rows": [], "ResultSetMetadata": {"ColumnInfo": []}}}
+        )
+    engine = AthenaEngine(client, sleep=lambda _: None).with_run_id("event-1")
+    engine.query("SELECT 1")
+    engine.query("SELECT 2")
+    assert engine.scanned == [123_456_789, 2_048]
+    assert engine.bytes_scanned == 123_458_837
+    # $5 per TB, the second query billed at the 10 MB minimum.
+    assert query_cost_usd(engine.scanned) == pytest.approx((123_456_789 + 10 * 1024 * 1024) * 5 / 1e12)
+    assert engine.with_run_id("event-2").scanned == []  # a new run counts its own queries

@@ -71,7 +71,7 @@ def test_no_python_module_computes_a_declared_measure_itself(module: str) -> Non
 
 def test_the_kpi_models_carry_every_declared_count_and_rate() -> None:
     rates = [metrics.measure_sql(name) for name, _ in metrics.KPI_RATES]
-    for model in ("kpi_interval", "kpi_agent_daily", "kpi_agent_interval", "test_contact_kpis"):
+    for model in ("kpi_interval", "kpi_agent_interval", "test_contact_kpis"):
         text = sqlfiles.load_sql(model)
         for count in metrics.COUNTS:
             assert f"{count.detail} AS {count.name}" in text, (model, count.name)

@@ -20,6 +20,7 @@ WITH handled AS (
         sum(fcr_resolved) AS fcr_resolved
     FROM kpi_agent_daily
     WHERE centre_id = :centre_id
+      AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
       AND agent_id <> '(none)'
     GROUP BY agent_id
@@ -34,6 +35,7 @@ logged AS (
         sum(break_seconds) + sum(training_seconds) + sum(other_seconds) AS aux_seconds
     FROM agent_state_interval
     WHERE centre_id = :centre_id
+      AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
     GROUP BY agent_id
 ),

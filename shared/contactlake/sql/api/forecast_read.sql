@@ -14,6 +14,7 @@ actual AS (
     SELECT contact_date, interval_start, sum(offered) AS offered
     FROM kpi_interval
     WHERE centre_id = :centre_id
+      AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
     GROUP BY contact_date, interval_start
 ),

@@ -2,11 +2,15 @@
 -- day always equals the sum of its intervals and rates are ratios of summed counts (never averages of
 -- averages). Counts and rates: contactlake.metrics, the same as marts/kpi_interval.sql (docs/metrics.md).
 --
+-- The interval grains (and week_hour) read kpi_interval; day, week, month and 'all' read kpi_daily (a
+-- row per day, queue and channel rather than 96); agents read kpi_agent_daily. Each table is kept in one
+-- file per centre and month, so contact_month prunes the files and contact_date the rows.
+--
 -- Parameters:
---   centre_id, date_from, date_to   local dates, inclusive (partition pruning on both aggregate tables)
+--   centre_id, date_from, date_to   local dates, inclusive (partition pruning on the aggregate tables)
 --   grain       '15min' | '30min' | '60min' | 'day' | 'week' (ISO, Monday) | 'month' | 'all' (whole range)
 --               | 'week_hour' (day of week x hour of day, keyed on the week of Monday 2001-01-01)
---   dimension   'none' | 'queue' | 'channel' | 'queue_channel' (from kpi_interval, 15 minutes) |
+--   dimension   'none' | 'queue' | 'channel' | 'queue_channel' |
 --               'agent' (from kpi_agent_daily: day-based grains only)
 --   queue, channel                  '' = all, else only that queue / channel
 --   sl_variant                      the centre's service-level variant
@@ -20,8 +24,24 @@ WITH base AS (
         -- @include kpi_count_columns
     FROM kpi_interval
     WHERE centre_id = :centre_id
+      AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
       AND :dimension <> 'agent'
+      AND :grain IN ('15min', '30min', '60min', 'week_hour')
+    UNION ALL
+    SELECT
+        contact_date,
+        CAST(contact_date AS TIMESTAMP) AS interval_start,
+        queue,
+        channel,
+        '(all)' AS agent_id,
+        -- @include kpi_count_columns
+    FROM kpi_daily
+    WHERE centre_id = :centre_id
+      AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
+      AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
+      AND :dimension <> 'agent'
+      AND :grain NOT IN ('15min', '30min', '60min', 'week_hour')
     UNION ALL
     -- Agents are materialised per day (an agent x interval table would be nearly as big as the detail):
     -- day, week, month and 'all' only; kpis() reads an agent's intervals from api/kpi_agent_interval.sql.
@@ -34,6 +54,7 @@ WITH base AS (
         -- @include kpi_count_columns
     FROM kpi_agent_daily
     WHERE centre_id = :centre_id
+      AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
       AND :dimension = 'agent'
 ),

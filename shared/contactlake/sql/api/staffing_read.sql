@@ -5,6 +5,7 @@ WITH rows_in_range AS (
     SELECT *
     FROM staffing_interval
     WHERE centre_id = :centre_id
+      AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
 )
 

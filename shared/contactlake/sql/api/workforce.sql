@@ -20,6 +20,7 @@ WITH work AS (
         sum(other_handle_seconds) AS other_handle_seconds
     FROM kpi_interval
     WHERE centre_id = :centre_id
+      AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
     GROUP BY 1
 ),
@@ -40,6 +41,7 @@ staff AS (
         sum(other_seconds) AS other_seconds
     FROM agent_state_interval
     WHERE centre_id = :centre_id
+      AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
     GROUP BY 1
 ),

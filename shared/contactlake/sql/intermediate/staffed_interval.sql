@@ -7,6 +7,7 @@ WITH per_agent AS (
         break_seconds + training_seconds + other_seconds AS aux_seconds
     FROM agent_state_interval
     WHERE centre_id = :centre_id
+      AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
 )
 

@@ -30,6 +30,7 @@ intervals AS (
         sum(queue_transferred) AS queue_transferred
     FROM kpi_interval
     WHERE centre_id = :centre_id
+      AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
     GROUP BY contact_date
 ),
@@ -38,6 +39,7 @@ agents AS (
     SELECT contact_date, sum(offered) AS offered, sum(answered) AS answered
     FROM kpi_agent_daily
     WHERE centre_id = :centre_id
+      AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
     GROUP BY contact_date
 ),
@@ -46,6 +48,7 @@ daily AS (
     SELECT contact_date, sum(offered) AS offered, sum(answered) AS answered
     FROM kpi_daily
     WHERE centre_id = :centre_id
+      AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
     GROUP BY contact_date
 )
