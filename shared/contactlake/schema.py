@@ -120,7 +120,7 @@ CONTACTS = pa.schema(
         pa.field(
             "quality_flags",
             pa.string(),
-            metadata={"doc": "Comma-separated QUALITY_FLAGS rule ids the row was stored with; null if none."},
+            metadata={"doc": "Comma-separated quality flag rule ids the row was stored with; null if none."},
         ),
     ],
     metadata={"contactlake.table": "contacts", "contactlake.schema_version": str(SCHEMA_VERSION)},

@@ -118,7 +118,7 @@ _QUEUE = _f("queue", _STR, "Queue ('(none)' if the contact never queued).")
 _CHANNEL = _f("channel", _STR, "Channel.")
 
 
-_DATE = _f("contact_date", pa.date32(), "Local day.")
+_DATE = _f("contact_date", pa.date32(), "Local business day of the centre (sorted on it within a month).")
 
 
 def _table(name: str, prefix: str, fields: list[pa.Field], doc: str) -> LakeTable:
