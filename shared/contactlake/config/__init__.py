@@ -150,7 +150,9 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
             upload_deadline_local=body.upload_deadline_local,
             plan=PlanTargets(**body.plan.model_dump()),
             sources=tuple(
-                SourceConfig(name=name, adapter=source.adapter or name, mapping=source.mapping)
+                SourceConfig(
+                    name=name, adapter=source.adapter or name, mapping=source.mapping, replaces=source.replaces
+                )
                 for name, source in body.sources.items()
             ),
         )

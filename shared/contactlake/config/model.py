@@ -107,6 +107,9 @@ class SourceConfig:
     name: str
     adapter: str
     mapping: str | None = None
+    #: What a new upload replaces (docs/adr/0012-upload-identity-and-replacement.md): ``nothing``
+    #: (uploads add), ``day`` (the business day its file name names) or ``object`` (the same key).
+    replaces: str = "nothing"
 
 
 @dataclass(frozen=True)

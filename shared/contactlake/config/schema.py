@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import time
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -119,6 +119,13 @@ class SourceTable(_Table):
     )
     mapping: str | None = Field(
         default=None, description="generic_csv only: the mapping TOML, relative to this configuration file."
+    )
+    replaces: Literal["nothing", "day", "object"] = Field(
+        default="nothing",
+        description="What a new upload of this source replaces: nothing (uploads add; the default), day "
+        "(each upload replaces the business day its file name names: a corrected re-export), or object "
+        "(a new version of the same object key replaces the earlier one). Replacement deletes the earlier "
+        "upload's lake files, so it happens only when configured here.",
     )
 
 

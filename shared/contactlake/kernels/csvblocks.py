@@ -73,7 +73,15 @@ def read_header(stream: BinaryIO, delimiter: str) -> tuple[list[str], int]:
     end = head.find(b"\n")
     first = head if end < 0 else head[:end]
     text = first.rstrip(b"\r").decode("utf-8", errors="replace")
-    names = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    try:
+        names = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    except csv.Error as error:  # a first line over the csv module's field limit, or NUL bytes
+        raise IngestError(
+            "header.unreadable",
+            f"the first line is not a CSV header ({error}; {len(first):,} bytes); export the file with a "
+            "header line of column names",
+            line=1,
+        ) from None
     return [n.strip() for n in names], len(first) + (0 if end < 0 else 1)
 
 
