@@ -212,8 +212,19 @@ def _print_manifest(manifest: Any) -> None:
         print(f"    {manifest.message}")
 
 
+def _warn_if_demo_key(settings: Settings) -> None:
+    """Outside the demo, hashing callers with the public demo key protects nothing: say so."""
+    if settings.is_demo_key:
+        print(
+            "warning: CONTACTLAKE_PII_KEY is not set, so caller numbers are hashed with the public demo key "
+            "and anyone can reverse them; set it to a secret of your own before ingesting real exports",
+            file=sys.stderr,
+        )
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings, config, ports = _context(args)
+    _warn_if_demo_key(settings)
     source_file = Path(args.file)
     if not source_file.is_file():
         raise CliError(f"{source_file} is not a file; give the path of an export to ingest")

@@ -25,6 +25,7 @@ from typing import Any
 
 from contactlake.config.model import (
     AUDIENCES,
+    INTERNAL_AUDIENCES,
     CENTRE_ID_PATTERN,
     FORMATS,
     PERIODS,
@@ -51,6 +52,7 @@ from contactlake.config.model import (
 
 __all__ = [
     "AUDIENCES",
+    "INTERNAL_AUDIENCES",
     "CENTRE_ID_PATTERN",
     "FORMATS",
     "PERIODS",
@@ -107,6 +109,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         event_bus=env.get("CONTACTLAKE_EVENT_BUS", "default"),
         mail_sender=env.get("CONTACTLAKE_MAIL_SENDER", "contactlake@example.com"),
         pii_key=key.encode() if key else Settings.pii_key,
+        api_token_key=env.get("CONTACTLAKE_API_TOKEN_KEY", "").encode(),
         smtp_host=env.get("CONTACTLAKE_SMTP_HOST") or None,
         smtp_port=int(smtp_port),
         region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "eu-west-2")),
@@ -185,6 +188,8 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
                 centres=tuple(caller.centres),
                 principal=caller.principal,
                 api_key_sha256=caller.api_key_sha256,
+                actions=tuple(caller.actions),
+                role=caller.role,
             )
         )
     return AppConfig(

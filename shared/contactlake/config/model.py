@@ -50,6 +50,9 @@ Period = Literal["daily", "weekly", "monthly", "quarterly"]
 ExportFormat = Literal["html", "pdf", "csv", "xlsx"]
 AUDIENCES: tuple[str, ...] = get_args(Audience)
 PERIODS: tuple[str, ...] = get_args(Period)
+#: Audiences whose reports carry agent-level data: marked internal, e-mailed only inside the sender's
+#: domain, and served by the API only to internal callers.
+INTERNAL_AUDIENCES = frozenset({"team_leader"})
 FORMATS: tuple[str, ...] = get_args(ExportFormat)
 
 CENTRE_ID_PATTERN = r"^[a-z][a-z0-9_-]{1,31}$"
@@ -168,9 +171,18 @@ class ApiCaller:
     centres: tuple[str, ...]
     principal: str | None = None
     api_key_sha256: str | None = None
+    #: What the caller may do at its centres: ``read`` (KPIs, reports), ``upload`` (mint upload URLs,
+    #: which can add to or replace a day), ``admin`` (build reports now). Least privilege: read only.
+    actions: tuple[str, ...] = ("read",)
+    #: ``internal`` callers (inside the organisation) may read internal-only reports (agent-level
+    #: figures: team leaders'); ``external`` ones may not.
+    role: str = "external"
 
     def may_read(self, centre_id: str) -> bool:
         return "*" in self.centres or centre_id in self.centres
+
+    def may(self, action: str) -> bool:
+        return action in self.actions
 
 
 @dataclass(frozen=True)
@@ -209,6 +221,9 @@ class Settings:
     event_bus: str = "default"
     mail_sender: str = "contactlake@example.com"
     pii_key: bytes = field(default=b"contactlake-demo-key-not-secret", repr=False)
+    #: The key the API signs page tokens with (``CONTACTLAKE_API_TOKEN_KEY``; on AWS an SSM parameter
+    #: only the API function reads). Empty: locally a key made per process; on AWS the API refuses.
+    api_token_key: bytes = field(default=b"", repr=False)
     smtp_host: str | None = None
     smtp_port: int = 25
     region: str = "eu-west-2"

@@ -218,6 +218,15 @@ class ApiCallerTable(_Table):
     api_key_sha256: str | None = Field(
         default=None, pattern=_SHA256_PATTERN, description="SHA-256 of the API key, 64 lower-case hex digits."
     )
+    actions: list[Literal["read", "upload", "admin"]] = Field(
+        default_factory=lambda: ["read"],
+        description="What the caller may do at its centres: read (KPIs, reports), upload (mint upload URLs), "
+        "admin (build reports now). Default: read only.",
+    )
+    role: Literal["external", "internal"] = Field(
+        default="external",
+        description="internal callers may read internal-only reports (agent-level figures); external ones not.",
+    )
 
 
 class ApiTable(_Table):

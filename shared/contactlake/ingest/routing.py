@@ -58,15 +58,15 @@ def dataset_key_for(
     ``calls-2024-01-15-corrected.csv`` replaces ``calls-2024-01-15.csv``; a name with no day in it
     falls back to ``object`` rather than to its stem. docs/adr/0012-upload-identity-and-replacement.md.
     """
-    if replaces == "day":
-        match = _DAY.search(rest)
-        if match:
-            return f"{centre_id}/{source}/{match.group(1)}-{match.group(2)}-{match.group(3)}"
-        replaces = "object"
-    if replaces == "object":
+    match = _DAY.search(rest)
+    day = f"{match.group(1)}-{match.group(2)}-{match.group(3)}" if match else None
+    if replaces == "day" and day:
+        return f"{centre_id}/{source}/{day}"
+    if replaces in ("day", "object"):
         return f"{centre_id}/{source}/{rest}"
+    # The day stays the third segment when the name has one: reports find an upload's business day there.
     content = hashlib.sha256(fingerprint.strip('"').encode()).hexdigest()[:16]
-    return f"{centre_id}/{source}/{rest}@{content}"
+    return f"{centre_id}/{source}/{f'{day}/' if day else ''}{rest}@{content}"
 
 
 def processing_key(adapter_name: str, mapping_ref: str | None, config: AppConfig) -> str:

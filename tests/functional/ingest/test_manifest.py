@@ -44,7 +44,7 @@ def test_manifest_and_ingest_log_fields(lake: LocalLake) -> None:
     content = hashlib.sha256(manifest.fingerprint.encode()).hexdigest()[:16]
     assert (manifest.adapter, manifest.dataset_key, manifest.status, manifest.replaces) == (
         "generic_csv",
-        f"north/acd/calls-2024-01-15.csv@{content}",  # uploads add: the dataset is the object itself
+        f"north/acd/2024-01-15/calls-2024-01-15.csv@{content}",  # uploads add: the dataset is the object
         "stored",
         "nothing",
     )

@@ -67,3 +67,36 @@ def test_sql_error_is_explained(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_sql_param_needs_name_equals_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--home", str(tmp_path), "sql", "SELECT 1", "--param", "oops"]) == 2
     assert "use name=value" in capsys.readouterr().err
+
+
+
+def test_ingest_warns_about_the_demo_key_and_says_what_it_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: replacement is configured per source and reported; the public demo key is flagged."""
+    import shutil
+
+    sample = Path(__file__).resolve().parents[3] / "shared/contactlake/sample_data"
+    config_dir = tmp_path / "config"
+    shutil.copytree(sample / "mappings", config_dir / "mappings")
+    text = (sample / "contactlake.toml").read_text(encoding="utf-8")
+    text = text.replace(
+        '[centres.north.sources.acd]\nadapter = "generic_csv"\n',
+        '[centres.north.sources.acd]\nadapter = "generic_csv"\nreplaces = "day"\n',
+    )
+    (config_dir / "contactlake.toml").write_text(text, encoding="utf-8")
+    header = "call_id,start_time,end_time,result,caller_number\n"
+    first, corrected = tmp_path / "calls-2026-11-02.csv", tmp_path / "calls-2026-11-02-corrected.csv"
+    first.write_text(header + "A1,2026-11-02T09:00:00,2026-11-02T09:01:00,IVR,+44 7700 900001\n")
+    corrected.write_text(header + "A1,2026-11-02T09:00:00,2026-11-02T09:02:00,IVR,+44 7700 900001\n")
+    monkeypatch.delenv("CONTACTLAKE_PII_KEY", raising=False)
+    common = ["--home", str(tmp_path / "lake"), "--config", str(config_dir / "contactlake.toml"), "ingest"]
+    assert main([*common, str(first), "--centre", "north", "--source", "acd"]) == 0
+    assert "public demo key" in capsys.readouterr().err
+    assert main([*common, str(corrected), "--centre", "north", "--source", "acd"]) == 0
+    out = capsys.readouterr().out
+    assert "replaced upload north-acd-" in out
+    assert "calls-2026-11-02.csv" in out
+    monkeypatch.setenv("CONTACTLAKE_PII_KEY", "a-secret-of-our-own")
+    assert main([*common, str(first), "--centre", "north", "--source", "acd"]) == 0
+    assert "demo key" not in capsys.readouterr().err
