@@ -51,6 +51,8 @@ MAX_FIELD_CHARS = 32 * 1024
 #: A row whose quotes do not close within this many bytes has an unbalanced quote.
 MAX_ROW_BYTES = 256 * 1024
 _DELIMITERS = (",", ";", "\t", "|")
+#: How much of an over-long line the quarantine keeps (the line stays whole in the raw area).
+_KEPT_TEXT_BYTES = 1024
 _QUOTE = b'"'
 
 
@@ -234,7 +236,9 @@ class _Blocks:
             if cut > 0:
                 return cut, None
             if self.end > MAX_ROW_BYTES:
-                return 0, self._unbalanced()
+                if self.buffer.count(_QUOTE, 0, self.end) & 1:
+                    return 0, self._unbalanced()
+                return 0, self._too_long()
             self._fill(self.end + self.block_bytes)
 
     def _unbalanced(self) -> Reject:
@@ -248,6 +252,32 @@ class _Blocks:
             text[:MAX_FIELD_CHARS],
             "row.unbalanced_quote",
             f"line {self.line} opens a quote that is never closed; quote the field or remove the quote",
+        )
+        self.line += 1
+        return reject
+
+    def _too_long(self) -> Reject:
+        """A row with no open quote and no newline within :data:`MAX_ROW_BYTES`: one reject for the whole
+        line, skipped to its newline a block at a time (memory stays one block, however long the line)."""
+        text = bytes(self.buffer[:_KEPT_TEXT_BYTES]).decode("utf-8", errors="replace")
+        length = 0
+        while True:
+            newline = self.buffer.find(b"\n", 0, self.end)
+            if newline >= 0:
+                length += newline + 1
+                self._consume(newline + 1)
+                break
+            length += self.end
+            self.end = 0
+            if self.eof:
+                break
+            self._fill(self.block_bytes)
+        reject = Reject(
+            self.line,
+            text,
+            "row.too_long",
+            f"line {self.line} is {length:,} bytes long (a contact record is a few hundred); the line was "
+            "skipped whole — check the export for a missing line end",
         )
         self.line += 1
         return reject
