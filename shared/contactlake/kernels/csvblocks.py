@@ -34,6 +34,7 @@ from contactlake.contract import IngestError, Reject
 
 __all__ = [
     "BLOCK_BYTES",
+    "MAX_BLOCK_LINES",
     "MAX_FIELD_CHARS",
     "MAX_KEPT_RUNS",
     "MAX_ROW_BYTES",
@@ -46,6 +47,9 @@ __all__ = [
 
 #: Bytes per parsed block: bounds memory whatever the file size (16 MiB of CSV ≈ 80k contacts).
 BLOCK_BYTES = 16 * 1024 * 1024
+#: Lines per parsed block: rows stay bounded when lines are short (blank lines: 16 MiB of them would
+#: be 16 million rows).
+MAX_BLOCK_LINES = 200_000
 #: A longer field is not a contact-centre value (it is usually a broken quote swallowing lines).
 MAX_FIELD_CHARS = 32 * 1024
 #: A row whose quotes do not close within this many bytes has an unbalanced quote.
@@ -222,7 +226,23 @@ class _Blocks:
 
     def _next_chunk(self) -> tuple[int, Reject | None]:
         """Size of the next row-aligned chunk (at the buffer's start), or a reject for a row whose quote
-        never closes (then the size is 0 and the row is already consumed)."""
+        never closes (then the size is 0 and the row is already consumed). A chunk holds at most
+        :data:`MAX_BLOCK_LINES` lines."""
+        size, reject = self._next_block()
+        if size and self.buffer.count(b"\n", 0, size) > MAX_BLOCK_LINES:
+            size = self._cut_at_lines(size)
+        return size, reject
+
+    def _cut_at_lines(self, size: int) -> int:
+        """The last row boundary at or before the :data:`MAX_BLOCK_LINES`-th newline (short lines: a
+        block of blank lines, a bomb of newlines, would otherwise be millions of rows at once)."""
+        pos = -1
+        for _ in range(MAX_BLOCK_LINES):
+            pos = self.buffer.find(b"\n", pos + 1, size)
+        cut = _last_boundary(self.buffer, pos + 1)
+        return cut if cut > 0 else size
+
+    def _next_block(self) -> tuple[int, Reject | None]:
         self._fill(self.block_bytes)
         while True:
             if self.eof:
