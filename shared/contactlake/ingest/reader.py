@@ -30,6 +30,12 @@ MAX_DECOMPRESSED_BYTES = 20 * 1024**3
 MAX_RATIO = 200
 #: …but a small file may always inflate this far (a 10 KB gzip of a tiny export is legitimately 300x).
 MIN_RATIO_CAP = 64 * 1024**2
+#: Lines per compressed byte: a real row (100-300 bytes) compresses to tens of bytes, so more than one
+#: line per compressed byte is a bomb of short lines (blank lines inflate 1000x into millions of rows,
+#: each of which costs more to process than its byte).
+MAX_LINES_PER_COMPRESSED_BYTE = 1
+#: …but a small file may always hold this many lines.
+MIN_LINES_CAP = 1_000_000
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -102,6 +108,8 @@ class DecompressionCap(io.RawIOBase):
         limit = MAX_DECOMPRESSED_BYTES if limit is None else limit
         floor = min(limit, MIN_RATIO_CAP)
         self.limit = limit if not compressed_size else min(limit, max(compressed_size * MAX_RATIO, floor))
+        self.lines = 0
+        self.line_limit = max((compressed_size or 0) * MAX_LINES_PER_COMPRESSED_BYTE, MIN_LINES_CAP)
 
     def readable(self) -> bool:
         return True
@@ -118,6 +126,14 @@ class DecompressionCap(io.RawIOBase):
             raise IngestError(
                 "file.decompression_limit",
                 f"the file inflates past {self.limit:,} bytes; split the export or raise the limit",
+            )
+        self.lines += chunk.count(b"\n")
+        if self.lines > self.line_limit:
+            raise IngestError(
+                "file.decompression_limit",
+                f"the file inflates to more than {self.line_limit:,} lines, over {MAX_LINES_PER_COMPRESSED_BYTE} "
+                "per compressed byte (real exports have far fewer): a bomb of short or blank lines; "
+                "split the export or upload it uncompressed",
             )
         buffer[: len(chunk)] = chunk
         return len(chunk)
