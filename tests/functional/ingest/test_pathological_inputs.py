@@ -31,3 +31,22 @@ def test_an_over_long_unquoted_line_is_one_reject_on_its_own_line(lake: LocalLak
     assert manifest.quarantined_by_rule == {"row.too_long": 1}
     assert lake.rows(lake.quarantine(), "source_line", "rule_id") == [(3, "row.too_long")]
     assert lake.rows(lake.contacts(), "contact_id", "source_line") == [("C1", 2), ("C2", 4), ("C3", 5)]
+
+
+def test_mapped_columns_are_found_whatever_their_letter_case(lake: LocalLake) -> None:
+    """Issue 15 item 2: ``Queue``, ``Caller`` and ``TALK`` were stored as NULL with a clean manifest."""
+    header = "ID,Start,queued,answered,end,wait,TALK,result,Caller,Queue,notes"
+    manifest = run(lake, "north/calls/calls-2024-01-15.csv", csv(*GOOD, header=header))
+    assert (manifest.status, manifest.rows_stored) == ("stored", 3)
+    rows = lake.rows(lake.contacts(), "contact_id", "queue", "talk_seconds")
+    assert rows[0] == ("C1", "billing", 300.0)
+    assert all(key for key in lake.contacts().column("customer_key").to_pylist())
+
+
+def test_a_mapped_column_missing_from_the_header_rejects_the_file(lake: LocalLake) -> None:
+    header = "id,start,queued,answered,end,wait,result,caller,queue,notes"  # no talk column
+    rows = [",".join(r.split(",")[:6] + r.split(",")[7:]) for r in GOOD]
+    manifest = run(lake, "north/calls/calls-2024-01-15.csv", csv(*rows, header=header))
+    assert manifest.status == "rejected"
+    assert "['talk']" in manifest.message
+    assert lake.rows(lake.quarantine(), "source_line", "rule_id") == [(1, "header.missing_column")]
