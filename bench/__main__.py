@@ -37,7 +37,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="small inputs (20k/100k-row exports, 200k contacts over 28 days): a smoke run",
     )
     parser.add_argument(
-        "--only", choices=("ingest", "kpi", "hostile"), help="run one benchmark only (hostile: peak RSS of bad inputs)"
+        "--only",
+        choices=("ingest", "kpi", "hostile"),
+        help="run one benchmark only (hostile: peak RSS of bad inputs)",
     )
     parser.add_argument(
         "--ingest-rows",

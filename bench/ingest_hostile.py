@@ -76,7 +76,9 @@ class _Case:
 
 
 CASES = (
-    _Case("Amazon Connect, 300k records", "north/ctr/ctr-300k.jsonl.gz", lambda p: _connect_export(p, 300_000)),
+    _Case(
+        "Amazon Connect, 300k records", "north/ctr/ctr-300k.jsonl.gz", lambda p: _connect_export(p, 300_000)
+    ),
     _Case("20 MiB of blank lines", "north/acd/calls-2026-01-01-blank.csv", _blank_lines),
     _Case("gzip bomb: blank lines", "north/acd/calls-2026-01-01-bomb.csv.gz", _bomb_of_blank_lines),
     _Case("gzip bomb: NUL bytes", "north/acd/calls-2026-01-01-nul.csv.gz", _bomb_of_nul_bytes),
@@ -155,7 +157,9 @@ def bench_hostile(
             step(f"hostile inputs: {case.name}")
         fresh_home()
         try:
-            child = run_child("ingest.hostile", {"home": str(home), "key": case.key}, cpu=cpu, reset=fresh_home)
+            child = run_child(
+                "ingest.hostile", {"home": str(home), "key": case.key}, cpu=cpu, reset=fresh_home
+            )
         finally:
             shutil.rmtree(home, ignore_errors=True)
         result = child.result

@@ -1,8 +1,8 @@
 """What a Lambda container (or the CLI) builds once: settings, configuration and ports.
 
 On AWS the pseudonymisation key comes from an SSM SecureString (``CONTACTLAKE_PII_KEY_PARAM``, given to
-the ingest function only), the API's page-token key from another (``CONTACTLAKE_API_TOKEN_KEY_PARAM``), and the
-configuration may live in S3 (``CONTACTLAKE_CONFIG=s3://bucket/key``); both are fetched once per
+the ingest function only), the API's page-token key from another (``CONTACTLAKE_API_TOKEN_KEY_PARAM``),
+and the configuration may live in S3 (``CONTACTLAKE_CONFIG=s3://bucket/key``); both are fetched once per
 container, not per event.
 """
 

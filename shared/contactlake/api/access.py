@@ -20,7 +20,15 @@ from typing import Any, Literal
 
 from contactlake.api.errors import ApiError
 from contactlake.api.params import choice
-from contactlake.config import AUDIENCES, INTERNAL_AUDIENCES, PERIODS, ApiCaller, AppConfig, ConfigError, validate_centre_id
+from contactlake.config import (
+    AUDIENCES,
+    INTERNAL_AUDIENCES,
+    PERIODS,
+    ApiCaller,
+    AppConfig,
+    ConfigError,
+    validate_centre_id,
+)
 from contactlake.report.keys import ALL_CENTRES, REPORT_FILE, ReportKey, scope_centre_ids
 
 __all__ = [

@@ -23,6 +23,7 @@ write: a holder that lost its lease stops beating and never overwrites its succe
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ HEARTBEAT_SECONDS = 10.0
 LEASE_SECONDS = 60.0
 #: How long a commit waits for another commit of the same centre and source before giving up.
 WAIT_SECONDS = 600.0
+_log = logging.getLogger(__name__)
 _POLL_SECONDS = (0.05, 0.2, 1.0, 2.0)
 
 
@@ -116,13 +118,15 @@ def _heartbeat(
             if holder is None or holder[1] != upload_id:
                 return  # taken over (this run was too slow to beat): never overwrite the successor
             store.put("lake", key, _lease_body(upload_id, acquired, clock()), "application/json")
-        except Exception:  # noqa: BLE001 - a missed beat is retried; the commit itself goes on
-            continue
+        except Exception:  # a missed beat is tried again; the commit itself goes on
+            _log.warning("commit lease %s: a heartbeat failed; trying again", key, exc_info=True)
 
 
 def _lease_body(upload_id: str, acquired: float, heartbeat: float) -> bytes:
     """Stamped when the lease is taken (not when waiting began), so its age is the commit's."""
-    return json.dumps({"upload_id": upload_id, "acquired_epoch": acquired, "heartbeat_epoch": heartbeat}).encode()
+    return json.dumps(
+        {"upload_id": upload_id, "acquired_epoch": acquired, "heartbeat_epoch": heartbeat}
+    ).encode()
 
 
 def _holder(store: ObjectStore, key: str) -> tuple[str, str, float, float] | None:

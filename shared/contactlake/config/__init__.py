@@ -25,9 +25,9 @@ from typing import Any
 
 from contactlake.config.model import (
     AUDIENCES,
-    INTERNAL_AUDIENCES,
     CENTRE_ID_PATTERN,
     FORMATS,
+    INTERNAL_AUDIENCES,
     PERIODS,
     SL_VARIANTS,
     ApiCaller,
@@ -52,9 +52,9 @@ from contactlake.config.model import (
 
 __all__ = [
     "AUDIENCES",
-    "INTERNAL_AUDIENCES",
     "CENTRE_ID_PATTERN",
     "FORMATS",
+    "INTERNAL_AUDIENCES",
     "PERIODS",
     "SL_VARIANTS",
     "ApiCaller",
@@ -154,7 +154,10 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
             plan=PlanTargets(**body.plan.model_dump()),
             sources=tuple(
                 SourceConfig(
-                    name=name, adapter=source.adapter or name, mapping=source.mapping, replaces=source.replaces
+                    name=name,
+                    adapter=source.adapter or name,
+                    mapping=source.mapping,
+                    replaces=source.replaces,
                 )
                 for name, source in body.sources.items()
             ),

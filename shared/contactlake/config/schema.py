@@ -206,6 +206,9 @@ class StakeholderTable(_Table):
     )
 
 
+ApiAction = Literal["read", "upload", "admin"]
+
+
 class ApiCallerTable(_Table):
     """Who may call the REST API: an IAM principal (on AWS) or the SHA-256 of an API key."""
 
@@ -218,14 +221,15 @@ class ApiCallerTable(_Table):
     api_key_sha256: str | None = Field(
         default=None, pattern=_SHA256_PATTERN, description="SHA-256 of the API key, 64 lower-case hex digits."
     )
-    actions: list[Literal["read", "upload", "admin"]] = Field(
-        default_factory=lambda: ["read"],
+    actions: list[ApiAction] = Field(
+        default_factory=lambda: list[ApiAction](["read"]),
         description="What the caller may do at its centres: read (KPIs, reports), upload (mint upload URLs), "
         "admin (build reports now). Default: read only.",
     )
     role: Literal["external", "internal"] = Field(
         default="external",
-        description="internal callers may read internal-only reports (agent-level figures); external ones not.",
+        description="internal callers may read internal-only reports (agent-level figures); "
+        "external ones may not.",
     )
 
 

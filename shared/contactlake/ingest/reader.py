@@ -131,8 +131,9 @@ class DecompressionCap(io.RawIOBase):
         if self.lines > self.line_limit:
             raise IngestError(
                 "file.decompression_limit",
-                f"the file inflates to more than {self.line_limit:,} lines, over {MAX_LINES_PER_COMPRESSED_BYTE} "
-                "per compressed byte (real exports have far fewer): a bomb of short or blank lines; "
+                f"the file inflates to more than {self.line_limit:,} lines, over "
+                f"{MAX_LINES_PER_COMPRESSED_BYTE} per compressed byte (real exports have far fewer): a bomb "
+                "of short or blank lines; "
                 "split the export or upload it uncompressed",
             )
         buffer[: len(chunk)] = chunk

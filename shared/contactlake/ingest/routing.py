@@ -5,10 +5,11 @@ before it is used in any path or query. S3 event keys arrive URL-encoded: :func:
 decodes them exactly once (decoding twice would turn a literal '%2F' in a name into a slash).
 
 The upload id is derived from everything that decides what the lake will hold: centre, source, dataset
-(see :func:`dataset_key_for`: by default the object's key and content, so uploads add), the object's content fingerprint, and the *processing*: the adapter's
-version and the mapping file's digest. So the same bytes read the same way always get the same id (and
-the same file names), while the same bytes read with a corrected mapping get a new id that replaces the
-earlier processing (docs/adr/0004-idempotent-uploads.md, "replay").
+(see :func:`dataset_key_for`: by default the object's key and content, so uploads add), the object's
+content fingerprint, and the *processing*: the adapter's version and the mapping file's digest. So the
+same bytes read the same way always get the same id (and the same file names), while the same bytes read
+with a corrected mapping get a new id that replaces the earlier processing
+(docs/adr/0004-idempotent-uploads.md, "replay"; docs/adr/0012-upload-identity-and-replacement.md).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 

@@ -286,12 +286,13 @@ def test_internal_only_reports_are_for_internal_callers(api: tuple[Client, Small
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("<html></html>")
     listed = {item["audience"] for item in get(api, "/reports?centre=north", VIEWER)[1]["items"]}
-    assert "operations" in listed and "team_leader" not in listed
+    assert "operations" in listed
+    assert "team_leader" not in listed
     assert "team_leader" in {item["audience"] for item in get(api, "/reports?centre=north")[1]["items"]}
     assert get(api, "/reports/north/team_leader/weekly/2026-11-08.html", VIEWER)[0] == 403
     assert get(api, "/reports/north/team_leader/weekly/2026-11-08.html")[0] == 200
     assert get(api, "/reports/north/operations/daily/2026-11-02.html", VIEWER)[0] == 200
-    status, body = post(
+    status, _ = post(
         api, "/reports", {"audience": "team_leader", "period": "weekly", "centre": "north"}, VIEWER
     )
     assert status == 403

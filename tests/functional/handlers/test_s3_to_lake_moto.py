@@ -252,11 +252,16 @@ def test_a_duplicate_validate_event_is_a_no_op_not_an_error(
     lake_before = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKETS["lake"])["Contents"]}
     again = validate.handler(event, Context())
     assert again == first
-    assert {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKETS["lake"])["Contents"]} == lake_before
+    assert {
+        o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKETS["lake"])["Contents"]
+    } == lake_before
     # An event for a staging marker that never existed (or a foreign key) is acknowledged, not retried.
     stray = {**event, "Records": [{**event["Records"][0]}]}
     stray["Records"][0]["s3"] = {
         **event["Records"][0]["s3"],
-        "object": {**event["Records"][0]["s3"]["object"], "key": "staging/north-acd-0000000000000000/_ready.json"},
+        "object": {
+            **event["Records"][0]["s3"]["object"],
+            "key": "staging/north-acd-0000000000000000/_ready.json",
+        },
     }
     assert validate.handler(stray, Context())["uploads"][0]["status"] == "skipped"

@@ -317,8 +317,10 @@ def test_a_kill_at_every_write_then_the_redelivered_events_equal_a_clean_run(
             writes["n"] += 1
             if writes["n"] == kill_at:
                 raise Killed(f"killed at write {kill_at}: {request.url}")
-            if "/manifests/" in request.url and "/manifests/leases/" not in request.url and (
-                "/manifests/arrivals/" not in request.url
+            if (
+                "/manifests/" in request.url
+                and "/manifests/leases/" not in request.url
+                and ("/manifests/arrivals/" not in request.url)
             ):
                 writes["manifest_written"] = True
 
@@ -343,7 +345,9 @@ def test_a_kill_at_every_write_then_the_redelivered_events_equal_a_clean_run(
     assert kills >= 6  # staging files, marker, data files, quarantine, log: each step was killed once
 
 
-@pytest.mark.parametrize("operation", ["HeadObject", "GetObject", "PutObject", "ListObjectsV2", "DeleteObjects"])
+@pytest.mark.parametrize(
+    "operation", ["HeadObject", "GetObject", "PutObject", "ListObjectsV2", "DeleteObjects"]
+)
 def test_s3_throttling_on_each_call_is_retried(
     cloud: Cloud, clean_run: tuple[dict[str, Any], dict[str, str]], operation: str
 ) -> None:

@@ -63,7 +63,9 @@ def test_demo_command_end_to_end(tmp_path: Path, capsys: object) -> None:
     assert main(["--home", str(home), "demo"]) == 0
     assert _lake_digest(home / "lake") == before
     # Issue 15: `SELECT … FROM quarantine` on the demo lake finds no caller number (112 rows held one).
-    assert main(["--home", str(home), "sql", "SELECT raw_text, message FROM quarantine", "--format", "csv"]) == 0
+    assert (
+        main(["--home", str(home), "sql", "SELECT raw_text, message FROM quarantine", "--format", "csv"]) == 0
+    )
     quarantine = capsys.readouterr().out  # type: ignore[attr-defined]
     numbers = {
         line.split(",")[14]

@@ -69,7 +69,6 @@ def test_sql_param_needs_name_equals_value(tmp_path: Path, capsys: pytest.Captur
     assert "use name=value" in capsys.readouterr().err
 
 
-
 def test_ingest_warns_about_the_demo_key_and_says_what_it_replaced(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

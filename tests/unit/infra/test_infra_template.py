@@ -148,11 +148,15 @@ def test_only_the_function_that_hashes_callers_can_read_the_pii_key(template: di
         )
 
     readers = {
-        name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role" and grants(name, "PiiKeyParameterName")
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::IAM::Role" and grants(name, "PiiKeyParameterName")
     }
     assert readers == {"IngestRole"}
     token_readers = {
-        name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role" and grants(name, "ApiTokenKeyParameterName")
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::IAM::Role" and grants(name, "ApiTokenKeyParameterName")
     }
     assert token_readers == {"ApiRole"}
     env = {

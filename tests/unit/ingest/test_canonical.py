@@ -145,4 +145,6 @@ def test_minutes_with_an_offset_do_not_depend_on_their_neighbours() -> None:
     assert alone == [datetime(2024, 1, 15, 3, 30)]
     for neighbour in ("2024-02-30T09:00:00+01:00", "2024-01-15T25:00:00+01:00"):  # impossible, offset too
         values, rules = _parsed(["2024-01-15T09:00+05:30", neighbour])
-        assert (values, rules) == ([datetime(2024, 1, 15, 3, 30), None], [None, "timestamp.invalid"]), neighbour
+        assert (values, rules) == ([datetime(2024, 1, 15, 3, 30), None], [None, "timestamp.invalid"]), (
+            neighbour
+        )

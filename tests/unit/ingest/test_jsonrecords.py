@@ -90,7 +90,7 @@ def test_a_literal_cut_by_the_read_boundary_is_read_whole(literal: str, cut: int
     head = '{"a": "'
     middle = '", "b": '
     padding = 1024 * 1024 - len(head) - len(middle) - cut  # the boundary falls ``cut`` chars into the literal
-    first = f'{head}{"x" * padding}{middle}{literal}}}'
+    first = f"{head}{'x' * padding}{middle}{literal}}}"
     data = f'{first}\n{{"a": "second", "b": {literal}}}\n'.encode()
     assert data[1024 * 1024 - cut : 1024 * 1024 - cut + len(literal)] == literal.encode()
     records = list(iter_json_records(io.BytesIO(data)))

@@ -137,17 +137,18 @@ def test_a_gzip_bomb_of_blank_lines_is_stopped_by_its_line_count() -> None:
     bomb = gzip.compress(b"\n" * (8 * 1024 * 1024), compresslevel=9)  # 8M lines from a few KB
     assert len(bomb) < 50_000
     cap = DecompressionCap(io.BytesIO(bomb), len(bomb))
-    read = 0
     with pytest.raises(IngestError) as error:
-        while chunk := cap.read(1024 * 1024):
-            read += len(chunk)
+        cap.read()
     assert error.value.rule_id == "file.decompression_limit"
     assert "lines" in str(error.value)
-    assert read <= 2 * 1024 * 1024  # stopped after about a million lines, not after the byte cap (64 MiB)
+    assert cap.total <= 2 * 1024 * 1024  # stopped after about a million lines, not at the byte cap (64 MiB)
 
 
 def test_a_real_export_is_far_below_the_line_cap() -> None:
-    rows = b"".join(b"N-%d,2024-01-15T09:00:00,answered,billing,+44 7700 900%03d\n" % (i, i % 1000) for i in range(200_000))
+    rows = b"".join(
+        b"N-%d,2024-01-15T09:00:00,answered,billing,+44 7700 900%03d\n" % (i, i % 1000)
+        for i in range(200_000)
+    )
     data = gzip.compress(rows)
     cap = DecompressionCap(io.BytesIO(data), len(data))
     assert cap.read() == rows

@@ -25,7 +25,11 @@ CONFIG = parse_app_config(
             "north": {
                 "timezone": "Europe/London",
                 "sources": {
-                    "acd": {"adapter": "generic_csv", "mapping": "mappings/acd_calls.toml", "replaces": "day"},
+                    "acd": {
+                        "adapter": "generic_csv",
+                        "mapping": "mappings/acd_calls.toml",
+                        "replaces": "day",
+                    },
                     "adds": {"adapter": "generic_csv", "mapping": "mappings/acd_calls.toml"},
                     "ctr": {"adapter": "amazon_connect", "replaces": "day"},
                 },
@@ -109,7 +113,10 @@ def test_uploads_add_unless_the_source_says_they_replace(store: LocalObjectStore
     assert first.replaces == "nothing"
     # A streamed source configured to replace days still adds its many files of a day.
     store.put("raw", "north/ctr/2024/01/15/ctr-1.gz", b"x")
-    assert route_upload("north/ctr/2024/01/15/ctr-1.gz", CONFIG, store).dataset_key == "north/ctr/2024/01/15/ctr-1.gz"
+    assert (
+        route_upload("north/ctr/2024/01/15/ctr-1.gz", CONFIG, store).dataset_key
+        == "north/ctr/2024/01/15/ctr-1.gz"
+    )
 
 
 def test_dataset_keys() -> None:

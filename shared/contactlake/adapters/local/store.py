@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -90,10 +91,8 @@ class LocalObjectStore:
             return
         kept = self.root / ".versions" / "raw" / key / etag
         kept.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        with contextlib.suppress(FileExistsError):  # kept already (the same bytes overwritten twice)
             os.link(path, kept)
-        except FileExistsError:
-            pass
 
     def get(self, area: Area, key: str) -> bytes:
         try:
