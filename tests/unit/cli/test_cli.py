@@ -84,10 +84,14 @@ def test_ingest_warns_about_the_demo_key_and_says_what_it_replaced(
         '[centres.north.sources.acd]\nadapter = "generic_csv"\nreplaces = "day"\n',
     )
     (config_dir / "contactlake.toml").write_text(text, encoding="utf-8")
-    header = "call_id,start_time,end_time,result,caller_number\n"
+    header = (
+        "call_id,start_time,queue_start,answer_time,end_time,ivr_secs,wait_secs,talk_secs,hold_secs,hold_count,"
+        "wrap_secs,result,queue,agent,caller_number,channel,transfers,escalations,disposition,test_case\n"
+    )
+    row = "A1,2026-11-02T09:00:00,,,2026-11-02T09:01:{s},60,,,,0,,IVR,,,+44 7700 900001,voice,0,0,,\n"
     first, corrected = tmp_path / "calls-2026-11-02.csv", tmp_path / "calls-2026-11-02-corrected.csv"
-    first.write_text(header + "A1,2026-11-02T09:00:00,2026-11-02T09:01:00,IVR,+44 7700 900001\n")
-    corrected.write_text(header + "A1,2026-11-02T09:00:00,2026-11-02T09:02:00,IVR,+44 7700 900001\n")
+    first.write_text(header + row.format(s="00"))
+    corrected.write_text(header + row.format(s="30"))
     monkeypatch.delenv("CONTACTLAKE_PII_KEY", raising=False)
     common = ["--home", str(tmp_path / "lake"), "--config", str(config_dir / "contactlake.toml"), "ingest"]
     assert main([*common, str(first), "--centre", "north", "--source", "acd"]) == 0
