@@ -276,3 +276,26 @@ def test_a_late_reupload_of_the_old_export_never_undoes_a_correction(daily: Loca
     assert renamed.status == "replaced"
     assert data_files(lake) == before
     assert lake.manifest(corrected.upload_id)["ordered_by_utc"] > (old.ordered_by_utc or "")
+
+
+def test_reordered_deliveries_of_a_day_end_as_in_order(daily: LocalLake, tmp_path: Path) -> None:
+    """The corrected export's event arrives first, the original's second: the correction stays."""
+    lake = daily
+    lake.put(KEY, export(*ROWS))
+    lake.put("north/acd/calls-2024-01-15-corrected.csv", export(ROWS[0]))
+    corrected_time = os.stat(lake.home / "raw" / "north/acd/calls-2024-01-15-corrected.csv").st_mtime_ns
+    os.utime(lake.home / "raw" / KEY, ns=(corrected_time - 10**9,) * 2)  # uploaded a second earlier
+    corrected = lake.ingest("north/acd/calls-2024-01-15-corrected.csv")
+    original = lake.ingest(KEY)
+    assert (corrected.status, original.status) == ("stored", "superseded")
+    assert lake.rows(lake.contacts(), "contact_id", "upload_id") == [("N-1", corrected.upload_id)]
+    in_order = LocalLake.create(tmp_path / "in-order", acd_replaces="day")
+    in_order.put(KEY, export(*ROWS))
+    in_order.put("north/acd/calls-2024-01-15-corrected.csv", export(ROWS[0]))
+    in_order.ingest(KEY)
+    again = in_order.ingest("north/acd/calls-2024-01-15-corrected.csv")
+    assert again.replaced_upload_id is not None
+    assert in_order.rows(in_order.contacts(), "contact_id", "outcome") == lake.rows(
+        lake.contacts(), "contact_id", "outcome"
+    )
+    assert in_order.quarantine().num_rows == lake.quarantine().num_rows == 0
