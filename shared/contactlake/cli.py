@@ -224,7 +224,6 @@ def _warn_if_demo_key(settings: Settings) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings, config, ports = _context(args)
-    _warn_if_demo_key(settings)
     source_file = Path(args.file)
     if not source_file.is_file():
         raise CliError(f"{source_file} is not a file; give the path of an export to ingest")
@@ -245,6 +244,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"{source_file} was rejected (the reason is above and in the manifest); fix the export or its "
             "mapping and ingest it again"
         )
+    _warn_if_demo_key(settings)
     return EXIT_OK
 
 
