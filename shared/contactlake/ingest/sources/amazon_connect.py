@@ -47,7 +47,7 @@ _EXCLUDED_METHODS = {"MONITOR": "excluded.monitor", "DISCONNECT": "excluded.disc
 
 
 #: Records per batch: a CTR is wide (its JSON is kept for the quarantine), so fewer than a CSV batch.
-_BATCH_RECORDS = 10_000
+_BATCH_RECORDS = 20_000
 _PICKLE = pickle.HIGHEST_PROTOCOL
 
 
