@@ -36,7 +36,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="small inputs (20k/100k-row exports, 200k contacts over 28 days): a smoke run",
     )
-    parser.add_argument("--only", choices=("ingest", "kpi"), help="run one benchmark only")
+    parser.add_argument(
+        "--only",
+        choices=("ingest", "kpi", "hostile"),
+        help="run one benchmark only (hostile: peak RSS of bad inputs)",
+    )
     parser.add_argument(
         "--ingest-rows",
         type=_positive,
@@ -98,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         options,
         run_ingest=args.only in (None, "ingest"),
         run_kpi=args.only in (None, "kpi"),
+        run_hostile=args.only == "hostile" or (args.only is None and options.run_hostile),
         ingest_rows=tuple(args.ingest_rows) if args.ingest_rows else options.ingest_rows,
         kpi_contacts=args.kpi_contacts or options.kpi_contacts,
         kpi_days=args.kpi_days or options.kpi_days,

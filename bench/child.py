@@ -27,6 +27,7 @@ TASKS = {
     "ingest.contactlake": "bench.ingest:run_contactlake",
     "ingest.pandas": "bench.ingest:run_pandas",
     "ingest.arrow": "bench.ingest:run_arrow",
+    "ingest.hostile": "bench.ingest_hostile:run_case",
     "kpi.generate": "bench.kpi_data:generate_centre",
     "kpi.contactlake": "bench.kpi:run_contactlake",
     "kpi.pandas": "bench.kpi:run_pandas",

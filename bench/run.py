@@ -16,6 +16,8 @@ from typing import Any
 from bench.harness import REPO_ROOT, machine_description
 from bench.ingest import IngestComparison, bench_ingest
 from bench.ingest_data import export_files
+from bench.ingest_hostile import CASES as HOSTILE_CASES
+from bench.ingest_hostile import HostileRun, bench_hostile, hostile_table, hostile_target
 from bench.kpi import KpiComparison, bench_kpi
 from bench.kpi_data import kpi_lake
 from bench.report import Target, ingest_tables, kpi_tables, render_markdown, render_text, targets
@@ -35,6 +37,9 @@ class BenchOptions:
     kpi_centres: int = 5
     run_ingest: bool = True
     run_kpi: bool = True
+    #: Peak RSS of the hostile inputs (bench/ingest_hostile.py): a 300k-record Connect export, 20 MiB of
+    #: blank lines, two gzip bombs.
+    run_hostile: bool = False
     repeat: int = 2
     cpu: int = 0
     kpi_one_core: bool = False
@@ -45,7 +50,7 @@ class BenchOptions:
     progress: bool = True
 
 
-FULL = BenchOptions()
+FULL = BenchOptions(run_hostile=True)
 QUICK = BenchOptions(ingest_rows=(20_000, 100_000), kpi_contacts=200_000, kpi_days=28, repeat=1)
 
 
@@ -55,6 +60,7 @@ class BenchResults:
     machine: dict[str, Any]
     ingest: list[IngestComparison] = field(default_factory=list)
     kpi: KpiComparison | None = None
+    hostile: list[HostileRun] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     text: str = ""
     markdown: str = ""
@@ -68,6 +74,7 @@ class BenchResults:
             "options": options,
             "ingest": [c.as_dict() for c in self.ingest],
             "kpi": self.kpi.as_dict() if self.kpi is not None else None,
+            "hostile": [r.as_dict() for r in self.hostile],
             "targets": [asdict(t) for t in self.targets],
         }
 
@@ -108,6 +115,8 @@ def _step_count(options: BenchOptions) -> int:
         steps += 1 + per_size * len(options.ingest_rows)
     if options.run_kpi:
         steps += 1 + 3 + (2 if options.kpi_one_core else 0)
+    if options.run_hostile:
+        steps += len(HOSTILE_CASES)
     return steps
 
 
@@ -129,6 +138,8 @@ def run_benchmarks(options: BenchOptions) -> BenchResults:
                 step=progress.step,
                 profile_dir=options.out if options.profile else None,
             )
+        if options.run_hostile:
+            results.hostile = bench_hostile(data, work, cpu=options.cpu, step=progress.step)
         if options.run_kpi:
             progress.step(f"generating the KPI lake ({options.kpi_contacts:,} contacts, cached)")
             with progress.generating("lake contacts", options.kpi_contacts) as bar:
@@ -152,6 +163,9 @@ def run_benchmarks(options: BenchOptions) -> BenchResults:
     if results.kpi is not None:
         tables += kpi_tables(results.kpi)
     results.targets = targets(results.ingest, results.kpi)
+    if results.hostile:
+        tables.append(hostile_table(results.hostile))
+        results.targets.append(hostile_target(results.hostile))
     results.text = render_text(tables, results.targets, results.machine)
     results.markdown = render_markdown(tables, results.targets, results.machine)
     options.out.mkdir(parents=True, exist_ok=True)

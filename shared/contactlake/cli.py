@@ -268,6 +268,16 @@ def cmd_mapping_draft(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _warn_if_demo_key(settings: Settings) -> None:
+    """Outside the demo, hashing callers with the public demo key protects nothing: say so."""
+    if settings.is_demo_key:
+        print(
+            "warning: CONTACTLAKE_PII_KEY is not set, so caller numbers are hashed with the public demo key "
+            "and anyone can reverse them; set it to a secret of your own before ingesting real exports",
+            file=sys.stderr,
+        )
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from contactlake.ingest.detect import fits_of, read_head, sniff
 
@@ -306,6 +316,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"{source_file} was rejected (the reason is above and in the manifest); fix the export or its "
             "mapping and ingest it again"
         )
+    _warn_if_demo_key(settings)
     return EXIT_OK
 
 

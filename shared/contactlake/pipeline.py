@@ -202,7 +202,17 @@ def commit_staged(ports: Ports, config: AppConfig, ready_key: str) -> Manifest:
     have been overwritten since; its new version has its own event and its own upload id). The staged
     files are deleted once the upload is committed.
     """
-    ready = json.loads(ports.store.get("lake", ready_key))
+    try:
+        ready = json.loads(ports.store.get("lake", ready_key))
+    except ObjectNotFound:
+        # A duplicate delivery of the event after the commit deleted the staging files: a no-op.
+        upload_id = ready_key.removeprefix("staging/").split("/", 1)[0]
+        done = load_manifest(ports, upload_id)
+        if done is not None:
+            return done
+        return skipped_manifest(
+            ready_key, f"no staged upload at {ready_key} and no manifest for {upload_id!r}: nothing to commit"
+        )
     upload = upload_from_identity(ready["upload"], config)
     prefix = _staging(upload.upload_id)
     manifest = commit_upload(ports, upload, _read_staged(ports, prefix, int(ready["batches"])))

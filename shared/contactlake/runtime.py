@@ -1,7 +1,8 @@
 """What a Lambda container (or the CLI) builds once: settings, configuration and ports.
 
-On AWS the pseudonymisation key comes from an SSM SecureString (``CONTACTLAKE_PII_KEY_PARAM``) and the
-configuration may live in S3 (``CONTACTLAKE_CONFIG=s3://bucket/key``); both are fetched once per
+On AWS the pseudonymisation key comes from an SSM SecureString (``CONTACTLAKE_PII_KEY_PARAM``, given to
+the ingest function only), the API's page-token key from another (``CONTACTLAKE_API_TOKEN_KEY_PARAM``),
+and the configuration may live in S3 (``CONTACTLAKE_CONFIG=s3://bucket/key``); both are fetched once per
 container, not per event.
 """
 
@@ -49,18 +50,27 @@ def _config_from_s3(settings: Settings, uri: str) -> AppConfig:
     return load_app_config(str(path))
 
 
+def _secrets(settings: Settings) -> Settings:
+    """On AWS, the keys this function was given (template.yaml gives each only to the function that
+    uses it): the pseudonymisation key to ingest only, the page-token key to the API only. A function
+    without the PII key gets none (an empty key, which refuses to hash), never the public demo key."""
+    from aws_lambda_powertools.utilities.parameters import get_parameter
+
+    pii_param = os.environ.get("CONTACTLAKE_PII_KEY_PARAM")
+    if settings.is_demo_key:
+        pii_key = str(get_parameter(pii_param, decrypt=True)).encode() if pii_param else b""
+        settings = replace(settings, pii_key=pii_key)
+    token_param = os.environ.get("CONTACTLAKE_API_TOKEN_KEY_PARAM")
+    if token_param and not settings.api_token_key:
+        settings = replace(settings, api_token_key=str(get_parameter(token_param, decrypt=True)).encode())
+    return settings
+
+
 @cache
 def runtime() -> Runtime:
     settings = load_settings()
-    param = os.environ.get("CONTACTLAKE_PII_KEY_PARAM")
-    if settings.mode == "aws" and param and settings.is_demo_key:
-        from aws_lambda_powertools.utilities.parameters import get_parameter
-
-        settings = replace(settings, pii_key=str(get_parameter(param, decrypt=True)).encode())
-    if settings.mode == "aws" and settings.is_demo_key:
-        raise ConfigError(
-            "set CONTACTLAKE_PII_KEY_PARAM (SSM SecureString) or CONTACTLAKE_PII_KEY in AWS mode"
-        )
+    if settings.mode == "aws":
+        settings = _secrets(settings)
     uri = settings.config_path
     config = _config_from_s3(settings, uri) if uri and uri.startswith("s3://") else load_app_config(uri)
     return Runtime(settings=settings, config=config, ports=build_ports(settings))

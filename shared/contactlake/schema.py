@@ -178,7 +178,13 @@ INGEST_LOG = pa.schema(
         pa.field("source_key", pa.string(), nullable=False),
         pa.field("source_version", pa.string()),
         pa.field("checksum_sha256", pa.string()),
-        pa.field("dataset_key", pa.string(), metadata={"doc": "centre/source/day: re-exports replace it."}),
+        pa.field(
+            "dataset_key",
+            pa.string(),
+            metadata={
+                "doc": "What a later upload replaces: centre/source/<day>[/<key>@<content>] (ADR 0014)."
+            },
+        ),
         pa.field("status", pa.string(), nullable=False, metadata={"doc": "stored | superseded | rejected."}),
         pa.field("rows_read", pa.int64(), nullable=False),
         pa.field("rows_stored", pa.int64(), nullable=False),

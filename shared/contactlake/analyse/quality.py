@@ -48,7 +48,8 @@ __all__ = [
 
 #: What a test case may check: any measure the KPI models return, and the interval's minute of day.
 CHECKABLE = frozenset(f.name for f in MEASURE_FIELDS) | {"interval_minute"}
-_DAY = re.compile(r"(\d{4}-\d{2}-\d{2})$")
+#: The business day is the dataset key's third segment (``centre/source/<day>[/<key>@<content>]``).
+_DAY = re.compile(r"^[^/]+/[^/]+/(\d{4}-\d{2}-\d{2})(?:/|$)")
 
 TEST_RESULTS_SCHEMA = TEST_CONTACT_RESULTS.schema.append(pa.field("contact_date", pa.date32()))
 RECONCILIATION_SCHEMA = pa.schema(

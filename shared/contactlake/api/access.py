@@ -7,6 +7,9 @@
   them, whether it exists or not, so the answer never tells which ids exist), then against the
   configuration (404 only for a caller that may read every centre). Reports covering several centres
   need every one of them.
+* **Which action**: each route needs one of the caller's ``actions`` (read, upload, admin; 403
+  otherwise), so a read-only caller cannot mint upload URLs (which can replace a day).
+* **Which audience**: internal-only reports (agent-level figures) only for ``role = "internal"`` callers.
 """
 
 from __future__ import annotations
@@ -19,14 +22,25 @@ from typing import Any, Literal
 
 from contactlake.api.errors import ApiError
 from contactlake.api.params import choice
-from contactlake.config import AUDIENCES, PERIODS, ApiCaller, AppConfig, ConfigError, validate_centre_id
+from contactlake.config import (
+    AUDIENCES,
+    INTERNAL_AUDIENCES,
+    PERIODS,
+    ApiCaller,
+    AppConfig,
+    ConfigError,
+    validate_centre_id,
+)
 from contactlake.report.keys import ALL_CENTRES, REPORT_FILE, ReportKey, scope_centre_ids
 
 __all__ = [
     "AuthMode",
     "auth_mode",
+    "check_action",
+    "check_audience",
     "check_centre",
     "check_report_path",
+    "may_see_audience",
     "readable_scopes",
     "resolve_caller",
     "scope_centres",
@@ -78,6 +92,31 @@ def resolve_caller(
     raise ApiError(403, "forbidden", "this API key is not recognised")
 
 
+def check_action(caller: ApiCaller, action: str) -> ApiCaller:
+    """403 unless the caller's configured actions include ``action`` (read, upload or admin)."""
+    if not caller.may(action):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"caller {caller.name!r} may not {action} (its actions: {', '.join(caller.actions) or 'none'}); "
+            f'add "{action}" to [api.callers.{caller.name}] actions',
+        )
+    return caller
+
+
+def may_see_audience(caller: ApiCaller, audience: str) -> bool:
+    return audience not in INTERNAL_AUDIENCES or caller.role == "internal"
+
+
+def check_audience(caller: ApiCaller, audience: str) -> str:
+    """403 for an internal-only audience unless the caller is internal."""
+    if not may_see_audience(caller, audience):
+        raise ApiError(
+            403, "forbidden", f"{audience} reports are internal only; caller {caller.name!r} is not internal"
+        )
+    return audience
+
+
 def check_centre(config: AppConfig, caller: ApiCaller, centre_id: str) -> str:
     """403 for a centre outside the caller's scope (known or not), 404 for one nobody has configured."""
     if not caller.may_read(centre_id):
@@ -119,7 +158,7 @@ def check_report_path(
     for centre_id in centres:
         if not caller.may_read(centre_id):
             raise ApiError(403, "forbidden", f"caller {caller.name!r} may not read centre {centre_id!r}")
-    choice(audience, AUDIENCES, "audience")
+    check_audience(caller, choice(audience, AUDIENCES, "audience"))
     choice(period, PERIODS, "period")
     if not REPORT_FILE.fullmatch(filename):
         raise ApiError(

@@ -49,16 +49,32 @@ def state() -> Runtime:
     return runtime()
 
 
-def caller(request: Request) -> ApiCaller:
-    """The configured caller of this request (401/403 otherwise), by the deployment's auth mode."""
+def caller(request: Request, action: str = "read") -> ApiCaller:
+    """The configured caller of this request, allowed ``action`` (read, upload or admin); 401/403
+    otherwise, by the deployment's auth mode."""
     rt = state()
     mode = access.auth_mode(os.environ.get("CONTACTLAKE_API_AUTH"), rt.settings.mode)
     identity = (request.context or {}).get("identity") or {}
-    return access.resolve_caller(rt.config, mode, identity, dict(request.headers or {}))
+    who = access.resolve_caller(rt.config, mode, identity, dict(request.headers or {}))
+    return access.check_action(who, action)
+
+
+@functools.cache
+def _process_token_key() -> bytes:
+    """Locally, without ``CONTACTLAKE_API_TOKEN_KEY``: a key of this process (tokens end with it)."""
+    return os.urandom(32)
 
 
 def page_secret() -> bytes:
-    return pages.page_secret(state().settings.pii_key)
+    """The API's own page-token key: never the pseudonymisation key (the API does not hash callers)."""
+    settings = state().settings
+    if settings.api_token_key:
+        return pages.page_secret(settings.api_token_key)
+    if settings.mode == "aws":
+        raise ApiError(
+            500, "misconfigured", "the API has no page-token key; set CONTACTLAKE_API_TOKEN_KEY_PARAM"
+        )
+    return pages.page_secret(_process_token_key())
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

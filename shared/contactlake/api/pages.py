@@ -30,7 +30,7 @@ class Page:
 
 
 def page_secret(deployment_secret: bytes) -> bytes:
-    """Tokens are signed with a key derived from the deployment's secret (the pseudonymisation key)."""
+    """Tokens are signed with a key derived from the API's own secret (``CONTACTLAKE_API_TOKEN_KEY``)."""
     return hmac.new(deployment_secret, b"contactlake-api-pagination", hashlib.sha256).digest()
 
 

@@ -85,7 +85,8 @@ def date_range(params: Mapping[str, str], today: date, max_days: int = MAX_RANGE
 def int_param(value: str | None, name: str, default: int, low: int, high: int) -> int:
     if value is None or value == "":
         return default
-    if not value.isdigit() or not low <= int(value) <= high:
+    # ASCII digits only: str.isdigit() (and int()) accept other scripts' digits, such as "١٠".
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
         raise ApiError(400, "bad_parameter", f"{name} must be a whole number from {low} to {high}")
     return int(value)
 

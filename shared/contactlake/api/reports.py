@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from contactlake.api.access import check_centre, readable_scopes
+from contactlake.api.access import check_audience, check_centre, may_see_audience, readable_scopes
 from contactlake.api.errors import ApiError
 from contactlake.api.params import QUEUE_NAME, choice, parse_date, text_field
 from contactlake.config import AUDIENCES, PERIODS, ApiCaller, AppConfig
@@ -34,7 +34,7 @@ def report_request(
 ) -> ReportRequest:
     """A ``POST /reports`` body checked: audience, period, as_of, the centres (each readable by the caller;
     one unless the audience is combined, default every readable centre) and up to 20 queue names."""
-    audience = choice(text_field(body, "audience"), AUDIENCES, "audience")
+    audience = check_audience(caller, choice(text_field(body, "audience"), AUDIENCES, "audience"))
     period = choice(text_field(body, "period"), PERIODS, "period")
     as_of = parse_date(text_field(body, "as_of"), "as_of")
     requested = body.get("centres", [body["centre"]] if "centre" in body else None)
@@ -93,6 +93,8 @@ def stored_reports(
         for info in store.list("reports", f"{scope}/"):
             key = parse_report_key(info.key)
             if key is None or (audience and key.audience != audience) or (period and key.period != period):
+                continue
+            if not may_see_audience(caller, key.audience):
                 continue
             items.append(
                 {

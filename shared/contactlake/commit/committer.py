@@ -14,6 +14,7 @@ Guarantees (docs/adr/0004-idempotent-uploads.md):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import Counter, defaultdict
@@ -37,6 +38,7 @@ from contactlake.ingest.rules import IN_FILE_MESSAGE, IN_FILE_RULE, first_of_eac
 from contactlake.kernels.csvblocks import kept_rows
 from contactlake.kernels.idhash import U64, hash_ids, hashes_as_arrow
 from contactlake.lake import manifest_key, parquet_bytes, partition_prefix
+from contactlake.pii import mask_numbers
 from contactlake.ports import ObjectNotFound, Ports
 from contactlake.tables import LAKE_TABLES
 
@@ -52,7 +54,7 @@ __all__ = [
 ]
 
 ProgressCallback = Callable[[int], None]
-_STORED_STATES = ("stored", "superseded", "rejected")
+_FINAL_STATES = ("stored", "superseded", "rejected", "replaced")
 _DISPLACED_RULE = "duplicate.superseded_by_later_upload"
 #: Curated tables whose rows count in an upload's coverage (pathway steps follow their contacts).
 _COVERED = ("contacts", "agent_activity")
@@ -94,7 +96,14 @@ class Manifest:
     partitions: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     quarantine_files: list[str] = field(default_factory=list)
+    #: The upload this one replaced (the source's ``replaces`` rule allowed it), if any.
     replaced_upload_id: str | None = None
+    #: The source's replacement rule this upload was committed under: nothing, day or object.
+    replaces: str = "nothing"
+    #: The time uploads of one dataset are ordered by: the first arrival of these bytes in the dataset
+    #: (a late re-upload of an old export keeps its first arrival, so it never beats a correction).
+    ordered_by_utc: str | None = None
+    ordered_by: str = "first_arrival"
     #: Set when a later upload (a corrected re-export, or a replay with a fixed mapping) replaced this one.
     replaced_by: str | None = None
     #: Contacts of this upload that later uploads delivered newer copies of (per later upload id); they
@@ -127,6 +136,29 @@ def load_manifest(ports: Ports, upload_id: str) -> Manifest | None:
 
 def _current_key(dataset_key: str) -> str:
     return f"manifests/current/{dataset_key}.json"
+
+
+def _arrival_key(upload: Upload) -> str:
+    content = hashlib.sha256(upload.fingerprint.strip('"').encode()).hexdigest()[:16]
+    return f"manifests/arrivals/{upload.dataset_key}/{content}.json"
+
+
+def _first_arrival(ports: Ports, upload: Upload) -> str:
+    """When these bytes first arrived in this dataset (ISO 8601, UTC): the order of its uploads.
+
+    Recorded once, when the first commit of them ends (:func:`_record_arrival`), so a re-upload of an
+    old export keeps its first arrival, and a retry after a crash reads the same value.
+    """
+    try:
+        return str(json.loads(ports.store.get("lake", _arrival_key(upload)))["first_arrival_utc"])
+    except ObjectNotFound:
+        return (upload.last_modified or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def _record_arrival(ports: Ports, upload: Upload, arrived: str) -> None:
+    """Write the first arrival once (a conditional create: a later arrival never moves it)."""
+    body = json.dumps({"first_arrival_utc": arrived, "upload_id": upload.upload_id}).encode()
+    ports.store.create("lake", _arrival_key(upload), body, "application/json")
 
 
 def _ingest_date(upload: Upload) -> date:
@@ -593,6 +625,7 @@ def quarantine_file(
     excluded`` holds for rejected uploads too (rows read before the file turned out unreadable are
     not counted: none of them was kept).
     """
+    message = mask_numbers(message)  # a headerless file's first row may be named in it; logs print it
     manifest = _new_manifest(upload)
     manifest.status = "rejected"
     manifest.message = f"{rule_id}: {message}"
@@ -616,6 +649,7 @@ def _new_manifest(upload: Upload) -> Manifest:
         dataset_key=upload.dataset_key,
         source_last_modified=upload.last_modified.isoformat() if upload.last_modified else None,
         processing=upload.processing,
+        replaces=upload.replaces,
         started_utc=_now().isoformat(),
     )
 
@@ -718,7 +752,9 @@ def _commit(
 ) -> Manifest:
     started = time.perf_counter()
     done = load_manifest(ports, upload.upload_id)
-    if done is not None and done.status in _STORED_STATES:
+    if done is not None and done.status in _FINAL_STATES:
+        # Stored before, or replaced by a correction since: these bytes arriving again (a duplicate
+        # event, a late re-upload of the old export) change nothing.
         return done
     manifest = _new_manifest(upload)
     previous: Manifest | None = None
@@ -727,15 +763,16 @@ def _commit(
         previous = load_manifest(ports, pointer["upload_id"])
     except ObjectNotFound:
         previous = None
+    manifest.ordered_by_utc = _first_arrival(ports, upload)
     if previous is not None and previous.upload_id != upload.upload_id:
-        theirs = previous.source_last_modified or ""
-        ours = manifest.source_last_modified or ""
-        if theirs > ours:
+        theirs = previous.ordered_by_utc or previous.source_last_modified or ""
+        if theirs > manifest.ordered_by_utc:
             manifest.status = "superseded"
             manifest.message = (
                 f"a newer export of {upload.dataset_key} ({previous.upload_id}) is already stored"
             )
             committer = _Committer(ports, upload, manifest, None)
+            _record_arrival(ports, upload, manifest.ordered_by_utc)
             _write_log_and_manifest(ports, upload, manifest, committer, started)
             return manifest
     replaced = previous.upload_id if previous is not None and previous.upload_id != upload.upload_id else None
@@ -758,6 +795,12 @@ def _commit(
     if replaced is not None and previous is not None:
         retire_upload(ports, previous, upload.upload_id)
         manifest.replaced_upload_id = replaced
+        manifest.message = (
+            f"replaced upload {replaced} ({previous.source_key}: {previous.rows_stored:,} rows stored) "
+            f"under the source's rule replaces = {upload.replaces!r}; its lake files were deleted, its raw "
+            "object and manifest are kept"
+        )
+    _record_arrival(ports, upload, manifest.ordered_by_utc)
     _write_log_and_manifest(ports, upload, manifest, committer, started)
     ports.store.put(
         "lake", _current_key(upload.dataset_key), json.dumps({"upload_id": upload.upload_id}).encode()

@@ -1,5 +1,8 @@
 """Rejected rows of one upload, written out as they come: memory stays flat however many rows fail.
 
+Phone numbers in a rejected row's text and message are masked as they are written
+(:func:`contactlake.pii.mask_numbers_array`): the quarantine never holds a caller number.
+
 A mapping mistake (a wrong time zone, an unknown outcome code) can reject every row of a multi-GB export;
 holding those rows until the end would grow with the file. The spool keeps at most :data:`FLUSH_ROWS`
 rows in memory and writes the rest, one Parquet row group at a time, to a scratch file that is stored
@@ -22,6 +25,7 @@ import pyarrow.parquet as pq
 from contactlake import schema
 from contactlake.contract import Reject
 from contactlake.lake import parquet_bytes, parquet_writer
+from contactlake.pii import mask_numbers_array
 from contactlake.ports import ObjectStore
 
 __all__ = ["FLUSH_ROWS", "QuarantineSpool"]
@@ -59,9 +63,11 @@ class QuarantineSpool:
                 "upload_id": pa.repeat(pa.scalar(self.upload_id), len(rows)),
                 "source_key": pa.repeat(pa.scalar(self.source_key), len(rows)),
                 "source_line": [r.line for r in rows],
-                "raw_text": [r.raw_text for r in rows],
+                # No caller numbers in the quarantine (it is queryable and kept 400 days): the original
+                # line stays in the raw area, found by upload id and line.
+                "raw_text": mask_numbers_array(pa.array([r.raw_text for r in rows], pa.string())),
                 "rule_id": [r.rule_id for r in rows],
-                "message": [r.message for r in rows],
+                "message": mask_numbers_array(pa.array([r.message for r in rows], pa.string())),
                 "quarantined_utc": pa.repeat(pa.scalar(self.stamp, schema.TS), len(rows)),
             },
             schema=schema.QUARANTINE,

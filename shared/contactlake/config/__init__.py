@@ -27,6 +27,7 @@ from contactlake.config.model import (
     AUDIENCES,
     CENTRE_ID_PATTERN,
     FORMATS,
+    INTERNAL_AUDIENCES,
     PERIODS,
     SL_VARIANTS,
     AlertRule,
@@ -54,6 +55,7 @@ __all__ = [
     "AUDIENCES",
     "CENTRE_ID_PATTERN",
     "FORMATS",
+    "INTERNAL_AUDIENCES",
     "PERIODS",
     "SL_VARIANTS",
     "AlertRule",
@@ -109,6 +111,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         event_bus=env.get("CONTACTLAKE_EVENT_BUS", "default"),
         mail_sender=env.get("CONTACTLAKE_MAIL_SENDER", "contactlake@example.com"),
         pii_key=key.encode() if key else Settings.pii_key,
+        api_token_key=env.get("CONTACTLAKE_API_TOKEN_KEY", "").encode(),
         smtp_host=env.get("CONTACTLAKE_SMTP_HOST") or None,
         smtp_port=int(smtp_port),
         region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "eu-west-2")),
@@ -161,6 +164,7 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
                     allow_empty=source.allow_empty,
                     schedule=source.schedule,
                     deadline_local=source.deadline_local,
+                    replaces=source.replaces,
                 )
                 for name, source in body.sources.items()
             ),
@@ -198,6 +202,8 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
                 centres=tuple(caller.centres),
                 principal=caller.principal,
                 api_key_sha256=caller.api_key_sha256,
+                actions=tuple(caller.actions),
+                role=caller.role,
             )
         )
     return AppConfig(

@@ -55,6 +55,9 @@ AlertKpi = Literal["service_level", "abandon_rate", "asa_seconds", "aht_seconds"
 AUDIENCES: tuple[str, ...] = get_args(Audience)
 ALERT_KPIS: tuple[str, ...] = get_args(AlertKpi)
 PERIODS: tuple[str, ...] = get_args(Period)
+#: Audiences whose reports carry agent-level data: marked internal, e-mailed only inside the sender's
+#: domain, and served by the API only to internal callers.
+INTERNAL_AUDIENCES = frozenset({"team_leader"})
 FORMATS: tuple[str, ...] = get_args(ExportFormat)
 
 CENTRE_ID_PATTERN = r"^[a-z][a-z0-9_-]{1,31}$"
@@ -119,6 +122,9 @@ class SourceConfig:
     schedule: str = "daily"
     #: Local time the export is due; None = the centre's ``upload_deadline_local``.
     deadline_local: time | None = None
+    #: What a new upload replaces (docs/adr/0014-upload-identity-and-replacement.md): ``nothing``
+    #: (uploads add), ``day`` (the business day its file name names) or ``object`` (the same key).
+    replaces: str = "nothing"
 
 
 @dataclass(frozen=True)
@@ -215,9 +221,18 @@ class ApiCaller:
     centres: tuple[str, ...]
     principal: str | None = None
     api_key_sha256: str | None = None
+    #: What the caller may do at its centres: ``read`` (KPIs, reports), ``upload`` (mint upload URLs,
+    #: which can add to or replace a day), ``admin`` (build reports now). Least privilege: read only.
+    actions: tuple[str, ...] = ("read",)
+    #: ``internal`` callers (inside the organisation) may read internal-only reports (agent-level
+    #: figures: team leaders'); ``external`` ones may not.
+    role: str = "external"
 
     def may_read(self, centre_id: str) -> bool:
         return "*" in self.centres or centre_id in self.centres
+
+    def may(self, action: str) -> bool:
+        return action in self.actions
 
 
 @dataclass(frozen=True)
@@ -256,6 +271,9 @@ class Settings:
     event_bus: str = "default"
     mail_sender: str = "contactlake@example.com"
     pii_key: bytes = field(default=b"contactlake-demo-key-not-secret", repr=False)
+    #: The key the API signs page tokens with (``CONTACTLAKE_API_TOKEN_KEY``; on AWS an SSM parameter
+    #: only the API function reads). Empty: locally a key made per process; on AWS the API refuses.
+    api_token_key: bytes = field(default=b"", repr=False)
     smtp_host: str | None = None
     smtp_port: int = 25
     region: str = "eu-west-2"

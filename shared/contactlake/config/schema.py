@@ -138,6 +138,13 @@ class SourceTable(_Table):
     deadline_local: Annotated[time, BeforeValidator(_time_from_text)] | None = Field(
         default=None, description='Local time the export is due, e.g. "09:00" (default: the centre\'s).'
     )
+    replaces: Literal["nothing", "day", "object"] = Field(
+        default="nothing",
+        description="What a new upload of this source replaces: nothing (uploads add; the default), day "
+        "(each upload replaces the business day its file name names: a corrected re-export), or object "
+        "(a new version of the same object key replaces the earlier one). Replacement deletes the earlier "
+        "upload's lake files, so it happens only when configured here.",
+    )
 
 
 class CentreTable(_Table):
@@ -248,6 +255,9 @@ class StakeholderTable(_Table):
     )
 
 
+ApiAction = Literal["read", "upload", "admin"]
+
+
 class ApiCallerTable(_Table):
     """Who may call the REST API: an IAM principal (on AWS) or the SHA-256 of an API key."""
 
@@ -259,6 +269,16 @@ class ApiCallerTable(_Table):
     )
     api_key_sha256: str | None = Field(
         default=None, pattern=_SHA256_PATTERN, description="SHA-256 of the API key, 64 lower-case hex digits."
+    )
+    actions: list[ApiAction] = Field(
+        default_factory=lambda: list[ApiAction](["read"]),
+        description="What the caller may do at its centres: read (KPIs, reports), upload (mint upload URLs), "
+        "admin (build reports now). Default: read only.",
+    )
+    role: Literal["external", "internal"] = Field(
+        default="external",
+        description="internal callers may read internal-only reports (agent-level figures); "
+        "external ones may not.",
     )
 
 

@@ -46,6 +46,8 @@ class Upload:
     last_modified: datetime | None
     #: Adapter version and mapping digest the upload id was derived with (see ingest/routing.py).
     processing: str = ""
+    #: The source's replacement rule this upload's dataset key was made with: nothing, day or object.
+    replaces: str = "nothing"
 
     @property
     def centre_id(self) -> str:

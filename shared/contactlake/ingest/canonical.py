@@ -33,6 +33,9 @@ __all__ = [
 _ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$"
 _OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
 _MS = pa.timestamp("ms")
+#: Seconds' fractions beyond milliseconds (the first three digits kept by the replacement).
+_LONG_FRACTION = r"(\.\d{3})\d{1,6}"
+_MINUTES_ONLY = r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})([^:\d]|$)"
 _NO_TEXT = pa.scalar(None, pa.string())
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
 _ISO_PARTS = (
@@ -222,8 +225,9 @@ def _real_dates(text: pa.Array) -> pa.Array:
     strptime alone rolls 30 February over to 1 March, so each field of the parsed value must equal the
     digits written (``text`` is ISO-shaped, so the slices are digits).
     """
-    body = pc.utf8_slice_codeunits(pc.replace_substring(text, " ", "T", max_replacements=1), 0, 19)
-    body = pc.if_else(pc.equal(pc.utf8_length(body), 16), pc.binary_join_element_wise(body, ":00", ""), body)
+    # Seconds written out where only HH:MM is (also before an offset: "09:30+05:30"), then the first 19.
+    body = pc.replace_substring_regex(text, _MINUTES_ONLY, r"\1T\2:00\3")
+    body = pc.utf8_slice_codeunits(pc.replace_substring(body, " ", "T", max_replacements=1), 0, 19)
     parsed = pc.strptime(body, format=_ISO_FORMAT, unit="s", error_is_null=True)
     real = pc.is_valid(parsed)
     for (start, end), part in _ISO_PARTS:
@@ -336,6 +340,9 @@ def parse_timestamps(
     text = blank_as_null(values)
     if fmt == "iso8601":
         fast = _naive_iso(text)
+        if fast is None:
+            text = _to_milliseconds(text)
+            fast = _naive_iso(text)
         if fast is not None:  # the usual export: clean local ISO times, one cast for the column
             return local_to_utc(fast, zone, checks, column)
         return _parse_iso_mixed(text, checks, column, zone)
@@ -388,6 +395,15 @@ def _parse_general(text: pa.Array, checks: RowChecks, column: str, zone: str, fm
     )
     checks.fail(unparsed, "timestamp.invalid", message)
     return result
+
+
+def _to_milliseconds(text: pa.Array) -> pa.Array:
+    """Fractions of a second cut to milliseconds (the lake's unit): ISO 8601 allows any number of
+    digits, Arrow's millisecond cast accepts at most three. Only a batch that has longer ones pays."""
+    longer = pc.match_substring_regex(text, _LONG_FRACTION)
+    if not pc.any(longer).as_py():
+        return text
+    return pc.replace_substring_regex(text, _LONG_FRACTION, r"\1")
 
 
 def _iso_message(column: str) -> str:

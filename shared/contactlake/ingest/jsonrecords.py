@@ -33,6 +33,7 @@ MAX_RECORD_CHARS = 8 * 1024 * 1024
 MAX_DEPTH = 32
 _CHUNK = 1024 * 1024
 _RAW_TEXT_CHARS = 4096
+_LONGEST_LITERAL = len("-Infinity")
 _WS = re.compile(r"\s*")
 _BOUNDARY = re.compile(r"\n|\}\s*\{")
 _FIRST_KEY = re.compile(r'\{\s*"((?:[^"\\]|\\.)*)"')
@@ -139,7 +140,12 @@ class _Reader:
             try:
                 return _DECODER.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as error:
-                incomplete = error.pos >= len(self.buf) - 1 or error.msg.startswith("Unterminated string")
+                # Cut by the read boundary: inside a string, or within the last few characters (a
+                # ``null``, ``true``, ``false`` or number split in two fails *at its start*, up to 9
+                # characters from the end: ``-Infinity``). With more text read, the same error is real.
+                incomplete = len(self.buf) - error.pos <= _LONGEST_LITERAL or error.msg.startswith(
+                    "Unterminated string"
+                )
                 if incomplete and not self.eof:
                     if len(self.buf) - self.pos > MAX_RECORD_CHARS:
                         raise _RecordError(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from contactlake.config import AppConfig, Settings
+from contactlake.config import AppConfig, ConfigError, Settings
 from contactlake.contract import ParsedBatch, Upload
 from contactlake.ingest.mapping import load_mapping
 from contactlake.ingest.reader import HashingReader
@@ -22,6 +22,11 @@ __all__ = ["read_upload"]
 def _context(
     upload: Upload, config: AppConfig, settings: Settings, block_bytes: int | None
 ) -> AdapterContext:
+    if not settings.pii_key:
+        raise ConfigError(
+            "this function has no pseudonymisation key, so it cannot hash caller numbers; only the ingest "
+            "function is given one (CONTACTLAKE_PII_KEY_PARAM in template.yaml)"
+        )
     config_dir = str(Path(config.source_path).parent) if config.source_path != "<memory>" else None
     mapping = load_mapping(upload.mapping, config_dir) if upload.mapping else None
     kwargs = {"block_bytes": block_bytes} if block_bytes else {}

@@ -30,6 +30,12 @@ MAX_DECOMPRESSED_BYTES = 20 * 1024**3
 MAX_RATIO = 200
 #: …but a small file may always inflate this far (a 10 KB gzip of a tiny export is legitimately 300x).
 MIN_RATIO_CAP = 64 * 1024**2
+#: Lines per compressed byte: a real row (100-300 bytes) compresses to tens of bytes, so more than one
+#: line per compressed byte is a bomb of short lines (blank lines inflate 1000x into millions of rows,
+#: each of which costs more to process than its byte).
+MAX_LINES_PER_COMPRESSED_BYTE = 1
+#: …but a small file may always hold this many lines.
+MIN_LINES_CAP = 1_000_000
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -102,6 +108,8 @@ class DecompressionCap(io.RawIOBase):
         limit = MAX_DECOMPRESSED_BYTES if limit is None else limit
         floor = min(limit, MIN_RATIO_CAP)
         self.limit = limit if not compressed_size else min(limit, max(compressed_size * MAX_RATIO, floor))
+        self.lines = 0
+        self.line_limit = max((compressed_size or 0) * MAX_LINES_PER_COMPRESSED_BYTE, MIN_LINES_CAP)
 
     def readable(self) -> bool:
         return True
@@ -118,6 +126,15 @@ class DecompressionCap(io.RawIOBase):
             raise IngestError(
                 "file.decompression_limit",
                 f"the file inflates past {self.limit:,} bytes; split the export or raise the limit",
+            )
+        self.lines += chunk.count(b"\n")
+        if self.lines > self.line_limit:
+            raise IngestError(
+                "file.decompression_limit",
+                f"the file inflates to more than {self.line_limit:,} lines, over "
+                f"{MAX_LINES_PER_COMPRESSED_BYTE} per compressed byte (real exports have far fewer): a bomb "
+                "of short or blank lines; "
+                "split the export or upload it uncompressed",
             )
         buffer[: len(chunk)] = chunk
         return len(chunk)
@@ -187,6 +204,52 @@ class _Transcoder(io.RawIOBase):
         return n
 
 
+def _cp1252_byte(error: UnicodeError) -> tuple[str, int]:
+    """Decode error handler: a byte that is not UTF-8 is read as cp1252 (Latin-1 where cp1252 has none)."""
+    assert isinstance(error, UnicodeDecodeError)
+    byte = error.object[error.start : error.start + 1]
+    try:
+        return byte.decode("cp1252"), error.start + 1
+    except UnicodeDecodeError:
+        return byte.decode("latin-1"), error.start + 1
+
+
+codecs.register_error("contactlake-cp1252", _cp1252_byte)
+
+
+class _Utf8OrCp1252(io.RawIOBase):
+    """UTF-8 passed through; a stray non-UTF-8 byte past the sniffed head read as cp1252.
+
+    With ``encoding = "auto"`` a file whose first 64 KiB are UTF-8 is read as UTF-8; a cp1252 byte
+    further on (a name with an accent typed on another system) used to reject the whole file. Chunks of
+    plain ASCII (the usual case) are passed on as they are, without decoding.
+    """
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self.inner = inner
+        self.decoder = codecs.getincrementaldecoder("utf-8")("contactlake-cp1252")
+        self.pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self.pending:
+            chunk = self.inner.read(1024 * 1024)
+            if not chunk:
+                self.pending = memoryview(self.decoder.decode(b"", final=True).encode("utf-8"))
+                if not self.pending:
+                    return 0
+            elif chunk.isascii() and not self.decoder.getstate()[0]:
+                self.pending = memoryview(chunk)
+            else:
+                self.pending = memoryview(self.decoder.decode(chunk).encode("utf-8"))
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
 def _buffered(raw: BinaryIO | io.RawIOBase) -> BinaryIO:
     """A peekable buffered view of any readable stream (the typeshed stubs disagree on raw streams)."""
     return io.BufferedReader(raw, buffer_size=1024 * 1024)  # type: ignore[type-var]
@@ -204,6 +267,8 @@ def open_decoded(raw: BinaryIO, key: str, size: int | None, encoding: str = "aut
     found = sniff_encoding(head, encoding)
     if found == "utf-8-sig":
         stream.read(3)
+    elif found == "utf-8" and encoding == "auto":
+        stream = _buffered(_Utf8OrCp1252(stream))
     elif found not in ("utf-8", "utf8"):
         stream = io.BufferedReader(_Transcoder(stream, found), buffer_size=1024 * 1024)
     head = _peek(stream, 65536)

@@ -5,17 +5,19 @@ before it is used in any path or query. S3 event keys arrive URL-encoded: :func:
 decodes them exactly once (decoding twice would turn a literal '%2F' in a name into a slash).
 
 The upload id is derived from everything that decides what the lake will hold: centre, source, dataset
-(see :func:`dataset_key_for`), the object's content fingerprint, and the *processing*: the adapter's
-version and the mapping file's digest. So the same bytes read the same way always get the same id (and
-the same file names), while the same bytes read with a corrected mapping get a new id that replaces the
-earlier processing (docs/adr/0004-idempotent-uploads.md, "replay").
+(see :func:`dataset_key_for`: by default the object's key and content, so uploads add), the object's
+content fingerprint, and the *processing*: the adapter's version and the mapping file's digest. So the
+same bytes read the same way always get the same id (and the same file names), while the same bytes read
+with a corrected mapping get a new id that replaces the earlier processing
+(docs/adr/0004-idempotent-uploads.md, "replay"; docs/adr/0014-upload-identity-and-replacement.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -44,22 +46,28 @@ def decode_event_key(key: str) -> str:
     return unquote_plus(key)
 
 
-def dataset_key_for(centre_id: str, source: str, rest: str, grain: str = "day") -> str:
-    """What a re-export replaces.
+def dataset_key_for(
+    centre_id: str, source: str, rest: str, replaces: str = "nothing", fingerprint: str = ""
+) -> str:
+    """What a later upload replaces: the source's ``replaces`` setting decides, never the file name alone.
 
-    ``day`` (nightly exports): the centre, source and business day (from the path or file name), so a
-    corrected export of the same day replaces the earlier one whatever its file name. ``object``
-    (streams of files, e.g. Firehose deliveries of Amazon Connect records): the object key itself, so
-    files of the same day add up and only an overwrite of the same key replaces.
+    ``nothing`` (the default: uploads add): the object itself, its key *and* content (``fingerprint``),
+    so two different uploads never share a dataset and neither can delete the other's rows, whatever
+    their names (``export.csv`` every night, hourly files of one day). ``object``: the object key, so
+    only a new version of the same key replaces (a Firehose object rewritten). ``day`` (nightly exports
+    whose re-export corrects the day): the business day named in the key or file name, so
+    ``calls-2024-01-15-corrected.csv`` replaces ``calls-2024-01-15.csv``; a name with no day in it
+    falls back to ``object`` rather than to its stem. docs/adr/0014-upload-identity-and-replacement.md.
     """
-    if grain == "object":
-        return f"{centre_id}/{source}/{rest}"
     match = _DAY.search(rest)
-    if match:
-        day = f"{match.group(1)}-{match.group(2)}-{match.group(3)}"
-    else:
-        day = PurePosixPath(rest).name.split(".")[0]
-    return f"{centre_id}/{source}/{day}"
+    day = f"{match.group(1)}-{match.group(2)}-{match.group(3)}" if match else None
+    if replaces == "day" and day:
+        return f"{centre_id}/{source}/{day}"
+    if replaces in ("day", "object"):
+        return f"{centre_id}/{source}/{rest}"
+    # The day stays the third segment when the name has one: reports find an upload's business day there.
+    content = hashlib.sha256(fingerprint.strip('"').encode()).hexdigest()[:16]
+    return f"{centre_id}/{source}/{f'{day}/' if day else ''}{rest}@{content}"
 
 
 def processing_key(adapter_name: str, mapping_ref: str | None, config: AppConfig) -> str:
@@ -104,8 +112,11 @@ def route_upload(key: str, config: AppConfig, store: ObjectStore) -> Upload:
     except ConfigError as error:
         raise IngestError("route.unknown", str(error)) from None
     info = store.head("raw", key)
-    dataset_key = dataset_key_for(centre_id, source_name, rest, adapter.dataset_grain)
     fingerprint = info.etag or info.version or str(info.size)
+    replaces = source.replaces
+    if replaces == "day" and adapter.dataset_grain == "object":
+        replaces = "object"  # a streamed source's many files of one day add up; only a rewrite replaces
+    dataset_key = dataset_key_for(centre_id, source_name, rest, replaces, fingerprint)
     return Upload(
         upload_id=make_upload_id(centre_id, source_name, dataset_key, f"{fingerprint}|{processing}"),
         centre=centre,
@@ -119,6 +130,7 @@ def route_upload(key: str, config: AppConfig, store: ObjectStore) -> Upload:
         size=info.size,
         last_modified=info.last_modified,
         processing=processing,
+        replaces=replaces,
     )
 
 
@@ -137,6 +149,7 @@ def upload_identity(upload: Upload) -> dict[str, Any]:
         "size": upload.size,
         "last_modified": upload.last_modified.isoformat() if upload.last_modified else None,
         "processing": upload.processing,
+        "replaces": upload.replaces,
     }
 
 
@@ -157,4 +170,5 @@ def upload_from_identity(identity: dict[str, Any], config: AppConfig) -> Upload:
         size=int(identity["size"]),
         last_modified=datetime.fromisoformat(modified) if modified else None,
         processing=str(identity.get("processing", "")),
+        replaces=str(identity.get("replaces", "nothing")),
     )

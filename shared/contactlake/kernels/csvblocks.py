@@ -34,6 +34,7 @@ from contactlake.contract import IngestError, Reject
 
 __all__ = [
     "BLOCK_BYTES",
+    "MAX_BLOCK_LINES",
     "MAX_FIELD_CHARS",
     "MAX_KEPT_RUNS",
     "MAX_ROW_BYTES",
@@ -46,11 +47,16 @@ __all__ = [
 
 #: Bytes per parsed block: bounds memory whatever the file size (16 MiB of CSV ≈ 80k contacts).
 BLOCK_BYTES = 16 * 1024 * 1024
+#: Lines per parsed block: rows stay bounded when lines are short (blank lines: 16 MiB of them would
+#: be 16 million rows).
+MAX_BLOCK_LINES = 200_000
 #: A longer field is not a contact-centre value (it is usually a broken quote swallowing lines).
 MAX_FIELD_CHARS = 32 * 1024
 #: A row whose quotes do not close within this many bytes has an unbalanced quote.
 MAX_ROW_BYTES = 256 * 1024
 _DELIMITERS = (",", ";", "\t", "|")
+#: How much of an over-long line the quarantine keeps (the line stays whole in the raw area).
+_KEPT_TEXT_BYTES = 1024
 _QUOTE = b'"'
 
 
@@ -80,7 +86,15 @@ def read_header(stream: BinaryIO, delimiter: str) -> tuple[list[str], int]:
             "reads this JSON (e.g. amazon_connect, genesys_cloud)",
             line=1,
         )
-    names = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    try:
+        names = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    except csv.Error as error:  # a first line over the csv module's field limit, or NUL bytes
+        raise IngestError(
+            "header.unreadable",
+            f"the first line is not a CSV header ({error}; {len(first):,} bytes); export the file with a "
+            "header line of column names",
+            line=1,
+        ) from None
     return [n.strip() for n in names], len(first) + (0 if end < 0 else 1)
 
 
@@ -219,7 +233,23 @@ class _Blocks:
 
     def _next_chunk(self) -> tuple[int, Reject | None]:
         """Size of the next row-aligned chunk (at the buffer's start), or a reject for a row whose quote
-        never closes (then the size is 0 and the row is already consumed)."""
+        never closes (then the size is 0 and the row is already consumed). A chunk holds at most
+        :data:`MAX_BLOCK_LINES` lines."""
+        size, reject = self._next_block()
+        if size and self.buffer.count(b"\n", 0, size) > MAX_BLOCK_LINES:
+            size = self._cut_at_lines(size)
+        return size, reject
+
+    def _cut_at_lines(self, size: int) -> int:
+        """The last row boundary at or before the :data:`MAX_BLOCK_LINES`-th newline (short lines: a
+        block of blank lines, a bomb of newlines, would otherwise be millions of rows at once)."""
+        pos = -1
+        for _ in range(MAX_BLOCK_LINES):
+            pos = self.buffer.find(b"\n", pos + 1, size)
+        cut = _last_boundary(self.buffer, pos + 1)
+        return cut if cut > 0 else size
+
+    def _next_block(self) -> tuple[int, Reject | None]:
         self._fill(self.block_bytes)
         while True:
             if self.eof:
@@ -233,7 +263,9 @@ class _Blocks:
             if cut > 0:
                 return cut, None
             if self.end > MAX_ROW_BYTES:
-                return 0, self._unbalanced()
+                if self.buffer.count(_QUOTE, 0, self.end) & 1:
+                    return 0, self._unbalanced()
+                return 0, self._too_long()
             self._fill(self.end + self.block_bytes)
 
     def _unbalanced(self) -> Reject:
@@ -247,6 +279,32 @@ class _Blocks:
             text[:MAX_FIELD_CHARS],
             "row.unbalanced_quote",
             f"line {self.line} opens a quote that is never closed; quote the field or remove the quote",
+        )
+        self.line += 1
+        return reject
+
+    def _too_long(self) -> Reject:
+        """A row with no open quote and no newline within :data:`MAX_ROW_BYTES`: one reject for the whole
+        line, skipped to its newline a block at a time (memory stays one block, however long the line)."""
+        text = bytes(self.buffer[:_KEPT_TEXT_BYTES]).decode("utf-8", errors="replace")
+        length = 0
+        while True:
+            newline = self.buffer.find(b"\n", 0, self.end)
+            if newline >= 0:
+                length += newline + 1
+                self._consume(newline + 1)
+                break
+            length += self.end
+            self.end = 0
+            if self.eof:
+                break
+            self._fill(self.block_bytes)
+        reject = Reject(
+            self.line,
+            text,
+            "row.too_long",
+            f"line {self.line} is {length:,} bytes long (a contact record is a few hundred); the line was "
+            "skipped whole — check the export for a missing line end",
         )
         self.line += 1
         return reject

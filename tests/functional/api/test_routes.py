@@ -266,3 +266,45 @@ def test_reports_generate_list_and_download(api: tuple[Client, SmallLake]) -> No
         post(api, "/reports", {"audience": "operations", "period": "daily", "as_of": "2026-11-09"})[0] == 400
     )
     assert post(api, "/reports", {"audience": "board", "period": "daily", "as_of": "2026-11-09"})[0] == 400
+
+
+VIEWER = {"x-api-key": "demo-key-viewer"}
+
+
+def test_each_route_needs_its_action(api: tuple[Client, SmallLake]) -> None:
+    """Issue 15 item 14: a read-only caller could mint upload URLs (and so replace a day)."""
+    assert get(api, "/centres/north/kpis?from=2026-11-02", VIEWER)[0] == 200
+    status, body = post(api, "/centres/north/upload-url", {"source": "acd", "filename": "x.csv"}, VIEWER)
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+    assert "may not upload" in body["error"]["message"]
+    status, body = post(
+        api, "/reports", {"audience": "operations", "period": "daily", "centre": "north"}, VIEWER
+    )
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+
+
+def test_internal_only_reports_are_for_internal_callers(api: tuple[Client, SmallLake]) -> None:
+    _, lake = api
+    for key in ("north/team_leader/weekly/2026-11-08.html", "north/operations/daily/2026-11-02.html"):
+        path = lake.home / "reports" / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("<html></html>")
+    listed = {item["audience"] for item in get(api, "/reports?centre=north", VIEWER)[1]["items"]}
+    assert "operations" in listed
+    assert "team_leader" not in listed
+    assert "team_leader" in {item["audience"] for item in get(api, "/reports?centre=north")[1]["items"]}
+    assert get(api, "/reports/north/team_leader/weekly/2026-11-08.html", VIEWER)[0] == 403
+    assert get(api, "/reports/north/team_leader/weekly/2026-11-08.html")[0] == 200
+    assert get(api, "/reports/north/operations/daily/2026-11-02.html", VIEWER)[0] == 200
+    status, _ = post(
+        api, "/reports", {"audience": "team_leader", "period": "weekly", "centre": "north"}, VIEWER
+    )
+    assert status == 403
+
+
+def test_integers_are_ascii_digits_only(api: tuple[Client, SmallLake]) -> None:
+    for value in ("\u0661\u0660", "\uff11\uff10", "\u00b2"):  # Arabic-Indic, full-width, superscript
+        status, body = get(api, f"/centres/north/staffing?from=2026-11-02&limit={value}")
+        assert (status, body["error"]["code"]) == (400, "bad_parameter"), value
+        status, body = get(api, f"/centres/north/pathways?from=2026-11-02&top={value}")
+        assert (status, body["error"]["code"]) == (400, "bad_parameter"), value

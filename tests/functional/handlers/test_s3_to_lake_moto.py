@@ -235,3 +235,34 @@ def test_a_connect_contact_redelivered_in_a_later_object_replaces_the_stored_cop
     earlier = json.loads(read(f"manifests/{upload_ids[0]}.json"))
     assert earlier["displaced_by"] == {upload_ids[1]: 1}
     assert (earlier["rows_read"], earlier["rows_stored"], earlier["rows_excluded"]) == (2, 1, 1)
+
+
+def test_a_duplicate_validate_event_is_a_no_op_not_an_error(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15 item 10: the second delivery found ``_ready.json`` deleted and raised ObjectNotFound."""
+    ingest = load_handler("ingest")
+    validate = load_handler("validate")
+    monkeypatch.setattr(ingest, "runtime", lambda: aws["runtime"])
+    monkeypatch.setattr(validate, "runtime", lambda: aws["runtime"])
+    s3 = aws["s3"]
+    s3.put_object(Bucket=BUCKETS["raw"], Key="north/acd/calls-2026-11-02.csv.gz", Body=SAMPLE.read_bytes())
+    ingest.handler(_next_s3_event(aws), Context())
+    event = _next_s3_event(aws)
+    first = validate.handler(event, Context())
+    lake_before = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKETS["lake"])["Contents"]}
+    again = validate.handler(event, Context())
+    assert again == first
+    assert {
+        o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKETS["lake"])["Contents"]
+    } == lake_before
+    # An event for a staging marker that never existed (or a foreign key) is acknowledged, not retried.
+    stray = {**event, "Records": [{**event["Records"][0]}]}
+    stray["Records"][0]["s3"] = {
+        **event["Records"][0]["s3"],
+        "object": {
+            **event["Records"][0]["s3"]["object"],
+            "key": "staging/north-acd-0000000000000000/_ready.json",
+        },
+    }
+    assert validate.handler(stray, Context())["uploads"][0]["status"] == "skipped"

@@ -287,3 +287,73 @@ def test_a_commit_waits_out_another_commit_of_the_same_centre_and_source(
     _same_as(clean, cloud.run())
     assert cloud.data_etags() == etags
     assert not cloud.ports.store.exists("lake", lease_key("north", "acd"))
+
+
+# Issue 15, the faults catalogue: each assertion is "nothing lost, nothing duplicated, the right manifest".
+
+
+def _deliver(cloud: Cloud) -> dict[str, Any]:
+    """The ingest event, then the validate event its marker raises; a redelivery of an upload already
+    committed finds its manifest at the first stage and stops there."""
+    staged = stage_upload(cloud.ports, cloud.config, cloud.settings, KEY)
+    if not isinstance(staged, str):
+        return staged.__dict__
+    return commit_staged(cloud.ports, cloud.config, f"staging/{staged}/_ready.json").__dict__
+
+
+def test_a_kill_at_every_write_then_the_redelivered_events_equal_a_clean_run(
+    cloud: Cloud, clean_run: tuple[dict[str, Any], dict[str, str]]
+) -> None:
+    """Kill the function at its 1st, 2nd, … S3 write, up to the manifest (the commit record), in either
+    Lambda; then deliver both events again. Every time the lake and the manifest are the clean run's."""
+    kills = 0
+    for kill_at in range(1, 40):
+        cloud.wipe_outputs()
+        writes = {"n": 0, "manifest_written": False}
+
+        def kill(request: Any, kill_at: int = kill_at, writes: dict[str, Any] = writes, **_: Any) -> None:
+            if writes["manifest_written"]:
+                return
+            writes["n"] += 1
+            if writes["n"] == kill_at:
+                raise Killed(f"killed at write {kill_at}: {request.url}")
+            if (
+                "/manifests/" in request.url
+                and "/manifests/leases/" not in request.url
+                and ("/manifests/arrivals/" not in request.url)
+            ):
+                writes["manifest_written"] = True
+
+        cloud.s3.meta.events.register("before-send.s3.PutObject", kill)
+        try:
+            _deliver(cloud)
+            killed = False
+        except Killed:
+            killed = True
+        finally:
+            cloud.s3.meta.events.unregister("before-send.s3.PutObject", kill)
+        if not killed:
+            break
+        kills += 1
+        # A killed run's lease dies with it: its heartbeat stops, so it is taken over (here: at once).
+        cloud.ports.store.delete("lake", [lease_key("north", "acd")])
+        manifest = _deliver(cloud)
+        _same_as(clean_run[0], manifest)
+        assert cloud.data_etags() == clean_run[1], f"kill at write {kill_at}"
+        assert _deliver(cloud)["upload_id"] == manifest["upload_id"]  # and once more: a no-op
+        assert cloud.data_etags() == clean_run[1]
+    assert kills >= 6  # staging files, marker, data files, quarantine, log: each step was killed once
+
+
+@pytest.mark.parametrize(
+    "operation", ["HeadObject", "GetObject", "PutObject", "ListObjectsV2", "DeleteObjects"]
+)
+def test_s3_throttling_on_each_call_is_retried(
+    cloud: Cloud, clean_run: tuple[dict[str, Any], dict[str, str]], operation: str
+) -> None:
+    fault = Fault(503, SLOW_DOWN, times=2, headers={"Content-Type": "application/xml"})
+    cloud.s3.meta.events.register(f"before-send.s3.{operation}", fault)
+    manifest = cloud.run()
+    assert fault.hits == 2, f"{operation} was not called"
+    _same_as(clean_run[0], manifest)
+    assert cloud.data_etags() == clean_run[1]

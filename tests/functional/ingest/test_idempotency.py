@@ -153,7 +153,14 @@ def test_reupload_of_the_same_bytes_leaves_the_lake_byte_for_byte(lake: LocalLak
     assert {k: v for k, v in lake.digest().items() if not k.startswith("raw/")} == before
 
 
-def test_corrected_reexport_replaces_the_earlier_one_completely(lake: LocalLake) -> None:
+@pytest.fixture
+def daily(tmp_path: Path) -> LocalLake:
+    """A lake whose ``north/acd`` source is configured so that each upload replaces the day it names."""
+    return LocalLake.create(tmp_path, acd_replaces="day")
+
+
+def test_corrected_reexport_replaces_the_earlier_one_completely(daily: LocalLake) -> None:
+    lake = daily
     first = lake.ingest(KEY, export(*ROWS))
     corrected_n2 = (
         "N-2,2024-01-15T09:10:00,2024-01-15T09:10:30,2024-01-15T09:12:00,2024-01-15T09:15:00,30,90,180,0,0,10,"
@@ -163,6 +170,8 @@ def test_corrected_reexport_replaces_the_earlier_one_completely(lake: LocalLake)
     second = lake.ingest("north/acd/calls-2024-01-15-corrected.csv", export(*corrected_rows))
     assert second.dataset_key == first.dataset_key == "north/acd/2024-01-15"
     assert (second.status, second.replaced_upload_id, second.rows_stored) == ("stored", first.upload_id, 3)
+    assert second.replaces == "day"
+    assert f"replaced upload {first.upload_id} ({KEY}" in second.message
     assert lake.rows(lake.contacts(), "contact_id", "outcome", "upload_id") == [
         ("N-1", "answered", second.upload_id),
         ("N-2", "answered", second.upload_id),
@@ -182,7 +191,8 @@ def test_corrected_reexport_replaces_the_earlier_one_completely(lake: LocalLake)
     assert log == sorted([(first.upload_id, "replaced"), (second.upload_id, "stored")])
 
 
-def test_late_arriving_older_version_never_overwrites_a_newer_one(lake: LocalLake) -> None:
+def test_late_arriving_older_version_never_overwrites_a_newer_one(daily: LocalLake) -> None:
+    lake = daily
     lake.put("north/acd/calls-2024-01-15-v1.csv", export(*ROWS))
     newer = lake.ingest("north/acd/calls-2024-01-15-v2.csv", export(ROWS[0]))
     # v1 was exported (and uploaded) an hour before v2, but its event arrives late.
@@ -204,3 +214,88 @@ def test_raw_objects_are_never_modified_or_deleted(lake: LocalLake) -> None:
     lake.ingest("north/acd/calls-2024-01-15-corrected.csv")
     lake.ingest(KEY)
     assert lake_digest(lake.home / "raw") == raw_before
+
+
+# Upload identity is the object (key + content), never a name stem: uploads add unless the source is
+# configured to replace (issue 15, items 1 and 4; docs/adr/0014-upload-identity-and-replacement.md).
+
+
+def test_a_constant_file_name_on_two_nights_adds_and_keeps_both_raw_versions(lake: LocalLake) -> None:
+    first = lake.ingest("north/acd/export.csv", export(ROWS[0], ROWS[1]))
+    second = lake.ingest("north/acd/export.csv", export(ROWS[2], ROWS[4]))
+    assert first.upload_id != second.upload_id
+    assert (first.status, second.status, second.replaced_upload_id) == ("stored", "stored", None)
+    assert lake.manifest(first.upload_id)["status"] == "stored"
+    assert lake.rows(lake.contacts(), "contact_id") == [("N-1",), ("N-2",), ("N-3",), ("N-5",)]
+    # The first night's bytes are still in the store (locally as S3 versioning keeps them).
+    kept = lake.home / ".versions" / "raw" / "north/acd/export.csv" / first.fingerprint
+    assert kept.read_bytes() == export(ROWS[0], ROWS[1])
+
+
+def test_hourly_files_of_one_day_add_up(lake: LocalLake) -> None:
+    nine = lake.ingest("north/acd/calls-2024-01-15-0900.csv", export(ROWS[0]))
+    ten = lake.ingest("north/acd/calls-2024-01-15-1000.csv", export(ROWS[1], ROWS[2]))
+    assert nine.dataset_key != ten.dataset_key
+    assert (lake.manifest(nine.upload_id)["status"], ten.replaced_upload_id) == ("stored", None)
+    assert lake.contacts().num_rows == 3
+
+
+def test_uploads_that_add_never_store_a_contact_twice(lake: LocalLake) -> None:
+    lake.ingest("north/acd/export.csv", export(ROWS[0], ROWS[1]))
+    again = lake.ingest("north/acd/export-copy.csv", export(ROWS[0], ROWS[1]))
+    assert (again.rows_stored, again.quarantined_by_rule) == (0, {"duplicate.contact_id_across_uploads": 2})
+    assert lake.contacts().num_rows == 2
+
+
+def test_a_day_without_a_day_in_its_name_is_replaced_only_by_the_same_key(daily: LocalLake) -> None:
+    first = daily.ingest("north/acd/export.csv", export(ROWS[0]))
+    other = daily.ingest("north/acd/other.csv", export(ROWS[1]))
+    assert (first.dataset_key, other.replaced_upload_id) == ("north/acd/export.csv", None)
+    newer = daily.ingest("north/acd/export.csv", export(ROWS[2]))
+    assert newer.replaced_upload_id == first.upload_id
+    assert daily.rows(daily.contacts(), "contact_id") == [("N-2",), ("N-3",)]
+
+
+def test_a_late_reupload_of_the_old_export_never_undoes_a_correction(daily: LocalLake) -> None:
+    lake = daily
+    old = lake.ingest(KEY, export(*ROWS))
+    corrected = lake.ingest("north/acd/calls-2024-01-15-corrected.csv", export(ROWS[0]))
+    assert corrected.replaced_upload_id == old.upload_id
+    before = data_files(lake)
+    # The old export uploaded again, after the correction: a newer LastModified, the old bytes.
+    late_time = os.stat(lake.home / "raw" / "north/acd/calls-2024-01-15-corrected.csv").st_mtime_ns + 10**9
+    lake.put(KEY, export(*ROWS))
+    os.utime(lake.home / "raw" / KEY, ns=(late_time, late_time))
+    late = lake.ingest(KEY)
+    assert late.upload_id == old.upload_id
+    assert (late.status, late.replaced_by) == ("replaced", corrected.upload_id)
+    assert data_files(lake) == before
+    assert lake.rows(lake.contacts(), "contact_id", "upload_id") == [("N-1", corrected.upload_id)]
+    # The same old bytes under another name of the same day: ordered by their first arrival.
+    renamed = lake.ingest("north/acd/calls-2024-01-15 (1).csv", export(*ROWS))
+    assert renamed.status == "replaced"
+    assert data_files(lake) == before
+    assert lake.manifest(corrected.upload_id)["ordered_by_utc"] > (old.ordered_by_utc or "")
+
+
+def test_reordered_deliveries_of_a_day_end_as_in_order(daily: LocalLake, tmp_path: Path) -> None:
+    """The corrected export's event arrives first, the original's second: the correction stays."""
+    lake = daily
+    lake.put(KEY, export(*ROWS))
+    lake.put("north/acd/calls-2024-01-15-corrected.csv", export(ROWS[0]))
+    corrected_time = os.stat(lake.home / "raw" / "north/acd/calls-2024-01-15-corrected.csv").st_mtime_ns
+    os.utime(lake.home / "raw" / KEY, ns=(corrected_time - 10**9,) * 2)  # uploaded a second earlier
+    corrected = lake.ingest("north/acd/calls-2024-01-15-corrected.csv")
+    original = lake.ingest(KEY)
+    assert (corrected.status, original.status) == ("stored", "superseded")
+    assert lake.rows(lake.contacts(), "contact_id", "upload_id") == [("N-1", corrected.upload_id)]
+    in_order = LocalLake.create(tmp_path / "in-order", acd_replaces="day")
+    in_order.put(KEY, export(*ROWS))
+    in_order.put("north/acd/calls-2024-01-15-corrected.csv", export(ROWS[0]))
+    in_order.ingest(KEY)
+    again = in_order.ingest("north/acd/calls-2024-01-15-corrected.csv")
+    assert again.replaced_upload_id is not None
+    assert in_order.rows(in_order.contacts(), "contact_id", "outcome") == lake.rows(
+        lake.contacts(), "contact_id", "outcome"
+    )
+    assert in_order.quarantine().num_rows == lake.quarantine().num_rows == 0

@@ -41,11 +41,14 @@ def test_manifest_and_ingest_log_fields(lake: LocalLake) -> None:
     assert manifest.source_version == info.version
     assert manifest.fingerprint == info.etag == hashlib.md5(EXPORT, usedforsecurity=False).hexdigest()
     assert manifest.checksum_sha256 == hashlib.sha256(EXPORT).hexdigest()
-    assert (manifest.adapter, manifest.dataset_key, manifest.status) == (
+    content = hashlib.sha256(manifest.fingerprint.encode()).hexdigest()[:16]
+    assert (manifest.adapter, manifest.dataset_key, manifest.status, manifest.replaces) == (
         "generic_csv",
-        "north/acd/2024-01-15",
+        f"north/acd/2024-01-15/calls-2024-01-15.csv@{content}",  # uploads add: the dataset is the object
         "stored",
+        "nothing",
     )
+    assert (manifest.ordered_by, manifest.ordered_by_utc) == ("first_arrival", manifest.source_last_modified)
     assert manifest.processing.startswith("generic_csv@2|mapping:")
     assert (manifest.rows_read, manifest.rows_stored, manifest.rows_quarantined, manifest.rows_excluded) == (
         5,
@@ -97,7 +100,7 @@ def test_manifest_and_ingest_log_fields(lake: LocalLake) -> None:
         "source_key": manifest.source_key,
         "source_version": info.version,
         "checksum_sha256": hashlib.sha256(EXPORT).hexdigest(),
-        "dataset_key": "north/acd/2024-01-15",
+        "dataset_key": manifest.dataset_key,
         "status": "stored",
         "rows_read": 5,
         "rows_stored": 3,

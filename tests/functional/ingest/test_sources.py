@@ -236,3 +236,21 @@ def test_generic_csv_agent_activity(lake: LocalLake) -> None:
         (5, "state.unknown_code"),
         (6, "time.end_before_start"),
     ]
+
+
+def test_an_impossible_step_time_in_a_ctr_rejects_the_contact(lake: LocalLake) -> None:
+    """Issue 15 item 5: it silently became a NULL pathway step end."""
+    record = json.loads(CONNECT.read_bytes().splitlines()[0])
+    record["Queue"]["DequeueTimestamp"] = "2024-03-05T25:61:10Z"
+    good = next(
+        json.loads(line)
+        for line in CONNECT.read_bytes().splitlines()
+        if json.loads(line)["ContactId"] != record["ContactId"]
+    )
+    data = (json.dumps(record) + "\n" + json.dumps(good) + "\n").encode()
+    manifest = lake.ingest("leeds/ctr/2024/03/05/09/part-x.jsonl", data)
+    assert manifest.reconciles
+    assert manifest.quarantined_by_rule == {"timestamp.invalid": 1}
+    assert record["ContactId"] not in lake.contacts().column("contact_id").to_pylist()
+    steps = lake.steps()
+    assert record["ContactId"] not in steps.column("contact_id").to_pylist()

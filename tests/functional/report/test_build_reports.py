@@ -229,7 +229,12 @@ def _drop_upload(lake: SmallLake, centre: str, source: str, day: date) -> None:
         import pyarrow.parquet as pq
 
         table = pq.read_table(path)
-        if table.num_rows and table.column("dataset_key")[0].as_py() == f"{centre}/{source}/{day}":
+        # The business day is the dataset key's third segment (docs/adr/0014-upload-identity-and-replacement.md).
+        if table.num_rows and table.column("dataset_key")[0].as_py().split("/")[:3] == [
+            centre,
+            source,
+            str(day),
+        ]:
             path.unlink()
             removed += 1
     assert removed == 1

@@ -88,3 +88,39 @@ def test_ingest_dry_run_prints_the_counts_by_rule_and_writes_nothing(
     assert "outcome.unknown_code 1" in out
     assert "timestamp.invalid 1" in out
     assert not home.exists() or not any(home.rglob("*.parquet"))
+
+
+def test_ingest_warns_about_the_demo_key_and_says_what_it_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: replacement is configured per source and reported; the public demo key is flagged."""
+    import shutil
+
+    sample = Path(__file__).resolve().parents[3] / "shared/contactlake/sample_data"
+    config_dir = tmp_path / "config"
+    shutil.copytree(sample / "mappings", config_dir / "mappings")
+    text = (sample / "contactlake.toml").read_text(encoding="utf-8")
+    text = text.replace(
+        '[centres.north.sources.acd]\nadapter = "generic_csv"\n',
+        '[centres.north.sources.acd]\nadapter = "generic_csv"\nreplaces = "day"\n',
+    )
+    (config_dir / "contactlake.toml").write_text(text, encoding="utf-8")
+    header = (
+        "call_id,start_time,queue_start,answer_time,end_time,ivr_secs,wait_secs,talk_secs,hold_secs,hold_count,"
+        "wrap_secs,result,queue,agent,caller_number,channel,transfers,escalations,disposition,test_case\n"
+    )
+    row = "A1,2026-11-02T09:00:00,,,2026-11-02T09:01:{s},60,,,,0,,IVR,,,+44 7700 900001,voice,0,0,,\n"
+    first, corrected = tmp_path / "calls-2026-11-02.csv", tmp_path / "calls-2026-11-02-corrected.csv"
+    first.write_text(header + row.format(s="00"))
+    corrected.write_text(header + row.format(s="30"))
+    monkeypatch.delenv("CONTACTLAKE_PII_KEY", raising=False)
+    common = ["--home", str(tmp_path / "lake"), "--config", str(config_dir / "contactlake.toml"), "ingest"]
+    assert main([*common, str(first), "--centre", "north", "--source", "acd"]) == 0
+    assert "public demo key" in capsys.readouterr().err
+    assert main([*common, str(corrected), "--centre", "north", "--source", "acd"]) == 0
+    out = capsys.readouterr().out
+    assert "replaced upload north-acd-" in out
+    assert "calls-2026-11-02.csv" in out
+    monkeypatch.setenv("CONTACTLAKE_PII_KEY", "a-secret-of-our-own")
+    assert main([*common, str(first), "--centre", "north", "--source", "acd"]) == 0
+    assert "demo key" not in capsys.readouterr().err

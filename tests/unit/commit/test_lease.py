@@ -130,3 +130,59 @@ def test_the_lease_is_stamped_when_taken_not_when_the_wait_began(tmp_path: Path)
     with commit_lease(store, "north", "acd", "up-1", clock=clock, sleep=clock.sleep):
         assert _lease(store)["acquired_epoch"] == clock.now  # type: ignore[index]
         assert clock.now > 1_000_000.0
+
+
+# Issue 15 item 11: after kill -9 the next run waited 603 s, failed, and only the one after succeeded.
+
+
+def _beating(store: LocalObjectStore, upload_id: str, acquired: float, heartbeat: float) -> None:
+    body = {"upload_id": upload_id, "acquired_epoch": acquired, "heartbeat_epoch": heartbeat}
+    assert store.create("lake", KEY, json.dumps(body).encode())
+
+
+def test_a_killed_holder_is_taken_over_once_its_heartbeat_stops(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    clock = Clock()
+    # Killed 3 s after taking the lease, 64 s ago: its heartbeat stopped with it.
+    _beating(store, "killed", clock.now - 64, clock.now - LEASE_SECONDS - 1)
+    with commit_lease(store, "north", "acd", "up-1", clock=clock, sleep=clock.sleep):
+        assert _lease(store)["upload_id"] == "up-1"  # type: ignore[index]
+    assert clock.slept == []
+
+
+def test_a_long_commit_that_still_beats_keeps_its_lease(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    clock = Clock()
+    _beating(store, "slow-but-alive", clock.now - 900, clock.now - 5)  # committing for 15 min, alive
+    with (
+        pytest.raises(CommitBusy, match="slow-but-alive"),
+        commit_lease(store, "north", "acd", "up-1", clock=clock, sleep=clock.sleep, wait_seconds=30),
+    ):
+        pass
+    assert _lease(store)["upload_id"] == "slow-but-alive"  # type: ignore[index]
+
+
+def test_the_holder_beats_while_it_commits_and_stops_when_taken_over(tmp_path: Path) -> None:
+    import threading
+
+    store = LocalObjectStore(tmp_path)
+    ticks = iter(range(1_000_000, 2_000_000))
+    clock = lambda: float(next(ticks))  # noqa: E731 - each reading one second later
+    with commit_lease(store, "north", "acd", "up-1", clock=clock, heartbeat_seconds=0.01):
+        first = _lease(store)
+        assert first is not None
+        done = threading.Event()
+        for _ in range(500):
+            current = _lease(store)
+            if current and current["heartbeat_epoch"] > first["heartbeat_epoch"]:  # type: ignore[operator]
+                done.set()
+                break
+            threading.Event().wait(0.01)
+        assert done.is_set(), "no heartbeat was written"
+        assert current["acquired_epoch"] == first["acquired_epoch"]  # type: ignore[index]
+        # Taken over (as a dead run's would be): the old holder never writes over its successor.
+        store.delete("lake", [KEY])
+        _beating(store, "successor", 0.0, 0.0)
+        threading.Event().wait(0.1)
+        assert _lease(store) == {"upload_id": "successor", "acquired_epoch": 0.0, "heartbeat_epoch": 0.0}
+    assert _lease(store)["upload_id"] == "successor"  # type: ignore[index]

@@ -39,7 +39,6 @@ ENV_VARS = {
     "CONTACTLAKE_MAIL_SENDER",
     "CONTACTLAKE_SES_CONFIGURATION_SET",
     "CONTACTLAKE_CONFIG",
-    "CONTACTLAKE_PII_KEY_PARAM",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "LOG_LEVEL",
@@ -104,6 +103,38 @@ def test_globals_give_every_function_the_environment(template: dict[str, Any]) -
     assert set(variables) == ENV_VARS
     assert variables["CONTACTLAKE_MODE"] == "aws"
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "ContactLake"
+
+
+def test_only_the_function_that_hashes_callers_can_read_the_pii_key(template: dict[str, Any]) -> None:
+    """Issue 15 item 13: all five functions could read the key; the API used it to sign page tokens."""
+    resources = {name: r for name, r in template["Resources"].items() if isinstance(r, dict)}
+
+    def grants(role: str, parameter: str) -> bool:
+        return any(
+            parameter in str(statement.get("Resource"))
+            for policy in resources[role]["Properties"].get("Policies", [])
+            for statement in policy["PolicyDocument"]["Statement"]
+        )
+
+    readers = {
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::IAM::Role" and grants(name, "PiiKeyParameterName")
+    }
+    assert readers == {"IngestRole"}
+    token_readers = {
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::IAM::Role" and grants(name, "ApiTokenKeyParameterName")
+    }
+    assert token_readers == {"ApiRole"}
+    env = {
+        name: r["Properties"].get("Environment", {}).get("Variables", {})
+        for name, r in resources.items()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    assert [n for n, v in env.items() if "CONTACTLAKE_PII_KEY_PARAM" in v] == ["IngestFunction"]
+    assert [n for n, v in env.items() if "CONTACTLAKE_API_TOKEN_KEY_PARAM" in v] == ["ApiFunction"]
 
 
 def test_validate_is_triggered_only_by_ready_markers(template: dict[str, Any]) -> None:

@@ -123,3 +123,28 @@ def test_mixed_column_parses_plain_rows_together_and_each_odd_row_by_its_rule() 
         None, "timestamp.invalid", "timestamp.invalid", None, None, "timestamp.invalid", None, None,
         "timestamp.invalid", None, "timestamp.dst_nonexistent",
     ]  # fmt: skip
+
+
+def _parsed(values: list[str | None], zone: str = "UTC") -> tuple[list[object], list[object]]:
+    checks = RowChecks(len(values))
+    result = parse_timestamps(pa.array(values, pa.string()), checks, "initiated", zone)
+    return result.to_pylist(), checks.rule.to_pylist()
+
+
+def test_microsecond_and_nanosecond_fractions_are_valid_iso_8601() -> None:
+    """Issue 15 item 5: 6-9 fractional digits were quarantined as "not ISO 8601" (a whole export)."""
+    values, rules = _parsed(["2024-01-15T09:00:00.123456", "2024-01-15T09:00:01.123456789", None])
+    assert rules == [None, None, None]
+    assert values[:2] == [datetime(2024, 1, 15, 9, 0, 0, 123000), datetime(2024, 1, 15, 9, 0, 1, 123000)]
+    values, rules = _parsed(["2024-01-15T09:00:00.1234567+01:00"])
+    assert (values, rules) == ([datetime(2024, 1, 15, 8, 0, 0, 123000)], [None])
+
+
+def test_minutes_with_an_offset_do_not_depend_on_their_neighbours() -> None:
+    alone, _ = _parsed(["2024-01-15T09:00+05:30"])
+    assert alone == [datetime(2024, 1, 15, 3, 30)]
+    for neighbour in ("2024-02-30T09:00:00+01:00", "2024-01-15T25:00:00+01:00"):  # impossible, offset too
+        values, rules = _parsed(["2024-01-15T09:00+05:30", neighbour])
+        assert (values, rules) == ([datetime(2024, 1, 15, 3, 30), None], [None, "timestamp.invalid"]), (
+            neighbour
+        )

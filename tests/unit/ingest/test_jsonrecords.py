@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -80,3 +81,18 @@ def test_invalid_utf8_rejects_the_file() -> None:
     with pytest.raises(IngestError) as error:
         records(b'{"a":"\xff\xfe"}')
     assert error.value.rule_id == "file.encoding"
+
+
+@pytest.mark.parametrize("literal", ["null", "true", "false", "-12.5e3"])
+@pytest.mark.parametrize("cut", [1, 2, 3])
+def test_a_literal_cut_by_the_read_boundary_is_read_whole(literal: str, cut: int) -> None:
+    """Issue 15 item 3: a value split by the 1 MiB read boundary was quarantined as "Expecting value"."""
+    head = '{"a": "'
+    middle = '", "b": '
+    padding = 1024 * 1024 - len(head) - len(middle) - cut  # the boundary falls ``cut`` chars into the literal
+    first = f"{head}{'x' * padding}{middle}{literal}}}"
+    data = f'{first}\n{{"a": "second", "b": {literal}}}\n'.encode()
+    assert data[1024 * 1024 - cut : 1024 * 1024 - cut + len(literal)] == literal.encode()
+    records = list(iter_json_records(io.BytesIO(data)))
+    assert [r.reject for r in records] == [None, None]
+    assert [r.value["b"] for r in records if r.value] == [json.loads(literal)] * 2

@@ -11,7 +11,7 @@ import pytest
 
 from contactlake.contract import IngestError
 from contactlake.ingest import reader
-from contactlake.ingest.reader import HashingReader, open_decoded, sniff_encoding
+from contactlake.ingest.reader import DecompressionCap, HashingReader, open_decoded, sniff_encoding
 
 
 def decoded(data: bytes, key: str = "a/b/file.csv", encoding: str = "auto") -> tuple[bytes, str]:
@@ -130,3 +130,25 @@ def test_hashing_reader_fills_the_callers_buffer(make: type[io.IOBase]) -> None:
             received += bytes(view[:count])
     assert received == data
     assert hashing.finish() == hashlib.sha256(data).hexdigest()
+
+
+def test_a_gzip_bomb_of_blank_lines_is_stopped_by_its_line_count() -> None:
+    """Issue 15 item 8: a 2 MB gzip of blank lines took 10 GB and 325 s before the byte cap stopped it."""
+    bomb = gzip.compress(b"\n" * (8 * 1024 * 1024), compresslevel=9)  # 8M lines from a few KB
+    assert len(bomb) < 50_000
+    cap = DecompressionCap(io.BytesIO(bomb), len(bomb))
+    with pytest.raises(IngestError) as error:
+        cap.read()
+    assert error.value.rule_id == "file.decompression_limit"
+    assert "lines" in str(error.value)
+    assert cap.total <= 2 * 1024 * 1024  # stopped after about a million lines, not at the byte cap (64 MiB)
+
+
+def test_a_real_export_is_far_below_the_line_cap() -> None:
+    rows = b"".join(
+        b"N-%d,2024-01-15T09:00:00,answered,billing,+44 7700 900%03d\n" % (i, i % 1000)
+        for i in range(200_000)
+    )
+    data = gzip.compress(rows)
+    cap = DecompressionCap(io.BytesIO(data), len(data))
+    assert cap.read() == rows

@@ -25,8 +25,13 @@ CONFIG = parse_app_config(
             "north": {
                 "timezone": "Europe/London",
                 "sources": {
-                    "acd": {"adapter": "generic_csv", "mapping": "mappings/acd_calls.toml"},
-                    "ctr": {"adapter": "amazon_connect"},
+                    "acd": {
+                        "adapter": "generic_csv",
+                        "mapping": "mappings/acd_calls.toml",
+                        "replaces": "day",
+                    },
+                    "adds": {"adapter": "generic_csv", "mapping": "mappings/acd_calls.toml"},
+                    "ctr": {"adapter": "amazon_connect", "replaces": "day"},
                 },
             }
         }
@@ -96,13 +101,35 @@ def test_route_and_identity(store: LocalObjectStore) -> None:
     assert route_upload("north/acd/calls_20240115.csv", CONFIG, store).upload_id != upload.upload_id
 
 
+def test_uploads_add_unless_the_source_says_they_replace(store: LocalObjectStore) -> None:
+    """Identity is the object (key + content), never the day or stem its name suggests."""
+    store.put("raw", "north/adds/calls-2024-01-15.csv", b"call_id\n")
+    first = route_upload("north/adds/calls-2024-01-15.csv", CONFIG, store)
+    store.put("raw", "north/adds/calls-2024-01-15-corrected.csv", b"call_id\nX\n")
+    other_name = route_upload("north/adds/calls-2024-01-15-corrected.csv", CONFIG, store)
+    store.put("raw", "north/adds/calls-2024-01-15.csv", b"call_id\nY\n")
+    same_name = route_upload("north/adds/calls-2024-01-15.csv", CONFIG, store)
+    assert len({first.dataset_key, other_name.dataset_key, same_name.dataset_key}) == 3
+    assert first.replaces == "nothing"
+    # A streamed source configured to replace days still adds its many files of a day.
+    store.put("raw", "north/ctr/2024/01/15/ctr-1.gz", b"x")
+    assert (
+        route_upload("north/ctr/2024/01/15/ctr-1.gz", CONFIG, store).dataset_key
+        == "north/ctr/2024/01/15/ctr-1.gz"
+    )
+
+
 def test_dataset_keys() -> None:
-    assert dataset_key_for("north", "acd", "calls-2024-01-15.csv") == "north/acd/2024-01-15"
-    assert dataset_key_for("north", "acd", "2024/01/15/calls.csv") == "north/acd/2024-01-15"
-    assert dataset_key_for("north", "acd", "export_20240115_v2.csv") == "north/acd/2024-01-15"
-    assert dataset_key_for("anonbank", "calls", "october.txt.gz") == "anonbank/calls/october"
+    assert dataset_key_for("north", "acd", "calls-2024-01-15.csv", "day") == "north/acd/2024-01-15"
+    assert dataset_key_for("north", "acd", "2024/01/15/calls.csv", "day") == "north/acd/2024-01-15"
+    assert dataset_key_for("north", "acd", "export_20240115_v2.csv", "day") == "north/acd/2024-01-15"
+    # No day in the name: never the stem (export.csv would replace every night), the object key.
+    assert dataset_key_for("anonbank", "calls", "october.txt.gz", "day") == "anonbank/calls/october.txt.gz"
     streamed = "2024/03/05/09/ctr-stream-1-2024-03-05-09-15-00-abc.gz"
     assert dataset_key_for("north", "ctr", streamed, "object") == f"north/ctr/{streamed}"
+    adds = dataset_key_for("north", "acd", "export.csv", "nothing", '"etag-1"')
+    assert adds.startswith("north/acd/export.csv@")
+    assert adds != dataset_key_for("north", "acd", "export.csv", "nothing", '"etag-2"')
 
 
 def test_upload_identity_round_trip_keeps_times() -> None:
@@ -111,6 +138,7 @@ def test_upload_identity_round_trip_keeps_times() -> None:
         "upload_id": "north-acd-0123456789abcdef", "centre_id": "north", "source": "acd",
         "adapter": "generic_csv", "mapping": None, "key": "north/acd/x.csv", "dataset_key": "north/acd/x",
         "fingerprint": "e", "version": "v", "size": 3, "last_modified": store_time.isoformat(), "processing": "p",
+        "replaces": "nothing",
     }  # fmt: skip
     upload = upload_from_identity(identity, CONFIG)
     assert upload.last_modified == store_time

@@ -139,3 +139,21 @@ def test_kept_rows_are_slices_of_the_batch_unless_there_are_many_runs(
     copied = kept_rows(table, keep)
     assert copied.column("n").num_chunks == 1
     assert copied.equals(kept)
+
+
+def test_rows_per_block_are_bounded_however_short_the_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15 item 8: 20 MiB of blank lines were one block of 20 million rows (6 GB)."""
+    monkeypatch.setattr(csvblocks, "MAX_BLOCK_LINES", 50)
+    data = b"id,name\n" + b"\n" * 120 + b'A,"two\nlines"\n' + b"\n" * 30 + b"B,x\n"
+    _, blocks = iter_csv_blocks(io.BufferedReader(io.BytesIO(data)), ",", ["id"])
+    seen = list(blocks)
+    assert len(seen) >= 3
+    assert all(block.batch.num_rows <= 50 for block in seen)
+    named = [
+        (line, value)
+        for block in seen
+        for line, value in zip(block.lines.to_pylist(), block.batch.column("id").to_pylist(), strict=True)
+        if value
+    ]
+    assert named == [(122, "A"), (154, "B")]  # 120 blank lines after the header; A spans two lines
+    assert sum(block.batch.num_rows for block in seen) == 120 + 1 + 30 + 1

@@ -124,15 +124,26 @@ recipients = ["account-manager@vendor.example"]
 # The demo keys below are public: replace them in any real deployment.
 [api.callers.admin]
 centres = ["*"]
+actions = ["read", "upload", "admin"]
+role = "internal"
 api_key_sha256 = "0de55245c225238646d6fdb99a60b6971bf5eb0b0280237830d66e0a8b54b4ac"  # demo-key-admin
 
 [api.callers.north_ops]
 centres = ["north"]
+actions = ["read", "upload", "admin"]
+role = "internal"
 api_key_sha256 = "88cf6ac6696b6e69892fc2174d894f44831251564176b17242f79c32e0692685"  # demo-key-north
 
 [api.callers.north_ops_role]
 centres = ["north"]
 principal = "arn:aws:iam::123456789012:role/contactlake-north-ops"
+actions = ["read", "upload"]
+role = "internal"
+
+# Read-only and external: no upload URLs, no report builds, no internal-only (agent-level) reports.
+[api.callers.north_viewer]
+centres = ["north"]
+api_key_sha256 = "691dc8a80cc0d061baff17da25c9b3a9f4a9f1e8c740d30a4e41265baffa63eb"  # demo-key-viewer
 """
 
 

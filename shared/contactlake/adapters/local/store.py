@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -54,9 +55,14 @@ class LocalObjectStore:
         path = self.path(area, key)
         tmp = _temporary_beside(path)
         tmp.write_bytes(data)
+        if area != "raw":
+            os.replace(tmp, path)
+            return
+        # like S3, the upload's ETag is computed as it arrives, not when it is read
+        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        self._keep_earlier_version(key, path, etag)
         os.replace(tmp, path)
-        if area == "raw":  # like S3, the upload's ETag is computed as it arrives, not when it is read
-            self._remember(area, key, os.stat(path), hashlib.md5(data, usedforsecurity=False).hexdigest())
+        self._remember(area, key, os.stat(path), etag)
 
     def put_file(self, area: Area, key: str, path: Path) -> None:
         target = self.path(area, key)
@@ -66,9 +72,27 @@ class LocalObjectStore:
             while chunk := source.read(_COPY_CHUNK):
                 digest.update(chunk)
                 sink.write(chunk)
+        if area == "raw":
+            self._keep_earlier_version(key, target, digest.hexdigest())
         os.replace(tmp, target)
         if area == "raw":
             self._remember(area, key, os.stat(target), digest.hexdigest())
+
+    def _keep_earlier_version(self, key: str, path: Path, new_etag: str) -> None:
+        """Like a versioned S3 bucket: an upload written over an earlier one under the same key keeps the
+        earlier bytes, as ``<root>/.versions/raw/<key>/<its ETag>`` (a hard link, no copy). Raw uploads
+        are never lost, even when a centre sends ``export.csv`` every night."""
+        try:
+            with path.open("rb") as handle:
+                etag = self._etag("raw", key, os.fstat(handle.fileno()), handle)
+        except FileNotFoundError:
+            return
+        if etag == new_etag:
+            return
+        kept = self.root / ".versions" / "raw" / key / etag
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # kept already (the same bytes overwritten twice)
+            os.link(path, kept)
 
     def get(self, area: Area, key: str) -> bytes:
         try:

@@ -19,8 +19,10 @@ of replacing each other.
 
 from __future__ import annotations
 
+import json
+import pickle
+import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -44,15 +46,9 @@ _DIRECTIONS = {
 _EXCLUDED_METHODS = {"MONITOR": "excluded.monitor", "DISCONNECT": "excluded.disconnect_flow"}
 
 
-@dataclass
-class _Picked:
-    number: int
-    raw: dict[str, Any]
-    values: dict[str, Any] | None
-    caller: str | None
-    steps: list[Step]
-    problem: RecordProblem | None
-    last_update: datetime | None
+#: Records per batch: a CTR is wide (its JSON is kept for the quarantine), so fewer than a CSV batch.
+_BATCH_RECORDS = 20_000
+_PICKLE = pickle.HIGHEST_PROTOCOL
 
 
 def _outcome(record: dict[str, Any], queued: bool, answered: bool) -> str:
@@ -174,9 +170,9 @@ def _timestamp(value: Any) -> datetime | None:
         return None
 
 
-def _order(entry: _Picked) -> float:
+def _order(last_update: datetime | None) -> float:
     """Later ``LastUpdateTimestamp`` wins; on a tie (or no timestamp) the copy later in the file wins."""
-    return entry.last_update.timestamp() if entry.last_update else float("-inf")
+    return last_update.timestamp() if last_update else float("-inf")
 
 
 class AmazonConnectAdapter:
@@ -186,60 +182,61 @@ class AmazonConnectAdapter:
     dataset_grain = "object"
 
     def read(self, stream: BinaryIO, upload: Upload, ctx: AdapterContext) -> Iterator[ParsedBatch]:
+        """Two passes in bounded memory: the first picks every record and spools it to a scratch file,
+        keeping only each contact's winning copy (record number and update time) in memory; the second
+        reads the spool back and builds batches of the winners in file order. (Holding the records
+        themselves needed about 11 KB each: 1.76 GB for a 150k-record file.)"""
         decoded, _ = open_decoded(stream, upload.key, upload.size, "utf-8")
-        picked: list[_Picked | None] = []
-        latest: dict[str, int] = {}
-        parse_rejects = ContactRows(upload, ctx)
+        limit = min(ctx.batch_records, _BATCH_RECORDS)
+        winners: dict[str, tuple[float, int]] = {}
+        counted = ContactRows(upload, ctx)  # parse rejects, exclusions and superseded copies
         superseded = 0
-        excluded = ContactRows(upload, ctx)
-        for record in iter_json_records(decoded):
-            if record.value is None:
-                parse_rejects.reject_record(record)
-                continue
-            value = record.value
-            rule = _EXCLUDED_METHODS.get(str(value.get("InitiationMethod")))
-            if rule is None and value.get("Channel") == "TASK":
-                rule = "excluded.task"
-            if rule is not None:
-                excluded.exclude(rule)
-                continue
-            try:
-                values, caller, steps = pick_contact(value)
-                problem = None
-            except RecordProblem as error:
-                values, caller, steps, problem = None, None, [], error
-            entry = _Picked(
-                record.number,
-                value,
-                values,
-                caller,
-                steps,
-                problem,
-                _timestamp(value.get("LastUpdateTimestamp")),
-            )
-            contact_id = values.get("contact_id") if values else None
-            if contact_id is not None and contact_id in latest:
-                earlier = picked[latest[contact_id]]
-                assert earlier is not None
-                superseded += 1
-                if _order(earlier) > _order(entry):
-                    continue  # the copy already kept is newer
-                picked[latest[contact_id]] = None
-            if contact_id is not None:
-                latest[contact_id] = len(picked)
-            picked.append(entry)
-        rows = ContactRows(upload, ctx)
-        rows.rejects = parse_rejects.rejects
-        rows.rows_read = parse_rejects.rows_read + excluded.rows_read + superseded
-        rows.excluded = excluded.excluded
-        if superseded:
-            rows.excluded["duplicate.superseded_update"] += superseded
-        for kept in picked:
-            if kept is None:
-                continue
-            rows.add(kept.number, kept.raw, kept.values, kept.caller, kept.steps, kept.problem)
-            if len(rows) >= ctx.batch_records:
+        with tempfile.TemporaryFile(prefix="contactlake-connect-") as spool:
+            for record in iter_json_records(decoded):
+                if record.value is None:
+                    counted.reject_record(record)
+                    if len(counted.rejects) >= limit:  # a file of garbage: rejects go out in batches too
+                        yield counted.build()
+                        counted = ContactRows(upload, ctx)
+                    continue
+                value = record.value
+                rule = _EXCLUDED_METHODS.get(str(value.get("InitiationMethod")))
+                if rule is None and value.get("Channel") == "TASK":
+                    rule = "excluded.task"
+                if rule is not None:
+                    counted.exclude(rule)
+                    continue
+                try:
+                    values, caller, steps = pick_contact(value)
+                    problem = None
+                except RecordProblem as error:
+                    values, caller, steps, problem = None, None, [], error
+                contact_id = values.get("contact_id") if values else None
+                if contact_id is not None:
+                    order = _order(_timestamp(value.get("LastUpdateTimestamp")))
+                    if contact_id in winners:
+                        superseded += 1
+                        if winners[contact_id][0] > order:
+                            continue  # the copy already kept is newer; this one is never spooled
+                    winners[contact_id] = (order, record.number)
+                raw = json.dumps(value, sort_keys=True, default=str)
+                pickle.dump((record.number, raw, values, caller, steps, problem), spool, _PICKLE)
+            spool.seek(0)
+            rows = counted
+            rows.rows_read += superseded
+            if superseded:
+                rows.excluded["duplicate.superseded_update"] += superseded
+            while True:
+                try:
+                    number_, raw, values, caller, steps, problem = pickle.load(spool)  # noqa: S301 - our own spool
+                except EOFError:
+                    break
+                contact_id = values.get("contact_id") if values else None
+                if contact_id is not None and winners[contact_id][1] != number_:
+                    continue  # a copy a later one replaced: counted as superseded above
+                rows.add(number_, raw, values, caller, steps, problem)
+                if len(rows) >= limit:
+                    yield rows.build()
+                    rows = ContactRows(upload, ctx)
+            if len(rows) or rows.rows_read:
                 yield rows.build()
-                rows = ContactRows(upload, ctx)
-        if len(rows) or rows.rows_read:
-            yield rows.build()

@@ -9,6 +9,7 @@ reads agent-activity exports (``kind = "agent_activity"`` mappings).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -28,7 +29,7 @@ from contactlake.ingest.reader import open_decoded
 from contactlake.ingest.rules import check_contacts
 from contactlake.ingest.sources.base import AdapterContext
 from contactlake.kernels.arrowtext import blank_as_null, trim_whitespace
-from contactlake.kernels.csvblocks import MAX_FIELD_CHARS, CsvBlock, iter_csv_blocks
+from contactlake.kernels.csvblocks import MAX_FIELD_CHARS, CsvBlock, check_header, iter_csv_blocks
 from contactlake.schema import AGENT_ACTIVITY
 
 __all__ = ["MAX_FIELD_CHARS", "GenericCsvAdapter", "coded_values"]
@@ -47,7 +48,8 @@ class GenericCsvAdapter:
                 "config.mapping", f"source {upload.source!r} needs a mapping file in its configuration"
             )
         decoded, _encoding = open_decoded(stream, upload.key, upload.size, mapping.encoding)
-        names, blocks = iter_csv_blocks(decoded, mapping.delimiter, mapping.required_columns, ctx.block_bytes)
+        names, blocks = iter_csv_blocks(decoded, mapping.delimiter, [], ctx.block_bytes)
+        mapping = _with_header_names(mapping, names)
         for block in blocks:
             yield self._convert(block, names, mapping, upload, ctx, upload.centre.timezone)
 
@@ -175,6 +177,50 @@ def _exclusions(batch: pa.RecordBatch, names: list[str], mapping: Mapping) -> di
         mask = _matches(batch, names, condition)
         found[rule] = pc.or_(found[rule], mask) if rule in found else mask
     return found
+
+
+def _with_header_names(mapping: Mapping, names: list[str]) -> Mapping:
+    """The mapping with each mapped column named as the header spells it; every mapped column must exist.
+
+    Headers are matched exactly, else ignoring letter case and surrounding spaces (``Queue`` for
+    ``queue``, ``TALK_SECS`` for ``talk_secs``). A mapped column the header does not have at all rejects
+    the file: storing its field as empty would change the figures with a clean manifest (a missing
+    ``talk_secs`` makes every handle time zero). The mapping is fixed (remove the column) or the export
+    is, then the upload replayed.
+    """
+    folded: dict[str, str] = {}
+    for name in names:
+        folded.setdefault(name.strip().casefold(), name)
+
+    def find(source: str) -> str | None:
+        return source if source in names else folded.get(source.strip().casefold())
+
+    resolved: dict[str, str | list[str]] = {}
+    missing: list[str] = []
+    for field_name, source in mapping.columns.items():
+        sources = [source] if isinstance(source, str) else source  # a field composed of several columns
+        found = [find(column) for column in sources]
+        missing += [column for column, hit in zip(sources, found, strict=True) if hit is None]
+        if None not in found:
+            hits = [hit for hit in found if hit is not None]
+            resolved[field_name] = hits[0] if isinstance(source, str) else hits
+    mapped = {
+        c for source in mapping.columns.values() for c in ([source] if isinstance(source, str) else source)
+    }
+    # Required columns include those the mapping's conditions and exclusions test, matched exactly.
+    missing_required = [
+        c for c in mapping.required_columns if c in missing or (c not in mapped and c not in names)
+    ]
+    if missing_required:  # the kernel's message, with its hint when the delimiter is wrong
+        check_header(names, missing_required, mapping.delimiter)
+    if missing:
+        raise IngestError(
+            "header.missing_column",
+            f"mapped column(s) {sorted(missing)} not in the header {names[:12]}; export them, or remove them "
+            f"from the mapping's [columns] ({mapping.name}) and replay the upload",
+            line=1,
+        )
+    return replace(mapping, columns=resolved)
 
 
 def coded_values(

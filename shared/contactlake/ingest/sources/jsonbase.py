@@ -180,6 +180,7 @@ class ContactRows:
             source_line=lines,
         )
         table = check_contacts(table, checks)
+        self._check_step_times(checks, zone)
         ok = checks.ok
         parsed = ParsedBatch(
             rows_read=self.rows_read, rejects=list(self.rejects), excluded=Counter(self.excluded)
@@ -191,6 +192,32 @@ class ContactRows:
         for index, rule_id, message in zip(rejected.to_pylist(), rules, messages, strict=True):
             parsed.rejects.append(Reject(self.lines[index], self.raws[index], rule_id, message))
         return parsed
+
+    def _check_step_times(self, checks: RowChecks, zone: str) -> None:
+        """A pathway step time that is not a real time rejects its contact (it used to become a NULL
+        step end without a word)."""
+        owners, times = [], []
+        for row, steps in enumerate(self.steps):
+            for step in steps:
+                for value in (step.started, step.ended):
+                    if value is not None:
+                        owners.append(row)
+                        times.append(value)
+        if not times:
+            return
+        scratch = RowChecks(len(times))
+        parse_timestamps(pa.array(times, pa.string()), scratch, "step time", zone)
+        failed = pc.invert(scratch.ok).to_numpy(zero_copy_only=False)
+        if not failed.any():
+            return
+        bad = [False] * len(self.lines)
+        for owner, is_bad in zip(owners, failed.tolist(), strict=True):
+            bad[owner] = bad[owner] or is_bad
+        checks.fail(
+            pa.array(bad, pa.bool_()),
+            "timestamp.invalid",
+            "a pathway step time (queue, agent or after-contact-work timestamp) is not a real ISO 8601 time",
+        )
 
     def _steps(self, contact_ids: pa.ChunkedArray, keep: list[bool], zone: str) -> pa.Table:
         ids, index, types, names, starts, ends, durations, outcomes = ([] for _ in range(8))

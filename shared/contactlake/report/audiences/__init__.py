@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from contactlake.config import INTERNAL_AUDIENCES
 from contactlake.report.audiences.common import Context
 from contactlake.report.audiences.data_quality import data_quality
 from contactlake.report.audiences.executive import executive
@@ -21,8 +22,6 @@ __all__ = ["AUDIENCE_BUILDERS", "COMBINED_AUDIENCES", "INTERNAL_AUDIENCES", "Con
 
 #: Audiences that get one report across all their centres (the others get one report per centre).
 COMBINED_AUDIENCES = frozenset({"executive", "data_quality"})
-#: Audiences whose reports carry agent-level data: marked internal, e-mailed only inside the sender's domain.
-INTERNAL_AUDIENCES = frozenset({"team_leader"})
 
 AUDIENCE_BUILDERS: dict[str, Callable[[Context], Report]] = {
     "executive": executive,
