@@ -37,6 +37,12 @@ timezone = "Europe/London"
 
 [centres.leeds.sources.ctr]
 adapter = "amazon_connect"
+
+[api.callers.north_admin_role]
+centres = ["north"]
+actions = ["read", "upload", "admin"]
+role = "internal"
+principal = "arn:aws:iam::123456789012:role/contactlake-north-admin"
 """
 
 
@@ -73,11 +79,12 @@ def create_resources(stack: Stack) -> None:
         boto3.client("sesv2", region_name=REGION).create_configuration_set(
             ConfigurationSetName=config_set["Properties"]["Name"]
         )
-    boto3.client("ssm", region_name=REGION).put_parameter(
-        Name=str(stack.parameters["PiiKeyParameterName"]),
-        Value="test-pseudonymisation-key",
-        Type="SecureString",
-    )
+    ssm = boto3.client("ssm", region_name=REGION)
+    for parameter, value in (
+        ("PiiKeyParameterName", "test-pseudonymisation-key"),
+        ("ApiTokenKeyParameterName", "test-page-token-key"),
+    ):
+        ssm.put_parameter(Name=str(stack.parameters[parameter]), Value=value, Type="SecureString")
     lake = stack_bucket(stack, "lake")
     config = (SAMPLE / "contactlake.toml").read_bytes() + CONNECT_CENTRE
     s3.put_object(Bucket=lake, Key=str(stack.parameters["ConfigObjectKey"]), Body=config)

@@ -30,6 +30,8 @@ from tests.functional.aws.recorder import Recorder
 
 #: An IAM principal the shipped configuration maps to the north centre ([api.callers.north_ops_role]).
 NORTH_OPS = "arn:aws:sts::123456789012:assumed-role/contactlake-north-ops/dashboard"
+#: A north caller who may also build reports now (the "admin" action; moto_stack adds it to the config).
+NORTH_ADMIN = "arn:aws:sts::123456789012:assumed-role/contactlake-north-admin/console"
 DAY = "2026-11-02"
 
 
@@ -47,6 +49,7 @@ def gateway_event(
     params: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     body: Any = None,
+    caller: str = NORTH_OPS,
 ) -> dict[str, Any]:
     """The REST API proxy event API Gateway sends after checking the caller's SigV4 signature."""
     return {
@@ -62,7 +65,7 @@ def gateway_event(
             "httpMethod": method,
             "path": f"/api{path}",
             "stage": "api",
-            "identity": {"sourceIp": "10.0.0.1", "userArn": NORTH_OPS},
+            "identity": {"sourceIp": "10.0.0.1", "userArn": caller},
         },
         "body": json.dumps(body) if body is not None else None,
         "isBase64Encoded": False,
@@ -202,6 +205,7 @@ def run_all(stack: Stack, recorder: Recorder, scratch: Path) -> Outcomes:
                 "/reports",
                 "/reports",
                 body={"audience": "operations", "period": "daily", "as_of": DAY, "centre": "north"},
+                caller=NORTH_ADMIN,
             ),
             "generate_held": gateway_event(
                 "POST",
@@ -213,6 +217,7 @@ def run_all(stack: Stack, recorder: Recorder, scratch: Path) -> Outcomes:
                     "as_of": "2026-12-01",
                     "centres": ["north"],
                 },
+                caller=NORTH_ADMIN,
             ),
         }.items():
             api[name] = invoker.invoke("ApiFunction", event)

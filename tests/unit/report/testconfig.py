@@ -39,6 +39,7 @@ monthly_budget = 150000
 [centres.north.sources.acd]
 adapter = "generic_csv"
 mapping = "mappings/acd_calls.toml"
+replaces = "day"
 
 [centres.north.sources.agents]
 adapter = "generic_csv"
@@ -68,6 +69,7 @@ monthly_budget = 95000
 [centres.south.sources.acd]
 adapter = "generic_csv"
 mapping = "mappings/acd_calls.toml"
+replaces = "day"
 
 [centres.south.sources.agents]
 adapter = "generic_csv"
