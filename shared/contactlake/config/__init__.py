@@ -233,6 +233,7 @@ def effective_config(config: AppConfig) -> dict[str, Any]:
                     "allow_empty": s.allow_empty,
                     "schedule": s.schedule,
                     "deadline_local": s.deadline_local,
+                    "replaces": s.replaces,
                 }
             )
             for s in centre.sources

@@ -245,6 +245,7 @@ def test_config_check_prints_every_centre_with_defaults(capsys: pytest.CaptureFi
         "adapter": "anonymous_bank",
         "allow_empty": False,
         "schedule": "daily",
+        "replaces": "nothing",
     }
 
 
