@@ -6,19 +6,31 @@
 --   centre_id, date_from, date_to   local dates, inclusive
 --   grain                           'day' | 'week' (ISO, Monday) | 'month' | 'all' (the whole range)
 --   cost_per_agent_hour             the centre's loaded cost of one staffed agent hour
-WITH work AS (
+WITH periods AS (
+    -- Each local date of the range and the start of its period (the one place :grain is read).
     SELECT
+        contact_date,
         CASE :grain
             WHEN 'day' THEN contact_date
             WHEN 'week' THEN CAST(date_trunc('week', contact_date) AS DATE)
             WHEN 'month' THEN CAST(date_trunc('month', contact_date) AS DATE)
             WHEN 'all' THEN CAST(:date_from AS DATE)
-        END AS period_start,
+        END AS period_start
+    FROM (
+        SELECT CAST(local_day AS DATE) AS contact_date
+        FROM UNNEST(sequence(CAST(:date_from AS DATE), CAST(:date_to AS DATE), INTERVAL '1' DAY)) AS days (local_day)
+    )
+),
+
+work AS (
+    SELECT
+        p.period_start,
         sum(offered) AS offered,
         sum(answered) AS answered,
         sum(talk_seconds) + sum(hold_seconds) + sum(acw_seconds) AS inbound_handle_seconds,
         sum(other_handle_seconds) AS other_handle_seconds
     FROM kpi_interval
+    INNER JOIN periods AS p USING (contact_date)
     WHERE centre_id = :centre_id
       AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
@@ -27,12 +39,7 @@ WITH work AS (
 
 staff AS (
     SELECT
-        CASE :grain
-            WHEN 'day' THEN contact_date
-            WHEN 'week' THEN CAST(date_trunc('week', contact_date) AS DATE)
-            WHEN 'month' THEN CAST(date_trunc('month', contact_date) AS DATE)
-            WHEN 'all' THEN CAST(:date_from AS DATE)
-        END AS period_start,
+        p.period_start,
         count(DISTINCT agent_id) AS agents,
         sum(logged_in_seconds) AS logged_in_seconds,
         sum(net_staffed_seconds) AS net_staffed_seconds,
@@ -40,6 +47,7 @@ staff AS (
         sum(training_seconds) AS training_seconds,
         sum(other_seconds) AS other_seconds
     FROM agent_state_interval
+    INNER JOIN periods AS p USING (contact_date)
     WHERE centre_id = :centre_id
       AND contact_month BETWEEN date_trunc('month', CAST(:date_from AS DATE)) AND CAST(:date_to AS DATE)
       AND contact_date BETWEEN CAST(:date_from AS DATE) AND CAST(:date_to AS DATE)
