@@ -91,6 +91,15 @@ TRIM_PATTERNS = (
     # Pillow's AVIF codec (~3.5 MB); PIL.AvifImagePlugin treats a missing _avif as "format unsupported".
     "PIL/_avif*.so",
     "pillow.libs/libavif*",
+    # Matplotlib's example data, GUI toolbar icons, the Type 1 metrics of the PS/PDF backends and the serif
+    # and monospace families: charts are drawn by Agg into PNG in the default sans-serif, DejaVu Sans, with
+    # STIX kept for symbols it lacks (~5 MB).
+    "matplotlib/mpl-data/sample_data",
+    "matplotlib/mpl-data/images",
+    "matplotlib/mpl-data/fonts/afm",
+    "matplotlib/mpl-data/fonts/pdfcorefonts",
+    "matplotlib/mpl-data/fonts/ttf/DejaVuSerif*",
+    "matplotlib/mpl-data/fonts/ttf/DejaVuSansMono*",
     # Swagger UI assets of Powertools' event handler; the API is served by Chalice.
     "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.js",
     "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.css",
@@ -176,6 +185,24 @@ def trim(site: Path, patterns: Iterable[str] = TRIM_PATTERNS) -> int:
             else:
                 removed += path.stat().st_size
                 path.unlink()
+    return removed
+
+
+def trim_babel_locales(site: Path, languages: Iterable[str] | None = None) -> int:
+    """Keep Babel's CLDR data for the report languages only (``REPORT_LANGUAGES``; the whole set is 31 MB).
+
+    The configuration refuses a centre locale outside those languages, so nothing deployed asks for a
+    locale this removes."""
+    if languages is None:
+        from contactlake.config.model import REPORT_LANGUAGES
+
+        languages = REPORT_LANGUAGES
+    kept = {"root", *languages}
+    removed = 0
+    for data in (site / "babel" / "locale-data").glob("*.dat"):
+        if re.split(r"[_.]", data.name, maxsplit=1)[0] not in kept:
+            removed += data.stat().st_size
+            data.unlink()
     return removed
 
 
@@ -336,7 +363,7 @@ def build_layers(
             dropped = remove_duplicates(site, root / LAYERS[0] / "python")
             if dropped:
                 print(f"{layer}: already in {LAYERS[0]}: {', '.join(sorted(dropped))}")
-        saved = trim(site) + drop_compiled_twins(site) + drop_duplicate_sonames(site)
+        saved = trim(site) + trim_babel_locales(site) + drop_compiled_twins(site) + drop_duplicate_sonames(site)
         print(f"{layer}: trimmed {saved / 1024 / 1024:.1f} MiB")
         missing = missing_shared_libraries(site)
         if missing:
@@ -373,6 +400,7 @@ if "--reporting" in sys.argv:
     pdf.image(io.BytesIO(png.getvalue()), w=80); assert bytes(pdf.output())[:5] == b"%PDF-"
     import xlsxwriter; book = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True}); book.close()
     from babel.numbers import format_currency; assert format_currency(1, "EUR", locale="de_DE")
+    from babel.numbers import format_decimal; assert format_decimal(1234.5, locale="en_GB") == "1,234.5"
     from PIL import Image; Image.open(io.BytesIO(png.getvalue())).load()
 for module in sys.argv[1:]:
     if not module.startswith("--"):

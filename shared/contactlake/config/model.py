@@ -20,6 +20,7 @@ __all__ = [
     "CENTRE_ID_PATTERN",
     "FORMATS",
     "PERIODS",
+    "REPORT_LANGUAGES",
     "SL_VARIANTS",
     "AlertKpi",
     "AlertRule",
@@ -125,6 +126,14 @@ class SourceConfig:
     #: What a new upload replaces (docs/adr/0014-upload-identity-and-replacement.md): ``nothing``
     #: (uploads add), ``day`` (the business day its file name names) or ``object`` (the same key).
     replaces: str = "nothing"
+
+
+#: Languages whose number and currency formats the reports can write: the reporting Lambda layer ships
+#: Babel's locale data for these only (infra/package.py trims the rest; all of it is 31 MB of the 250 MB
+#: Lambda limit). A centre's ``locale`` must be in one of them; add a language here to ship its data.
+REPORT_LANGUAGES = frozenset(
+    "ar cs cy da de el en es fi fr ga hi hu it ja nb nl pl pt ro sv tr zh".split()
+)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from contactlake.config.model import (
     Audience,
     CentreConfig,
     ExportFormat,
+    REPORT_LANGUAGES,
     Period,
     ServiceLevelPolicy,
     SlVariant,
@@ -217,6 +218,16 @@ class CentreTable(_Table):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone; use one like 'Europe/London'") from None
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _shipped_language(cls, value: str) -> str:
+        if value.split("_", 1)[0] not in REPORT_LANGUAGES:
+            raise ValueError(
+                f"reports are not built for the language of {value!r}: the languages shipped are "
+                f"{', '.join(sorted(REPORT_LANGUAGES))}; add it to REPORT_LANGUAGES in contactlake/config/model.py"
+            )
         return value
 
 

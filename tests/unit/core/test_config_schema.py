@@ -185,3 +185,10 @@ def test_reject_flags_name_flag_rules_and_read_back() -> None:
         parse_app_config(raw, source_path="c.toml")
     assert "reject_flags" in str(raised.value)
     assert "time.duration_mismatch" in str(raised.value)
+
+
+def test_a_locale_outside_the_shipped_report_languages_is_refused_with_where_to_add_it() -> None:
+    with pytest.raises(ConfigError, match="REPORT_LANGUAGES"):
+        parse_app_config({"centres": {"north": {"timezone": "Europe/London", "locale": "uk_UA"}}})
+    centre = parse_app_config({"centres": {"north": {"timezone": "Europe/Berlin", "locale": "de_DE"}}})
+    assert centre.centre("north").locale == "de_DE"

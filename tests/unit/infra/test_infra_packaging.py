@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,28 @@ def test_trim_helpers_on_a_fake_layer(tmp_path: Path) -> None:
         "pyarrow/lib.so",
     ]
     assert removed == 5 + 7 + 9 + 2 + 1
+
+
+def test_babel_keeps_the_report_languages_only(tmp_path: Path) -> None:
+    data = tmp_path / "python" / "babel" / "locale-data"
+    data.mkdir(parents=True)
+    for name in ("root.dat", "en.dat", "en_GB.dat", "de_CH.dat", "uk.dat", "ff_Adlm.dat", "enx.dat"):
+        (data / name).write_bytes(b"x" * 3)
+    removed = package.trim_babel_locales(tmp_path / "python", {"en", "de"})
+    assert sorted(p.name for p in data.iterdir()) == ["de_CH.dat", "en.dat", "en_GB.dat", "root.dat"]
+    assert removed == 9
+
+
+def test_the_shipped_babel_data_covers_every_report_language(tmp_path: Path) -> None:
+    import babel
+
+    from contactlake.config.model import REPORT_LANGUAGES
+
+    site = tmp_path / "python"
+    shutil.copytree(Path(babel.__file__).parent / "locale-data", site / "babel" / "locale-data")
+    package.trim_babel_locales(site)
+    left = {p.name.split(".")[0].split("_")[0] for p in (site / "babel" / "locale-data").glob("*.dat")}
+    assert left == {"root", *REPORT_LANGUAGES}
 
 
 def test_size_report_flags_functions_over_the_limit(tmp_path: Path) -> None:
