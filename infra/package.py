@@ -363,7 +363,8 @@ def build_layers(
             dropped = remove_duplicates(site, root / LAYERS[0] / "python")
             if dropped:
                 print(f"{layer}: already in {LAYERS[0]}: {', '.join(sorted(dropped))}")
-        saved = trim(site) + trim_babel_locales(site) + drop_compiled_twins(site) + drop_duplicate_sonames(site)
+        saved = trim(site) + trim_babel_locales(site)
+        saved += drop_compiled_twins(site) + drop_duplicate_sonames(site)
         print(f"{layer}: trimmed {saved / 1024 / 1024:.1f} MiB")
         missing = missing_shared_libraries(site)
         if missing:

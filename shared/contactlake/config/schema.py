@@ -28,11 +28,11 @@ from pydantic_core import ErrorDetails
 
 from contactlake.config.model import (
     CENTRE_ID_PATTERN,
+    REPORT_LANGUAGES,
     AlertKpi,
     Audience,
     CentreConfig,
     ExportFormat,
-    REPORT_LANGUAGES,
     Period,
     ServiceLevelPolicy,
     SlVariant,
@@ -226,7 +226,8 @@ class CentreTable(_Table):
         if value.split("_", 1)[0] not in REPORT_LANGUAGES:
             raise ValueError(
                 f"reports are not built for the language of {value!r}: the languages shipped are "
-                f"{', '.join(sorted(REPORT_LANGUAGES))}; add it to REPORT_LANGUAGES in contactlake/config/model.py"
+                f"{', '.join(sorted(REPORT_LANGUAGES))}; "
+                "add it to REPORT_LANGUAGES in contactlake/config/model.py"
             )
         return value
 
