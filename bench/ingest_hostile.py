@@ -2,8 +2,9 @@
 
 Issue 15 asked that memory stay bounded for every adapter and every pathological input, each under
 600 MB peak RSS (the ingest Lambda has 1,769 MB): a 300k-record Amazon Connect export (the adapter used
-to hold the whole file: 3.1 GB), 20 MiB of blank lines (16 million rows in one block: 6.2 GB), and two
-gzip bombs (blank lines, 10.1 GB and 325 s before the byte cap stopped it; NUL bytes). Each input is
+to hold the whole file: 3.1 GB), 20 MiB of blank lines (16 million rows in one block: 6.2 GB), two
+gzip bombs (blank lines, 10.1 GB and 325 s before the byte cap stopped it; NUL bytes), and a 100 MB
+quoted field full of line ends (102,400 rejects in 373 s; now one ``row.too_long``). Each input is
 generated once into the bench data folder (outside the measured process), uploaded to a fresh local
 lake's raw area, and processed by :func:`contactlake.pipeline.process_upload` in a child process whose
 peak RSS is the kernel's high-water mark.
@@ -51,6 +52,24 @@ def _blank_lines(path: Path) -> None:
     path.write_bytes(_CSV_HEADER + b"\n" * (20 * 1024 * 1024))
 
 
+_ROW = (
+    b"H-%d,2024-01-15T09:00:00,2024-01-15T09:00:40,2024-01-15T09:01:00,2024-01-15T09:06:00,40,20,280,20,1,30,"
+    b"ANS,billing,NOR001,+44 7700 900111,voice,0,0,%s,\n"
+)
+
+
+def _long_quoted_field(path: Path) -> None:
+    """A row whose disposition is a 100 MB quoted field of 1 KiB lines, between two good rows."""
+    line = b"n" * 1023 + b"\n"
+    with path.open("wb") as out:
+        out.write(_CSV_HEADER + _ROW % (1, b"resolved"))
+        out.write(_ROW.split(b"%s")[0] % 2 + b'"')
+        for _ in range(100):
+            out.write(line * 1024)
+        out.write(b'"' + _ROW.split(b"%s")[1])
+        out.write(_ROW % (3, b"resolved"))
+
+
 def _bomb_of_blank_lines(path: Path) -> None:
     """About 2 MB of gzip inflating to 2 GiB of newlines."""
     with gzip.open(path, "wb", compresslevel=9) as out:
@@ -80,6 +99,7 @@ CASES = (
         "Amazon Connect, 300k records", "north/ctr/ctr-300k.jsonl.gz", lambda p: _connect_export(p, 300_000)
     ),
     _Case("20 MiB of blank lines", "north/acd/calls-2026-01-01-blank.csv", _blank_lines),
+    _Case("100 MB quoted field of line ends", "north/acd/calls-2024-01-15-quoted.csv", _long_quoted_field),
     _Case("gzip bomb: blank lines", "north/acd/calls-2026-01-01-bomb.csv.gz", _bomb_of_blank_lines),
     _Case("gzip bomb: NUL bytes", "north/acd/calls-2026-01-01-nul.csv.gz", _bomb_of_nul_bytes),
 )
