@@ -9,7 +9,9 @@ Guarantees (docs/adr/0004-idempotent-uploads.md):
   the same bytes; once an upload's manifest exists, re-processing it is a no-op.
 * **Replacement**: a corrected re-export of the same centre/source/day replaces the earlier upload's
   files completely; an older version arriving late is recorded as superseded and stores nothing.
-* The manifest is written last: it is the commit record.
+* The manifest is written last: it is the commit record. After it the upload is *announced* (the
+  ``UploadValidated`` event that starts the analysis, then the dataset's ``manifests/current`` pointer),
+  each step repeatable, so a redelivery finishes a commit killed in between.
 """
 
 from __future__ import annotations
@@ -43,8 +45,10 @@ from contactlake.ports import ObjectNotFound, Ports
 from contactlake.tables import LAKE_TABLES
 
 __all__ = [
+    "Committed",
     "Manifest",
     "ProgressCallback",
+    "commit_once",
     "commit_upload",
     "load_manifest",
     "quarantine_file",
@@ -728,13 +732,33 @@ def _rewrite_manifest(ports: Ports, manifest: Manifest) -> None:
     ports.store.put("lake", manifest_key(manifest.upload_id), manifest.to_json(), "application/json")
 
 
+@dataclass(frozen=True)
+class Committed:
+    """What a commit did: the upload's manifest, and whether this call validated it — false for a
+    duplicate delivery of an upload already committed and announced (it counts once, wherever it
+    is counted: the validate function's ``UploadsValidated`` metric)."""
+
+    manifest: Manifest
+    fresh: bool
+
+
 def commit_upload(
     ports: Ports,
     upload: Upload,
     batches: Iterable[ParsedBatch],
     progress: ProgressCallback | None = None,
 ) -> Manifest:
-    """Store one upload's batches in the lake and return its manifest (see the module's guarantees).
+    """Store one upload's batches in the lake and return its manifest (see the module's guarantees)."""
+    return commit_once(ports, upload, batches, progress).manifest
+
+
+def commit_once(
+    ports: Ports,
+    upload: Upload,
+    batches: Iterable[ParsedBatch],
+    progress: ProgressCallback | None = None,
+) -> Committed:
+    """:func:`commit_upload`, also saying whether this call did the work (see :class:`Committed`).
 
     Commits of one centre and source are serialised by a lease (:mod:`contactlake.commit.lease`):
     they read and rewrite each other's state. Raises :class:`~contactlake.commit.lease.CommitBusy`,
@@ -749,13 +773,14 @@ def _commit(
     upload: Upload,
     batches: Iterable[ParsedBatch],
     progress: ProgressCallback | None,
-) -> Manifest:
+) -> Committed:
     started = time.perf_counter()
     done = load_manifest(ports, upload.upload_id)
     if done is not None and done.status in _FINAL_STATES:
         # Stored before, or replaced by a correction since: these bytes arriving again (a duplicate
-        # event, a late re-upload of the old export) change nothing.
-        return done
+        # event, a late re-upload of the old export) change nothing — except that a commit killed after
+        # its manifest (the commit record) and before its announcement is announced now.
+        return Committed(done, done.status == "stored" and _announce(ports, done, resumed=True))
     manifest = _new_manifest(upload)
     previous: Manifest | None = None
     try:
@@ -774,7 +799,7 @@ def _commit(
             committer = _Committer(ports, upload, manifest, None)
             _record_arrival(ports, upload, manifest.ordered_by_utc)
             _write_log_and_manifest(ports, upload, manifest, committer, started)
-            return manifest
+            return Committed(manifest, True)
     replaced = previous.upload_id if previous is not None and previous.upload_id != upload.upload_id else None
     committer = _Committer(ports, upload, manifest, replaced)
     try:
@@ -802,18 +827,40 @@ def _commit(
         )
     _record_arrival(ports, upload, manifest.ordered_by_utc)
     _write_log_and_manifest(ports, upload, manifest, committer, started)
-    ports.store.put(
-        "lake", _current_key(upload.dataset_key), json.dumps({"upload_id": upload.upload_id}).encode()
-    )
+    _announce(ports, manifest, resumed=False)
+    return Committed(manifest, True)
+
+
+def _announce(ports: Ports, manifest: Manifest, resumed: bool) -> bool:
+    """After the manifest: publish ``UploadValidated``, then point the dataset at the upload.
+
+    The pointer written last records the announcement, and each step is safe to repeat, so a commit
+    killed anywhere after its manifest (which a redelivered event finds, and used to stop at: the
+    analysis was never triggered) is finished by the redelivery (``resumed``), and a later duplicate
+    finds the pointer and does nothing. A resumed announcement happens only when the pointer is still
+    where the killed commit left it (nothing, or the upload this one replaced): a later commit of the
+    dataset that moved it on is never undone. Killed between the event and the pointer, the redelivery
+    publishes the event again (EventBridge delivers at least once anyway; the analysis it triggers
+    recomputes the same partitions). Returns whether this call announced.
+    """
+    pointer_key = _current_key(manifest.dataset_key)
+    if resumed:
+        try:
+            pointed = json.loads(ports.store.get("lake", pointer_key)).get("upload_id")
+        except ObjectNotFound:
+            pointed = None
+        if pointed not in (None, manifest.replaced_upload_id):
+            return False
     ports.events.publish(
         "UploadValidated",
         {
-            "upload_id": upload.upload_id,
-            "centre_id": upload.centre_id,
-            "source": upload.source,
+            "upload_id": manifest.upload_id,
+            "centre_id": manifest.centre_id,
+            "source": manifest.source,
             "rows_stored": manifest.rows_stored,
             "rows_quarantined": manifest.rows_quarantined,
             "partitions": manifest.partitions,
         },
     )
-    return manifest
+    ports.store.put("lake", pointer_key, json.dumps({"upload_id": manifest.upload_id}).encode())
+    return True
