@@ -104,8 +104,9 @@ class Manifest:
     replaced_upload_id: str | None = None
     #: The source's replacement rule this upload was committed under: nothing, day or object.
     replaces: str = "nothing"
-    #: The time uploads of one dataset are ordered by: the first arrival of these bytes in the dataset
-    #: (a late re-upload of an old export keeps its first arrival, so it never beats a correction).
+    #: The time uploads of one dataset are ordered by: the export time the source gave (``ordered_by =
+    #: "export_time"``), else the first arrival of these bytes in the dataset (a late re-upload of an old
+    #: export keeps its first arrival, so it never beats a correction). docs/adr/0017.
     ordered_by_utc: str | None = None
     ordered_by: str = "first_arrival"
     #: Set when a later upload (a corrected re-export, or a replay with a fixed mapping) replaced this one.
@@ -142,9 +143,9 @@ def _current_key(dataset_key: str) -> str:
     return f"manifests/current/{dataset_key}.json"
 
 
-def _arrival_key(upload: Upload) -> str:
-    content = hashlib.sha256(upload.fingerprint.strip('"').encode()).hexdigest()[:16]
-    return f"manifests/arrivals/{upload.dataset_key}/{content}.json"
+def _arrival_key(dataset_key: str, fingerprint: str) -> str:
+    content = hashlib.sha256(fingerprint.strip('"').encode()).hexdigest()[:16]
+    return f"manifests/arrivals/{dataset_key}/{content}.json"
 
 
 def _first_arrival(ports: Ports, upload: Upload) -> str:
@@ -154,15 +155,39 @@ def _first_arrival(ports: Ports, upload: Upload) -> str:
     old export keeps its first arrival, and a retry after a crash reads the same value.
     """
     try:
-        return str(json.loads(ports.store.get("lake", _arrival_key(upload)))["first_arrival_utc"])
+        record = ports.store.get("lake", _arrival_key(upload.dataset_key, upload.fingerprint))
+        return str(json.loads(record)["first_arrival_utc"])
     except ObjectNotFound:
         return (upload.last_modified or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def _recorded_arrival(ports: Ports, manifest: Manifest) -> str:
+    """A committed upload's first arrival (manifests before ADR 0014: its ``LastModified``)."""
+    if manifest.ordered_by == "first_arrival" and manifest.ordered_by_utc:
+        return manifest.ordered_by_utc
+    try:
+        record = ports.store.get("lake", _arrival_key(manifest.dataset_key, manifest.fingerprint))
+        return str(json.loads(record)["first_arrival_utc"])
+    except ObjectNotFound:
+        return manifest.source_last_modified or ""
+
+
+def _is_older(ports: Ports, upload: Upload, arrival: str, previous: Manifest) -> bool:
+    """Whether ``upload`` is older than the dataset's current upload ``previous`` (docs/adr/0017).
+
+    When both carry the export time their source gave, the later export wins, whatever arrived first:
+    a corrected export made later is never undone by the original arriving after it. Otherwise the later
+    first arrival wins (ADR 0014). Equal times: the new upload wins, as before.
+    """
+    if upload.export_time is not None and previous.ordered_by == "export_time" and previous.ordered_by_utc:
+        return previous.ordered_by_utc > upload.export_time.astimezone(UTC).isoformat()
+    return _recorded_arrival(ports, previous) > arrival
 
 
 def _record_arrival(ports: Ports, upload: Upload, arrived: str) -> None:
     """Write the first arrival once (a conditional create: a later arrival never moves it)."""
     body = json.dumps({"first_arrival_utc": arrived, "upload_id": upload.upload_id}).encode()
-    ports.store.create("lake", _arrival_key(upload), body, "application/json")
+    ports.store.create("lake", _arrival_key(upload.dataset_key, upload.fingerprint), body, "application/json")
 
 
 def _ingest_date(upload: Upload) -> date:
@@ -788,18 +813,27 @@ def _commit(
         previous = load_manifest(ports, pointer["upload_id"])
     except ObjectNotFound:
         previous = None
-    manifest.ordered_by_utc = _first_arrival(ports, upload)
-    if previous is not None and previous.upload_id != upload.upload_id:
-        theirs = previous.ordered_by_utc or previous.source_last_modified or ""
-        if theirs > manifest.ordered_by_utc:
-            manifest.status = "superseded"
-            manifest.message = (
-                f"a newer export of {upload.dataset_key} ({previous.upload_id}) is already stored"
-            )
-            committer = _Committer(ports, upload, manifest, None)
-            _record_arrival(ports, upload, manifest.ordered_by_utc)
-            _write_log_and_manifest(ports, upload, manifest, committer, started)
-            return Committed(manifest, True)
+    arrival = _first_arrival(ports, upload)
+    manifest.ordered_by_utc = arrival
+    if upload.export_time is not None:
+        manifest.ordered_by_utc, manifest.ordered_by = (
+            upload.export_time.astimezone(UTC).isoformat(),
+            "export_time",
+        )
+    if (
+        previous is not None
+        and previous.upload_id != upload.upload_id
+        and _is_older(ports, upload, arrival, previous)
+    ):
+        manifest.status = "superseded"
+        manifest.message = (
+            f"a newer export of {upload.dataset_key} ({previous.upload_id}, ordered by "
+            f"{previous.ordered_by.replace('_', ' ')} {previous.ordered_by_utc}) is already stored"
+        )
+        committer = _Committer(ports, upload, manifest, None)
+        _record_arrival(ports, upload, arrival)
+        _write_log_and_manifest(ports, upload, manifest, committer, started)
+        return Committed(manifest, True)
     replaced = previous.upload_id if previous is not None and previous.upload_id != upload.upload_id else None
     committer = _Committer(ports, upload, manifest, replaced)
     try:
@@ -825,7 +859,7 @@ def _commit(
             f"under the source's rule replaces = {upload.replaces!r}; its lake files were deleted, its raw "
             "object and manifest are kept"
         )
-    _record_arrival(ports, upload, manifest.ordered_by_utc)
+    _record_arrival(ports, upload, arrival)
     _write_log_and_manifest(ports, upload, manifest, committer, started)
     _announce(ports, manifest, resumed=False)
     return Committed(manifest, True)

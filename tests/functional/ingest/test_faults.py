@@ -120,34 +120,40 @@ class Cloud:
         return sorted(p["Values"] for p in found)
 
 
+def moto_lake(outbox: Path) -> tuple[Any, Any, Ports]:
+    """Inside ``mock_aws``: the four buckets, the Glue tables and the ingest/validate ports on them."""
+    s3 = boto3.client("s3", region_name=REGION, config=boto_config())
+    for bucket in BUCKETS.values():
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    glue = boto3.client("glue", region_name=REGION, config=boto_config())
+    glue.create_database(DatabaseInput={"Name": "contactlake"})
+    for table in all_tables().values():
+        glue.create_table(
+            DatabaseName="contactlake",
+            TableInput={
+                "Name": table.name,
+                "PartitionKeys": [{"Name": n, "Type": "string"} for n, _ in table.partitions],
+                "StorageDescriptor": {
+                    "Columns": [{"Name": f.name, "Type": "string"} for f in table.schema],
+                    "Location": f"s3://{BUCKETS[table.area]}/{table.prefix}/",
+                },
+            },
+        )
+    ports = Ports(
+        store=S3ObjectStore(s3, BUCKETS),
+        engine=None,  # type: ignore[arg-type]  # ingest and validate never query
+        mailer=OutboxMailer(outbox),
+        catalog=GlueCatalog(glue, "contactlake", BUCKETS),
+        events=EventBridgePublisher(boto3.client("events", region_name=REGION), "default"),
+    )
+    return s3, glue, ports
+
+
 @pytest.fixture
 def cloud(aws_credentials: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     monkeypatch.setattr("botocore.endpoint.time.sleep", lambda seconds: None)
     with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION, config=boto_config())
-        for bucket in BUCKETS.values():
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
-        glue = boto3.client("glue", region_name=REGION, config=boto_config())
-        glue.create_database(DatabaseInput={"Name": "contactlake"})
-        for table in all_tables().values():
-            glue.create_table(
-                DatabaseName="contactlake",
-                TableInput={
-                    "Name": table.name,
-                    "PartitionKeys": [{"Name": n, "Type": "string"} for n, _ in table.partitions],
-                    "StorageDescriptor": {
-                        "Columns": [{"Name": f.name, "Type": "string"} for f in table.schema],
-                        "Location": f"s3://{BUCKETS[table.area]}/{table.prefix}/",
-                    },
-                },
-            )
-        ports = Ports(
-            store=S3ObjectStore(s3, BUCKETS),
-            engine=None,  # type: ignore[arg-type]  # ingest and validate never query
-            mailer=OutboxMailer(tmp_path / "outbox"),
-            catalog=GlueCatalog(glue, "contactlake", BUCKETS),
-            events=EventBridgePublisher(boto3.client("events", region_name=REGION), "default"),
-        )
+        s3, glue, ports = moto_lake(tmp_path / "outbox")
         s3.put_object(Bucket=BUCKETS["raw"], Key=KEY, Body=EXPORT)
         settings = Settings(mode="aws", pii_key=b"fault-test-key")
         yield Cloud(s3, glue, ports, parse_app_config(centres()), settings)
