@@ -107,6 +107,9 @@ class ContactRows:
     rejects: list[Reject] = field(default_factory=list)
     excluded: Counter[str] = field(default_factory=Counter)
     rows_read: int = 0
+    #: ``callers`` already hold the callers' keyed hashes (records spooled to scratch space are hashed
+    #: before they are written: no caller number on disk).
+    callers_hashed: bool = False
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -176,7 +179,8 @@ class ContactRows:
             upload_id=self.upload.upload_id,
             zone=zone,
             pii_key=self.ctx.pii_key,
-            caller=pa.array(self.callers, pa.string()),
+            caller=None if self.callers_hashed else pa.array(self.callers, pa.string()),
+            customer_key=pa.array(self.callers, pa.string()) if self.callers_hashed else None,
             source_line=lines,
         )
         table = check_contacts(table, checks)
