@@ -8,6 +8,7 @@ are separate datasets), so the copies meet in the commit stage, not in the adapt
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -181,8 +182,6 @@ def test_the_scratch_file_of_the_first_pass_holds_no_caller_number(
     import json
     import re
 
-    from contactlake.ingest.sources import amazon_connect
-
     addresses = [
         (json.loads(record).get("CustomerEndpoint") or {}).get("Address") or "" for record in RECORDS
     ]
@@ -194,7 +193,10 @@ def test_the_scratch_file_of_the_first_pass_holds_no_caller_number(
     }
     assert numbers
     _KeptScratch.written = []
-    monkeypatch.setattr(amazon_connect.tempfile, "TemporaryFile", _KeptScratch)
+    # Only the adapter's scratch file (the commit stage's own scratch files are not this test's subject).
+    monkeypatch.setattr(
+        "contactlake.ingest.sources.amazon_connect.tempfile", SimpleNamespace(TemporaryFile=_KeptScratch)
+    )
     manifest = lake.ingest(EARLY_KEY, b"\n".join(RECORDS))
     assert manifest.rows_stored > 0
     (scratch,) = _KeptScratch.written
