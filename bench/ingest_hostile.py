@@ -2,7 +2,7 @@
 
 Issue 15 asked that memory stay bounded for every adapter and every pathological input, each under
 600 MB peak RSS (the ingest Lambda has 1,769 MB): a 300k-record Amazon Connect export (the adapter used
-to hold the whole file: 3.1 GB), 20 MiB of blank lines (16 million rows in one block: 6.2 GB), two
+to hold the whole file: 3.1 GB), a 150k-conversation Genesys Cloud details export, 20 MiB of blank lines (16 million rows in one block: 6.2 GB), two
 gzip bombs (blank lines, 10.1 GB and 325 s before the byte cap stopped it; NUL bytes), and a 100 MB
 quoted field full of line ends (102,400 rejects in 373 s; now one ``row.too_long``). Each input is
 generated once into the bench data folder (outside the measured process), uploaded to a fresh local
@@ -33,6 +33,7 @@ _CSV_HEADER = (
     b"wrap_secs,result,queue,agent,caller_number,channel,transfers,escalations,disposition,test_case\n"
 )
 _CTR = Path(__file__).resolve().parents[1] / "tests/fixtures/amazon_connect/ctr-2024-03-05.jsonl"
+_DETAILS = Path(__file__).resolve().parents[1] / "tests/fixtures/genesys_cloud/details-job-2024-03-05.json"
 
 
 def _connect_export(path: Path, records: int) -> None:
@@ -46,6 +47,30 @@ def _connect_export(path: Path, records: int) -> None:
             record["InitiationTimestamp"] = f"2024-03-05T09:{minute:02d}:{second:02d}Z"
             record["CustomerEndpoint"] = {"Address": f"+4477009{i % 100000:05d}", "Type": "TELEPHONE_NUMBER"}
             out.write(json.dumps(record, separators=(",", ":")).encode() + b"\n")
+
+
+def _genesys_export(path: Path, conversations: int, page: int = 1000) -> None:
+    """``conversations`` distinct conversations (the fixture's first, the vendor's published fields, each
+    with its own id and times) in details-job result pages of ``page``, back to back, gzipped."""
+    template = json.JSONDecoder().raw_decode(_DETAILS.read_text(encoding="utf-8"))[0]["conversations"][0]
+    text = json.dumps(template, separators=(",", ":"))
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        for first in range(0, conversations, page):
+            batch = []
+            for i in range(first, min(first + page, conversations)):
+                minute, second = divmod(i % 3600, 60)
+                batch.append(
+                    text.replace("000000000001", f"{i:012d}").replace(
+                        "2024-03-05T10:00:00.000Z", f"2024-03-05T10:{minute:02d}:{second:02d}.000Z"
+                    )
+                )
+            cursor = json.dumps(f"page-{first // page + 1}")
+            out.write(
+                (
+                    '{"conversations":[' + ",".join(batch) + f'],"cursor":{cursor},'
+                    '"dataAvailabilityDate":"2024-03-06T00:00:00.000Z"}\n'
+                ).encode()
+            )
 
 
 def _blank_lines(path: Path) -> None:
@@ -98,6 +123,11 @@ CASES = (
     _Case(
         "Amazon Connect, 300k records", "north/ctr/ctr-300k.jsonl.gz", lambda p: _connect_export(p, 300_000)
     ),
+    _Case(
+        "Genesys Cloud, 150k conversations",
+        "north/genesys/details-150k.json.gz",
+        lambda p: _genesys_export(p, 150_000),
+    ),
     _Case("20 MiB of blank lines", "north/acd/calls-2026-01-01-blank.csv", _blank_lines),
     _Case("100 MB quoted field of line ends", "north/acd/calls-2024-01-15-quoted.csv", _long_quoted_field),
     _Case("gzip bomb: blank lines", "north/acd/calls-2026-01-01-bomb.csv.gz", _bomb_of_blank_lines),
@@ -107,7 +137,7 @@ CASES = (
 
 def run_case(args: dict[str, Any]) -> dict[str, Any]:
     """Child side: process the raw object already uploaded (the demo configuration, plus a Connect
-    source ``ctr`` for centre ``north``)."""
+    source ``ctr`` and a Genesys Cloud source ``genesys`` for centre ``north``)."""
     from dataclasses import replace
 
     from contactlake.adapters.local import build_local_ports
@@ -116,7 +146,14 @@ def run_case(args: dict[str, Any]) -> dict[str, Any]:
 
     config = load_app_config()
     north = config.centres["north"]
-    north = replace(north, sources=(*north.sources, SourceConfig("ctr", "amazon_connect")))
+    north = replace(
+        north,
+        sources=(
+            *north.sources,
+            SourceConfig("ctr", "amazon_connect"),
+            SourceConfig("genesys", "genesys_cloud"),
+        ),
+    )
     config = replace(config, centres={**config.centres, "north": north})
     settings = Settings(home=Path(args["home"]))
     started = time.perf_counter()
