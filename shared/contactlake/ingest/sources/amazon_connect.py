@@ -36,7 +36,15 @@ from contactlake.contract import ParsedBatch, Upload
 from contactlake.ingest.jsonrecords import iter_json_records
 from contactlake.ingest.reader import open_decoded
 from contactlake.ingest.sources.base import AdapterContext
-from contactlake.ingest.sources.jsonbase import ContactRows, RecordProblem, Step, dig, number, text
+from contactlake.ingest.sources.jsonbase import (
+    BATCH_RECORDS,
+    ContactRows,
+    RecordProblem,
+    Step,
+    dig,
+    number,
+    text,
+)
 from contactlake.pii import mask_numbers_array, pseudonymise_array
 
 __all__ = ["AmazonConnectAdapter", "pick_contact"]
@@ -53,8 +61,6 @@ _DIRECTIONS = {
 _EXCLUDED_METHODS = {"MONITOR": "excluded.monitor", "DISCONNECT": "excluded.disconnect_flow"}
 
 
-#: Records per batch: a CTR is wide (its JSON is kept for the quarantine), so fewer than a CSV batch.
-_BATCH_RECORDS = 20_000
 #: Records hashed, masked and written to the scratch file at a time.
 _SPOOL_CHUNK = 2_000
 _PICKLE = pickle.HIGHEST_PROTOCOL
@@ -281,7 +287,7 @@ class AmazonConnectAdapter:
         the spool back and builds batches of the winning copies in file order. (Holding the records
         themselves needed about 11 KB each: 1.76 GB for a 150k-record file.)"""
         decoded, _ = open_decoded(stream, upload.key, upload.size, "utf-8")
-        limit = min(ctx.batch_records, _BATCH_RECORDS)
+        limit = min(ctx.batch_records, BATCH_RECORDS)
         latest = _Latest()
         counted = ContactRows(upload, ctx)  # parse rejects and exclusions
         spool = _Spool(ctx.pii_key)

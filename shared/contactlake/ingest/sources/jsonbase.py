@@ -25,7 +25,13 @@ from contactlake.ingest.jsonrecords import JsonRecord
 from contactlake.ingest.rules import check_contacts
 from contactlake.ingest.sources.base import AdapterContext
 
-__all__ = ["ContactRows", "RecordProblem", "Step", "dig", "number", "text"]
+__all__ = ["BATCH_RECORDS", "ContactRows", "RecordProblem", "Step", "dig", "number", "text"]
+
+#: Records per batch of a JSON source: a record is wide (its JSON is kept for the quarantine, its
+#: values and pathway steps are Python objects until the batch is built), so fewer than a CSV batch.
+#: 20k keeps a Genesys Cloud batch near 120 MB (a 150k-conversation export peaked over the 600 MB bound
+#: with 50k: `make bench --only hostile`).
+BATCH_RECORDS = 20_000
 
 _TIMESTAMPS = (
     "initiated_utc", "ivr_entered_utc", "enqueued_utc", "answered_utc", "disconnected_utc",
