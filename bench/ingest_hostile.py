@@ -2,12 +2,13 @@
 
 Issue 15 asked that memory stay bounded for every adapter and every pathological input, each under
 600 MB peak RSS (the ingest Lambda has 1,769 MB): a 300k-record Amazon Connect export (the adapter used
-to hold the whole file: 3.1 GB), a 150k-conversation Genesys Cloud details export, 20 MiB of blank lines (16 million rows in one block: 6.2 GB), two
-gzip bombs (blank lines, 10.1 GB and 325 s before the byte cap stopped it; NUL bytes), and a 100 MB
-quoted field full of line ends (102,400 rejects in 373 s; now one ``row.too_long``). Each input is
-generated once into the bench data folder (outside the measured process), uploaded to a fresh local
-lake's raw area, and processed by :func:`contactlake.pipeline.process_upload` in a child process whose
-peak RSS is the kernel's high-water mark.
+to hold the whole file: 3.1 GB), a 150k-conversation Genesys Cloud details export, 20 MiB of blank
+lines (16 million rows in one block: 6.2 GB), two gzip bombs (blank lines, 10.1 GB and 325 s before the
+byte cap stopped it; NUL bytes), and a 100 MB quoted field full of line ends (102,400 rejects in 373 s;
+now one ``row.too_long``). Each input is generated once into the bench data folder (outside the
+measured process), uploaded to a fresh local lake's raw area, and processed by
+:func:`contactlake.pipeline.process_upload` in a child process whose peak RSS is the kernel's
+high-water mark.
 """
 
 from __future__ import annotations

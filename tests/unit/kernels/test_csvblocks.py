@@ -110,15 +110,9 @@ def test_a_long_quoted_row_is_skipped_in_one_reject_with_its_size_and_lines() ->
     (reject,) = [r for block in blocks for r in block.rejects]
     assert (reject.line, reject.rule_id) == (2, "row.too_long")
     assert f"a row of {len(data) - 10:,} bytes over 601 lines" in reject.message
-    assert (
-        reject.raw_text is not None
-    )
-    assert (
-        reject.raw_text.startswith('b,"0000 nnn')
-    )
-    assert (
-        len(reject.raw_text) == 1024
-    )
+    assert reject.raw_text is not None
+    assert reject.raw_text.startswith('b,"0000 nnn')
+    assert len(reject.raw_text) == 1024
 
 
 def test_a_stray_quote_that_closes_wrongly_far_below_rejects_one_line_and_reading_resumes() -> None:
