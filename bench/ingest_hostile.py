@@ -2,11 +2,13 @@
 
 Issue 15 asked that memory stay bounded for every adapter and every pathological input, each under
 600 MB peak RSS (the ingest Lambda has 1,769 MB): a 300k-record Amazon Connect export (the adapter used
-to hold the whole file: 3.1 GB), 20 MiB of blank lines (16 million rows in one block: 6.2 GB), and two
-gzip bombs (blank lines, 10.1 GB and 325 s before the byte cap stopped it; NUL bytes). Each input is
-generated once into the bench data folder (outside the measured process), uploaded to a fresh local
-lake's raw area, and processed by :func:`contactlake.pipeline.process_upload` in a child process whose
-peak RSS is the kernel's high-water mark.
+to hold the whole file: 3.1 GB), a 150k-conversation Genesys Cloud details export, 20 MiB of blank
+lines (16 million rows in one block: 6.2 GB), two gzip bombs (blank lines, 10.1 GB and 325 s before the
+byte cap stopped it; NUL bytes), and a 100 MB quoted field full of line ends (102,400 rejects in 373 s;
+now one ``row.too_long``). Each input is generated once into the bench data folder (outside the
+measured process), uploaded to a fresh local lake's raw area, and processed by
+:func:`contactlake.pipeline.process_upload` in a child process whose peak RSS is the kernel's
+high-water mark.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ _CSV_HEADER = (
     b"wrap_secs,result,queue,agent,caller_number,channel,transfers,escalations,disposition,test_case\n"
 )
 _CTR = Path(__file__).resolve().parents[1] / "tests/fixtures/amazon_connect/ctr-2024-03-05.jsonl"
+_DETAILS = Path(__file__).resolve().parents[1] / "tests/fixtures/genesys_cloud/details-job-2024-03-05.json"
 
 
 def _connect_export(path: Path, records: int) -> None:
@@ -47,8 +50,50 @@ def _connect_export(path: Path, records: int) -> None:
             out.write(json.dumps(record, separators=(",", ":")).encode() + b"\n")
 
 
+def _genesys_export(path: Path, conversations: int, page: int = 1000) -> None:
+    """``conversations`` distinct conversations (the fixture's first, the vendor's published fields, each
+    with its own id and times) in details-job result pages of ``page``, back to back, gzipped."""
+    template = json.JSONDecoder().raw_decode(_DETAILS.read_text(encoding="utf-8"))[0]["conversations"][0]
+    text = json.dumps(template, separators=(",", ":"))
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        for first in range(0, conversations, page):
+            batch = []
+            for i in range(first, min(first + page, conversations)):
+                minute, second = divmod(i % 3600, 60)
+                batch.append(
+                    text.replace("000000000001", f"{i:012d}").replace(
+                        "2024-03-05T10:00:00.000Z", f"2024-03-05T10:{minute:02d}:{second:02d}.000Z"
+                    )
+                )
+            cursor = json.dumps(f"page-{first // page + 1}")
+            out.write(
+                (
+                    '{"conversations":[' + ",".join(batch) + f'],"cursor":{cursor},'
+                    '"dataAvailabilityDate":"2024-03-06T00:00:00.000Z"}\n'
+                ).encode()
+            )
+
+
 def _blank_lines(path: Path) -> None:
     path.write_bytes(_CSV_HEADER + b"\n" * (20 * 1024 * 1024))
+
+
+_ROW = (
+    b"H-%d,2024-01-15T09:00:00,2024-01-15T09:00:40,2024-01-15T09:01:00,2024-01-15T09:06:00,40,20,280,20,1,30,"
+    b"ANS,billing,NOR001,+44 7700 900111,voice,0,0,%s,\n"
+)
+
+
+def _long_quoted_field(path: Path) -> None:
+    """A row whose disposition is a 100 MB quoted field of 1 KiB lines, between two good rows."""
+    line = b"n" * 1023 + b"\n"
+    with path.open("wb") as out:
+        out.write(_CSV_HEADER + _ROW % (1, b"resolved"))
+        out.write(_ROW.split(b"%s")[0] % 2 + b'"')
+        for _ in range(100):
+            out.write(line * 1024)
+        out.write(b'"' + _ROW.split(b"%s")[1])
+        out.write(_ROW % (3, b"resolved"))
 
 
 def _bomb_of_blank_lines(path: Path) -> None:
@@ -79,7 +124,13 @@ CASES = (
     _Case(
         "Amazon Connect, 300k records", "north/ctr/ctr-300k.jsonl.gz", lambda p: _connect_export(p, 300_000)
     ),
+    _Case(
+        "Genesys Cloud, 150k conversations",
+        "north/genesys/details-150k.json.gz",
+        lambda p: _genesys_export(p, 150_000),
+    ),
     _Case("20 MiB of blank lines", "north/acd/calls-2026-01-01-blank.csv", _blank_lines),
+    _Case("100 MB quoted field of line ends", "north/acd/calls-2024-01-15-quoted.csv", _long_quoted_field),
     _Case("gzip bomb: blank lines", "north/acd/calls-2026-01-01-bomb.csv.gz", _bomb_of_blank_lines),
     _Case("gzip bomb: NUL bytes", "north/acd/calls-2026-01-01-nul.csv.gz", _bomb_of_nul_bytes),
 )
@@ -87,7 +138,7 @@ CASES = (
 
 def run_case(args: dict[str, Any]) -> dict[str, Any]:
     """Child side: process the raw object already uploaded (the demo configuration, plus a Connect
-    source ``ctr`` for centre ``north``)."""
+    source ``ctr`` and a Genesys Cloud source ``genesys`` for centre ``north``)."""
     from dataclasses import replace
 
     from contactlake.adapters.local import build_local_ports
@@ -96,7 +147,14 @@ def run_case(args: dict[str, Any]) -> dict[str, Any]:
 
     config = load_app_config()
     north = config.centres["north"]
-    north = replace(north, sources=(*north.sources, SourceConfig("ctr", "amazon_connect")))
+    north = replace(
+        north,
+        sources=(
+            *north.sources,
+            SourceConfig("ctr", "amazon_connect"),
+            SourceConfig("genesys", "genesys_cloud"),
+        ),
+    )
     config = replace(config, centres={**config.centres, "north": north})
     settings = Settings(home=Path(args["home"]))
     started = time.perf_counter()

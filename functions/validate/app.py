@@ -29,9 +29,10 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     results = []
     for record in event.records:
         key = decode_event_key(record.s3.get_object.key)
-        manifest = commit_staged(rt.ports, rt.config, key)
+        committed = commit_staged(rt.ports, rt.config, key)
+        manifest = committed.manifest
         logger.info(
-            "upload validated",
+            "upload validated" if committed.fresh else "duplicate delivery: upload already validated",
             extra={
                 "upload_id": manifest.upload_id,
                 "status": manifest.status,
@@ -41,6 +42,11 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
                 "rows_excluded": manifest.rows_excluded,
             },
         )
+        results.append(
+            {"upload_id": manifest.upload_id, "status": manifest.status, "reconciles": manifest.reconciles}
+        )
+        if not committed.fresh:  # counted when it was committed: the metrics count an upload once
+            continue
         for name, value in (
             ("RowsStored", manifest.rows_stored),
             ("RowsQuarantined", manifest.rows_quarantined),
@@ -52,7 +58,4 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
             ) as metric:
                 metric.add_dimension(name="centre_id", value=manifest.centre_id)
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-        results.append(
-            {"upload_id": manifest.upload_id, "status": manifest.status, "reconciles": manifest.reconciles}
-        )
     return {"uploads": results}

@@ -20,8 +20,10 @@ import pyarrow.parquet as pq
 
 from contactlake import schema
 from contactlake.commit.committer import (
+    Committed,
     Manifest,
     ProgressCallback,
+    commit_once,
     commit_upload,
     load_manifest,
     quarantine_file,
@@ -195,12 +197,13 @@ def _read_staged(ports: Ports, prefix: str, batches: int) -> Iterator[ParsedBatc
         yield batch
 
 
-def commit_staged(ports: Ports, config: AppConfig, ready_key: str) -> Manifest:
+def commit_staged(ports: Ports, config: AppConfig, ready_key: str) -> Committed:
     """AWS commit stage (the validate Lambda): commit the staged batches a ``_ready.json`` marker names.
 
     The marker carries the upload's identity, so this stage never looks at the raw object again (it may
     have been overwritten since; its new version has its own event and its own upload id). The staged
-    files are deleted once the upload is committed.
+    files are deleted once the upload is committed. ``fresh`` is false for a duplicate delivery of an
+    upload already committed (the validate function counts an upload once).
     """
     try:
         ready = json.loads(ports.store.get("lake", ready_key))
@@ -209,15 +212,19 @@ def commit_staged(ports: Ports, config: AppConfig, ready_key: str) -> Manifest:
         upload_id = ready_key.removeprefix("staging/").split("/", 1)[0]
         done = load_manifest(ports, upload_id)
         if done is not None:
-            return done
-        return skipped_manifest(
-            ready_key, f"no staged upload at {ready_key} and no manifest for {upload_id!r}: nothing to commit"
+            return Committed(done, fresh=False)
+        return Committed(
+            skipped_manifest(
+                ready_key,
+                f"no staged upload at {ready_key} and no manifest for {upload_id!r}: nothing to commit",
+            ),
+            fresh=False,
         )
     upload = upload_from_identity(ready["upload"], config)
     prefix = _staging(upload.upload_id)
-    manifest = commit_upload(ports, upload, _read_staged(ports, prefix, int(ready["batches"])))
+    committed = commit_once(ports, upload, _read_staged(ports, prefix, int(ready["batches"])))
     ports.store.delete("lake", [info.key for info in ports.store.list("lake", prefix + "/")])
-    return manifest
+    return committed
 
 
 class ReplayError(ValueError):

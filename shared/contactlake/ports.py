@@ -7,7 +7,7 @@ folder on a laptop, and on S3 + Athena + SES in Lambda, and unit tests need no n
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol
@@ -60,6 +60,8 @@ class ObjectInfo:
     version: str | None = None
     etag: str | None = None
     last_modified: datetime | None = None
+    #: User metadata set with the object (S3 ``x-amz-meta-*``, names lower-case, without the prefix).
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 class ObjectStore(Protocol):

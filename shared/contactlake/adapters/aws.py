@@ -166,6 +166,7 @@ class S3ObjectStore:
             version=response.get("VersionId"),
             etag=str(response.get("ETag", "")).strip('"') or None,
             last_modified=response.get("LastModified"),
+            metadata=dict(response.get("Metadata") or {}),
         )
 
     def exists(self, area: Area, key: str) -> bool:

@@ -9,7 +9,9 @@ Guarantees (docs/adr/0004-idempotent-uploads.md):
   the same bytes; once an upload's manifest exists, re-processing it is a no-op.
 * **Replacement**: a corrected re-export of the same centre/source/day replaces the earlier upload's
   files completely; an older version arriving late is recorded as superseded and stores nothing.
-* The manifest is written last: it is the commit record.
+* The manifest is written last: it is the commit record. After it the upload is *announced* (the
+  ``UploadValidated`` event that starts the analysis, then the dataset's ``manifests/current`` pointer),
+  each step repeatable, so a redelivery finishes a commit killed in between.
 """
 
 from __future__ import annotations
@@ -43,8 +45,10 @@ from contactlake.ports import ObjectNotFound, Ports
 from contactlake.tables import LAKE_TABLES
 
 __all__ = [
+    "Committed",
     "Manifest",
     "ProgressCallback",
+    "commit_once",
     "commit_upload",
     "load_manifest",
     "quarantine_file",
@@ -100,8 +104,9 @@ class Manifest:
     replaced_upload_id: str | None = None
     #: The source's replacement rule this upload was committed under: nothing, day or object.
     replaces: str = "nothing"
-    #: The time uploads of one dataset are ordered by: the first arrival of these bytes in the dataset
-    #: (a late re-upload of an old export keeps its first arrival, so it never beats a correction).
+    #: The time uploads of one dataset are ordered by: the export time the source gave (``ordered_by =
+    #: "export_time"``), else the first arrival of these bytes in the dataset (a late re-upload of an old
+    #: export keeps its first arrival, so it never beats a correction). docs/adr/0017.
     ordered_by_utc: str | None = None
     ordered_by: str = "first_arrival"
     #: Set when a later upload (a corrected re-export, or a replay with a fixed mapping) replaced this one.
@@ -138,9 +143,9 @@ def _current_key(dataset_key: str) -> str:
     return f"manifests/current/{dataset_key}.json"
 
 
-def _arrival_key(upload: Upload) -> str:
-    content = hashlib.sha256(upload.fingerprint.strip('"').encode()).hexdigest()[:16]
-    return f"manifests/arrivals/{upload.dataset_key}/{content}.json"
+def _arrival_key(dataset_key: str, fingerprint: str) -> str:
+    content = hashlib.sha256(fingerprint.strip('"').encode()).hexdigest()[:16]
+    return f"manifests/arrivals/{dataset_key}/{content}.json"
 
 
 def _first_arrival(ports: Ports, upload: Upload) -> str:
@@ -150,15 +155,39 @@ def _first_arrival(ports: Ports, upload: Upload) -> str:
     old export keeps its first arrival, and a retry after a crash reads the same value.
     """
     try:
-        return str(json.loads(ports.store.get("lake", _arrival_key(upload)))["first_arrival_utc"])
+        record = ports.store.get("lake", _arrival_key(upload.dataset_key, upload.fingerprint))
+        return str(json.loads(record)["first_arrival_utc"])
     except ObjectNotFound:
         return (upload.last_modified or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def _recorded_arrival(ports: Ports, manifest: Manifest) -> str:
+    """A committed upload's first arrival (manifests before ADR 0014: its ``LastModified``)."""
+    if manifest.ordered_by == "first_arrival" and manifest.ordered_by_utc:
+        return manifest.ordered_by_utc
+    try:
+        record = ports.store.get("lake", _arrival_key(manifest.dataset_key, manifest.fingerprint))
+        return str(json.loads(record)["first_arrival_utc"])
+    except ObjectNotFound:
+        return manifest.source_last_modified or ""
+
+
+def _is_older(ports: Ports, upload: Upload, arrival: str, previous: Manifest) -> bool:
+    """Whether ``upload`` is older than the dataset's current upload ``previous`` (docs/adr/0017).
+
+    When both carry the export time their source gave, the later export wins, whatever arrived first:
+    a corrected export made later is never undone by the original arriving after it. Otherwise the later
+    first arrival wins (ADR 0014). Equal times: the new upload wins, as before.
+    """
+    if upload.export_time is not None and previous.ordered_by == "export_time" and previous.ordered_by_utc:
+        return previous.ordered_by_utc > upload.export_time.astimezone(UTC).isoformat()
+    return _recorded_arrival(ports, previous) > arrival
 
 
 def _record_arrival(ports: Ports, upload: Upload, arrived: str) -> None:
     """Write the first arrival once (a conditional create: a later arrival never moves it)."""
     body = json.dumps({"first_arrival_utc": arrived, "upload_id": upload.upload_id}).encode()
-    ports.store.create("lake", _arrival_key(upload), body, "application/json")
+    ports.store.create("lake", _arrival_key(upload.dataset_key, upload.fingerprint), body, "application/json")
 
 
 def _ingest_date(upload: Upload) -> date:
@@ -728,13 +757,33 @@ def _rewrite_manifest(ports: Ports, manifest: Manifest) -> None:
     ports.store.put("lake", manifest_key(manifest.upload_id), manifest.to_json(), "application/json")
 
 
+@dataclass(frozen=True)
+class Committed:
+    """What a commit did: the upload's manifest, and whether this call validated it — false for a
+    duplicate delivery of an upload already committed and announced (it counts once, wherever it
+    is counted: the validate function's ``UploadsValidated`` metric)."""
+
+    manifest: Manifest
+    fresh: bool
+
+
 def commit_upload(
     ports: Ports,
     upload: Upload,
     batches: Iterable[ParsedBatch],
     progress: ProgressCallback | None = None,
 ) -> Manifest:
-    """Store one upload's batches in the lake and return its manifest (see the module's guarantees).
+    """Store one upload's batches in the lake and return its manifest (see the module's guarantees)."""
+    return commit_once(ports, upload, batches, progress).manifest
+
+
+def commit_once(
+    ports: Ports,
+    upload: Upload,
+    batches: Iterable[ParsedBatch],
+    progress: ProgressCallback | None = None,
+) -> Committed:
+    """:func:`commit_upload`, also saying whether this call did the work (see :class:`Committed`).
 
     Commits of one centre and source are serialised by a lease (:mod:`contactlake.commit.lease`):
     they read and rewrite each other's state. Raises :class:`~contactlake.commit.lease.CommitBusy`,
@@ -749,13 +798,14 @@ def _commit(
     upload: Upload,
     batches: Iterable[ParsedBatch],
     progress: ProgressCallback | None,
-) -> Manifest:
+) -> Committed:
     started = time.perf_counter()
     done = load_manifest(ports, upload.upload_id)
     if done is not None and done.status in _FINAL_STATES:
         # Stored before, or replaced by a correction since: these bytes arriving again (a duplicate
-        # event, a late re-upload of the old export) change nothing.
-        return done
+        # event, a late re-upload of the old export) change nothing — except that a commit killed after
+        # its manifest (the commit record) and before its announcement is announced now.
+        return Committed(done, done.status == "stored" and _announce(ports, done, resumed=True))
     manifest = _new_manifest(upload)
     previous: Manifest | None = None
     try:
@@ -763,18 +813,27 @@ def _commit(
         previous = load_manifest(ports, pointer["upload_id"])
     except ObjectNotFound:
         previous = None
-    manifest.ordered_by_utc = _first_arrival(ports, upload)
-    if previous is not None and previous.upload_id != upload.upload_id:
-        theirs = previous.ordered_by_utc or previous.source_last_modified or ""
-        if theirs > manifest.ordered_by_utc:
-            manifest.status = "superseded"
-            manifest.message = (
-                f"a newer export of {upload.dataset_key} ({previous.upload_id}) is already stored"
-            )
-            committer = _Committer(ports, upload, manifest, None)
-            _record_arrival(ports, upload, manifest.ordered_by_utc)
-            _write_log_and_manifest(ports, upload, manifest, committer, started)
-            return manifest
+    arrival = _first_arrival(ports, upload)
+    manifest.ordered_by_utc = arrival
+    if upload.export_time is not None:
+        manifest.ordered_by_utc, manifest.ordered_by = (
+            upload.export_time.astimezone(UTC).isoformat(),
+            "export_time",
+        )
+    if (
+        previous is not None
+        and previous.upload_id != upload.upload_id
+        and _is_older(ports, upload, arrival, previous)
+    ):
+        manifest.status = "superseded"
+        manifest.message = (
+            f"a newer export of {upload.dataset_key} ({previous.upload_id}, ordered by "
+            f"{previous.ordered_by.replace('_', ' ')} {previous.ordered_by_utc}) is already stored"
+        )
+        committer = _Committer(ports, upload, manifest, None)
+        _record_arrival(ports, upload, arrival)
+        _write_log_and_manifest(ports, upload, manifest, committer, started)
+        return Committed(manifest, True)
     replaced = previous.upload_id if previous is not None and previous.upload_id != upload.upload_id else None
     committer = _Committer(ports, upload, manifest, replaced)
     try:
@@ -800,20 +859,42 @@ def _commit(
             f"under the source's rule replaces = {upload.replaces!r}; its lake files were deleted, its raw "
             "object and manifest are kept"
         )
-    _record_arrival(ports, upload, manifest.ordered_by_utc)
+    _record_arrival(ports, upload, arrival)
     _write_log_and_manifest(ports, upload, manifest, committer, started)
-    ports.store.put(
-        "lake", _current_key(upload.dataset_key), json.dumps({"upload_id": upload.upload_id}).encode()
-    )
+    _announce(ports, manifest, resumed=False)
+    return Committed(manifest, True)
+
+
+def _announce(ports: Ports, manifest: Manifest, resumed: bool) -> bool:
+    """After the manifest: publish ``UploadValidated``, then point the dataset at the upload.
+
+    The pointer written last records the announcement, and each step is safe to repeat, so a commit
+    killed anywhere after its manifest (which a redelivered event finds, and used to stop at: the
+    analysis was never triggered) is finished by the redelivery (``resumed``), and a later duplicate
+    finds the pointer and does nothing. A resumed announcement happens only when the pointer is still
+    where the killed commit left it (nothing, or the upload this one replaced): a later commit of the
+    dataset that moved it on is never undone. Killed between the event and the pointer, the redelivery
+    publishes the event again (EventBridge delivers at least once anyway; the analysis it triggers
+    recomputes the same partitions). Returns whether this call announced.
+    """
+    pointer_key = _current_key(manifest.dataset_key)
+    if resumed:
+        try:
+            pointed = json.loads(ports.store.get("lake", pointer_key)).get("upload_id")
+        except ObjectNotFound:
+            pointed = None
+        if pointed not in (None, manifest.replaced_upload_id):
+            return False
     ports.events.publish(
         "UploadValidated",
         {
-            "upload_id": upload.upload_id,
-            "centre_id": upload.centre_id,
-            "source": upload.source,
+            "upload_id": manifest.upload_id,
+            "centre_id": manifest.centre_id,
+            "source": manifest.source,
             "rows_stored": manifest.rows_stored,
             "rows_quarantined": manifest.rows_quarantined,
             "partitions": manifest.partitions,
         },
     )
-    return manifest
+    ports.store.put("lake", pointer_key, json.dumps({"upload_id": manifest.upload_id}).encode())
+    return True

@@ -165,6 +165,7 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
                     schedule=source.schedule,
                     deadline_local=source.deadline_local,
                     replaces=source.replaces,
+                    export_time_metadata=source.export_time_metadata,
                 )
                 for name, source in body.sources.items()
             ),
@@ -234,6 +235,7 @@ def effective_config(config: AppConfig) -> dict[str, Any]:
                     "schedule": s.schedule,
                     "deadline_local": s.deadline_local,
                     "replaces": s.replaces,
+                    "export_time_metadata": s.export_time_metadata,
                 }
             )
             for s in centre.sources

@@ -126,6 +126,9 @@ class SourceConfig:
     #: What a new upload replaces (docs/adr/0014-upload-identity-and-replacement.md): ``nothing``
     #: (uploads add), ``day`` (the business day its file name names) or ``object`` (the same key).
     replaces: str = "nothing"
+    #: The object-metadata key (S3 ``x-amz-meta-<name>``) an upload front-end sets to the export's
+    #: creation time; uploads of one dataset are then ordered by it (docs/adr/0017).
+    export_time_metadata: str | None = None
 
 
 #: Languages whose number and currency formats the reports can write: the reporting Lambda layer ships

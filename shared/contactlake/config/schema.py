@@ -23,7 +23,15 @@ from datetime import time
 from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 from pydantic_core import ErrorDetails
 
 from contactlake.config.model import (
@@ -145,6 +153,17 @@ class SourceTable(_Table):
         "(each upload replaces the business day its file name names: a corrected re-export), or object "
         "(a new version of the same object key replaces the earlier one). Replacement deletes the earlier "
         "upload's lake files, so it happens only when configured here.",
+    )
+    export_time_metadata: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")] | None = (
+        Field(
+            default=None,
+            description="The object-metadata key (S3 x-amz-meta-<name>) your upload front-end sets to the "
+            "time the export was made (ISO 8601 with a zone, e.g. 2024-01-16T03:00:00Z). Uploads of one "
+            "dataset are then ordered by it, so a corrected export made later wins even if an older export "
+            "arrives after it; without it (or when an upload lacks the key) they are ordered by first "
+            "arrival.",
+            examples=["export-time"],
+        )
     )
 
 

@@ -48,6 +48,8 @@ class Upload:
     processing: str = ""
     #: The source's replacement rule this upload's dataset key was made with: nothing, day or object.
     replaces: str = "nothing"
+    #: When the source says the export was made (object metadata, see ``export_time_metadata``).
+    export_time: datetime | None = None
 
     @property
     def centre_id(self) -> str:

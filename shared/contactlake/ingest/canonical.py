@@ -446,11 +446,13 @@ def build_contacts(
     pii_key: bytes,
     caller: pa.Array | None = None,
     source_line: pa.Array | None = None,
+    customer_key: pa.Array | None = None,
 ) -> pa.Table:
     """Assemble a canonical contacts table: fills constants, local time and the caller's keyed hash.
 
     ``columns`` holds canonical column names; any not given are null. ``caller`` (raw numbers or ids) is
-    hashed here and never leaves this function.
+    hashed here and never leaves this function; an adapter that had to spool its records to scratch
+    space hashed them before (:func:`contactlake.pii.pseudonymise_array`) and passes ``customer_key``.
     """
     values = dict(columns)
     if source_line is not None:
@@ -461,6 +463,8 @@ def build_contacts(
         values["initiated_local"] = utc_to_local(values["initiated_utc"], zone)
     if caller is not None:
         values["customer_key"] = pseudonymise_array(caller, pii_key)
+    elif customer_key is not None:
+        values["customer_key"] = customer_key
     arrays = [_column(values, f.name, length) for f in schema.CONTACTS]
     return pa.Table.from_arrays(arrays, schema=schema.CONTACTS.remove_metadata().with_metadata(None))
 

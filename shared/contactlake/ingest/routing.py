@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
@@ -30,6 +30,7 @@ from contactlake.ports import ObjectStore
 __all__ = [
     "dataset_key_for",
     "decode_event_key",
+    "export_time_from",
     "processing_key",
     "route_upload",
     "upload_from_identity",
@@ -117,6 +118,11 @@ def route_upload(key: str, config: AppConfig, store: ObjectStore) -> Upload:
     if replaces == "day" and adapter.dataset_grain == "object":
         replaces = "object"  # a streamed source's many files of one day add up; only a rewrite replaces
     dataset_key = dataset_key_for(centre_id, source_name, rest, replaces, fingerprint)
+    export_time = None
+    if source.export_time_metadata:
+        export_time = export_time_from(
+            info.metadata.get(source.export_time_metadata), source.export_time_metadata
+        )
     return Upload(
         upload_id=make_upload_id(centre_id, source_name, dataset_key, f"{fingerprint}|{processing}"),
         centre=centre,
@@ -131,7 +137,29 @@ def route_upload(key: str, config: AppConfig, store: ObjectStore) -> Upload:
         last_modified=info.last_modified,
         processing=processing,
         replaces=replaces,
+        export_time=export_time,
     )
+
+
+def export_time_from(value: str | None, name: str) -> datetime | None:
+    """The export time an upload's object metadata ``name`` gives (UTC), or None when it is not set.
+
+    A value that is not an ISO 8601 time with a zone refuses the upload: ordering it by a guess could let
+    an older export replace a newer correction.
+    """
+    if value is None or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise IngestError(
+            "route.export_time_invalid",
+            f"the object metadata {name!r} is {value[:40]!r}, not an ISO 8601 time with a zone; set it "
+            "to the time the export was made, e.g. 2024-01-16T03:00:00Z, and upload again",
+        )
+    return parsed.astimezone(UTC)
 
 
 def upload_identity(upload: Upload) -> dict[str, Any]:
@@ -150,6 +178,7 @@ def upload_identity(upload: Upload) -> dict[str, Any]:
         "last_modified": upload.last_modified.isoformat() if upload.last_modified else None,
         "processing": upload.processing,
         "replaces": upload.replaces,
+        "export_time": upload.export_time.isoformat() if upload.export_time else None,
     }
 
 
@@ -157,6 +186,7 @@ def upload_from_identity(identity: dict[str, Any], config: AppConfig) -> Upload:
     """Inverse of :func:`upload_identity`; the centre is looked up again (the allow-list still applies)."""
     centre_id = validate_centre_id(str(identity["centre_id"]))
     modified = identity.get("last_modified")
+    exported = identity.get("export_time")
     return Upload(
         upload_id=str(identity["upload_id"]),
         centre=config.centre(centre_id),
@@ -171,4 +201,5 @@ def upload_from_identity(identity: dict[str, Any], config: AppConfig) -> Upload:
         last_modified=datetime.fromisoformat(modified) if modified else None,
         processing=str(identity.get("processing", "")),
         replaces=str(identity.get("replaces", "nothing")),
+        export_time=datetime.fromisoformat(exported) if exported else None,
     )

@@ -19,10 +19,11 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -182,6 +183,116 @@ def _locate(chunk: bytes, text: str, cursor: int) -> int:
         pos += 1
 
 
+class _RowScan:
+    """Where a row longer than the buffer ends, read block by block (see :meth:`_Blocks._long_row`).
+
+    Positions are in the block buffer, which the reader empties as the scan passes; :meth:`passed`
+    accounts for the bytes dropped (length, line ends, the first line's text, the scratch copy).
+    """
+
+    #: :meth:`step` answers: a quote ends the buffer (the byte after it decides), or the quote is a stray.
+    NEEDS_MORE, STRAY = -2, -1
+
+    def __init__(self, delimiter: bytes, buffer: bytearray) -> None:
+        self.delimiter = delimiter
+        self.head = bytes(buffer[:_KEPT_TEXT_BYTES])
+        self.pos = 0
+        self.quoted = False
+        self.before = b"\n"  # the byte before buffer[0]: a row starts after a line end
+        self.newline_at = -1  # the next line end at or after pos (end of buffer: none), while unquoted
+        self.first_line = bytearray()
+        self.first_line_done = False
+        self.spool: IO[bytes] | None = None
+        self.length = 0
+        self.newlines = 0
+        self.ended_by_newline = False
+
+    def step(self, buffer: bytearray, end: int, eof: bool) -> int | None:
+        """Scan on from ``pos``: None to go on, :data:`NEEDS_MORE`, :data:`STRAY`, or the row's size."""
+        pos = self.pos
+        if pos >= end:  # the stream ended
+            return self.STRAY if self.quoted else end
+        quote = buffer.find(_QUOTE, pos, end)
+        if self.quoted:
+            if quote < 0:
+                self.pos = end
+                return None
+            if quote + 1 >= end and not eof:
+                self.pos = quote
+                return self.NEEDS_MORE
+            after = bytes(buffer[quote + 1 : quote + 2])
+            if after == _QUOTE:  # "" inside a quoted field
+                self.pos = quote + 2
+            elif after in (self.delimiter, b"\r", b"\n", b""):
+                self.quoted = False
+                self.pos = quote + 1
+            else:
+                return self.STRAY
+            return None
+        if self.newline_at < pos:
+            found = buffer.find(b"\n", pos, end)
+            self.newline_at = end if found < 0 else found
+        if self.newline_at < end and (quote < 0 or self.newline_at < quote):
+            self.ended_by_newline = True
+            return self.newline_at + 1
+        if quote < 0:
+            self.pos = end
+            return None
+        before = bytes(buffer[quote - 1 : quote]) if quote else self.before
+        if before not in (self.delimiter, b"\n"):
+            return self.STRAY
+        self.quoted = True
+        self.pos = quote + 1
+        return None
+
+    def take_first_line(self, buffer: bytearray, size: int) -> None:
+        """Note the part of the row's first line in ``buffer[:size]`` (its text is kept for a reject)."""
+        room = MAX_FIELD_CHARS - len(self.first_line)
+        if room > 0:
+            self.first_line += buffer[: min(size, room)]
+        self.first_line_done = buffer.endswith(b"\n", 0, size)
+
+    def passed(self, buffer: bytearray, size: int, keep: bool) -> None:
+        """``buffer[:size]`` is dropped; with ``keep`` the part after the first line goes to the spool."""
+        if not size:
+            return
+        self.length += size
+        self.newlines += buffer.count(b"\n", 0, size)
+        start = 0
+        if not self.first_line_done:
+            newline = buffer.find(b"\n", 0, size)
+            start = size if newline < 0 else newline + 1
+            self.take_first_line(buffer, start)
+        if keep and self.first_line_done and start < size:
+            if self.spool is None:
+                self.spool = tempfile.TemporaryFile(prefix="contactlake-row-")  # noqa: SIM115 - closed by the reader
+            with memoryview(buffer) as view:
+                self.spool.write(view[start:size])
+        self.before = bytes(buffer[size - 1 : size])
+        self.pos -= size
+        self.newline_at = -1
+
+
+class _Replayed(io.RawIOBase):
+    """The bytes a stray quote's row passed over (from the scratch file), then the rest of the stream."""
+
+    def __init__(self, spool: IO[bytes], rest: BinaryIO) -> None:
+        self.spool: IO[bytes] | None = spool
+        self.rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.spool is not None:
+            count = self.spool.readinto(buffer)  # type: ignore[attr-defined]
+            if count:
+                return int(count)
+            self.spool.close()
+            self.spool = None
+        return int(self.rest.readinto(buffer) or 0)  # type: ignore[attr-defined]
+
+
 class _Blocks:
     """Cuts a UTF-8 stream into row-aligned chunks and parses each with pyarrow.
 
@@ -263,9 +374,7 @@ class _Blocks:
             if cut > 0:
                 return cut, None
             if self.end > MAX_ROW_BYTES:
-                if self.buffer.count(_QUOTE, 0, self.end) & 1:
-                    return 0, self._unbalanced()
-                return 0, self._too_long()
+                return 0, self._long_row()
             self._fill(self.end + self.block_bytes)
 
     def _unbalanced(self) -> Reject:
@@ -274,6 +383,9 @@ class _Blocks:
         size = self.end if newline < 0 else newline + 1
         text = bytes(self.buffer[:size]).rstrip(b"\r\n").decode("utf-8", errors="replace")
         self._consume(size)
+        return self._unbalanced_reject(text)
+
+    def _unbalanced_reject(self, text: str) -> Reject:
         reject = Reject(
             self.line,
             text[:MAX_FIELD_CHARS],
@@ -283,31 +395,76 @@ class _Blocks:
         self.line += 1
         return reject
 
-    def _too_long(self) -> Reject:
-        """A row with no open quote and no newline within :data:`MAX_ROW_BYTES`: one reject for the whole
-        line, skipped to its newline a block at a time (memory stays one block, however long the line)."""
-        text = bytes(self.buffer[:_KEPT_TEXT_BYTES]).decode("utf-8", errors="replace")
-        length = 0
+    def _long_row(self) -> Reject:
+        """The pending row is longer than :data:`MAX_ROW_BYTES`: one reject, read past a block at a time.
+
+        The row is followed as RFC 4180 reads it: a quote opens a field only at the field's start, closes
+        it only before a delimiter or a line end (``""`` is a quote inside it), and the row ends at the
+        first line end outside quotes. A row that reads so (a 100 MB quoted field full of line ends, or a
+        long line without quotes) is one ``row.too_long`` however many lines it spans, and the lines after
+        it keep their numbers. A quote that breaks those rules, or never closes, is a stray: its first line
+        is rejected as ``row.unbalanced_quote`` and reading resumes on the next line, from the bytes
+        passed over meanwhile (kept in an unnamed scratch file, so memory stays one block).
+        """
+        scan = _RowScan(self.delimiter.encode(), self.buffer)
         while True:
-            newline = self.buffer.find(b"\n", 0, self.end)
-            if newline >= 0:
-                length += newline + 1
-                self._consume(newline + 1)
-                break
-            length += self.end
-            self.end = 0
-            if self.eof:
-                break
-            self._fill(self.block_bytes)
+            if scan.pos >= self.end and not self.eof:  # the buffer is scanned: read on
+                self._pass(scan, scan.pos, keep=True)
+                self._fill(self.block_bytes)
+                continue
+            found = scan.step(self.buffer, self.end, self.eof)
+            if found is None:
+                continue
+            if found == _RowScan.NEEDS_MORE:
+                self._pass(scan, scan.pos, keep=True)
+                self._fill(self.block_bytes)
+                continue
+            if found == _RowScan.STRAY:
+                return self._stray_quote(scan)
+            self._pass(scan, found, keep=False)
+            return self._too_long_reject(scan)
+
+    def _pass(self, scan: _RowScan, size: int, keep: bool) -> None:
+        """Drop ``size`` scanned bytes of the long row (noted by the scan first)."""
+        scan.passed(self.buffer, size, keep)
+        self._consume(size)
+
+    def _too_long_reject(self, scan: _RowScan) -> Reject:
+        if scan.spool is not None:
+            scan.spool.close()
+        lines = scan.newlines + (0 if scan.ended_by_newline else 1)
+        spanned = f" over {lines:,} lines" if lines > 1 else ""
         reject = Reject(
             self.line,
-            text,
+            scan.head.decode("utf-8", errors="replace"),
             "row.too_long",
-            f"line {self.line} is {length:,} bytes long (a contact record is a few hundred); the line was "
-            "skipped whole — check the export for a missing line end",
+            f"line {self.line} starts a row of {scan.length:,} bytes{spanned} (a contact record is a few "
+            "hundred); the row was skipped whole — check the export for a missing line end or a field "
+            "that runs on",
         )
-        self.line += 1
+        self.line += scan.newlines
         return reject
+
+    def _stray_quote(self, scan: _RowScan) -> Reject:
+        """The row's quote is a stray: reject its first line and read on from the next one."""
+        while not scan.first_line_done:  # the first line is still pending: skip to its end
+            newline = self.buffer.find(b"\n", 0, self.end)
+            if newline >= 0 or self.eof:
+                size = newline + 1 if newline >= 0 else self.end
+                scan.take_first_line(self.buffer, size)
+                self._consume(size)
+                break
+            scan.take_first_line(self.buffer, self.end)
+            self.end = 0
+            self._fill(self.block_bytes)
+        if scan.spool is not None:  # bytes after the first line were passed over: read them again
+            with memoryview(self.buffer) as view:
+                scan.spool.write(view[: self.end])
+            self.end = 0
+            scan.spool.seek(0)
+            self.stream = cast(BinaryIO, _Replayed(scan.spool, self.stream))
+            self.eof = False
+        return self._unbalanced_reject(scan.first_line.rstrip(b"\r\n").decode("utf-8", errors="replace"))
 
     def __iter__(self) -> Iterator[CsvBlock]:
         while True:

@@ -237,10 +237,22 @@ def test_a_connect_contact_redelivered_in_a_later_object_replaces_the_stored_cop
     assert (earlier["rows_read"], earlier["rows_stored"], earlier["rows_excluded"]) == (2, 1, 1)
 
 
+def _uploads_validated(printed: str) -> int:
+    """The ``UploadsValidated`` count the handler's metrics (CloudWatch EMF lines on stdout) carry."""
+    total = 0
+    for line in printed.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            emf = json.loads(line)
+            value = emf.get("UploadsValidated", 0) if "centre_id" not in emf else 0  # the total series
+            total += sum(value) if isinstance(value, list) else int(value)
+    return total
+
+
 def test_a_duplicate_validate_event_is_a_no_op_not_an_error(
-    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 15 item 10: the second delivery found ``_ready.json`` deleted and raised ObjectNotFound."""
+    """Issue 15 item 10: the second delivery found ``_ready.json`` deleted and raised ObjectNotFound;
+    it also counted the upload again in ``UploadsValidated``."""
     ingest = load_handler("ingest")
     validate = load_handler("validate")
     monkeypatch.setattr(ingest, "runtime", lambda: aws["runtime"])
@@ -249,10 +261,13 @@ def test_a_duplicate_validate_event_is_a_no_op_not_an_error(
     s3.put_object(Bucket=BUCKETS["raw"], Key="north/acd/calls-2026-11-02.csv.gz", Body=SAMPLE.read_bytes())
     ingest.handler(_next_s3_event(aws), Context())
     event = _next_s3_event(aws)
+    capsys.readouterr()
     first = validate.handler(event, Context())
+    assert _uploads_validated(capsys.readouterr().out) == 1
     lake_before = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKETS["lake"])["Contents"]}
     again = validate.handler(event, Context())
     assert again == first
+    assert _uploads_validated(capsys.readouterr().out) == 0
     assert {
         o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKETS["lake"])["Contents"]
     } == lake_before

@@ -8,15 +8,17 @@ are separate datasets), so the copies meet in the commit stage, not in the adapt
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from contactlake.pii import pseudonymise
 from contactlake.ports import ObjectStore
-from tests.fixtures.lakes import FIXTURES, LocalLake
+from tests.fixtures.lakes import FIXTURES, PII_KEY, LocalLake
 
 RECORDS = (FIXTURES / "amazon_connect" / "ctr-2024-03-05.jsonl").read_bytes().splitlines()
 FIRST, UPDATED, OTHER = RECORDS[0], RECORDS[1], RECORDS[2]
@@ -152,3 +154,68 @@ def test_files_written_before_schema_version_2_stay_readable_and_win_as_undated(
     assert late.quarantined_by_rule == {"duplicate.contact_id_across_uploads": 1}
     counts = lake.ports.engine.query("SELECT count(*) AS n, count(source_updated_utc) AS dated FROM contacts")
     assert counts.to_pylist() == [{"n": 2, "dated": 0}]
+
+
+class _KeptScratch:
+    """``tempfile.TemporaryFile`` for the Connect adapter, keeping what it wrote to be looked at."""
+
+    written: ClassVar[list[bytes]] = []
+
+    def __init__(self, **_: Any) -> None:
+        import io
+
+        self.file = io.BytesIO()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.file, name)
+
+    def close(self) -> None:
+        _KeptScratch.written.append(self.file.getvalue())
+        self.file.close()
+
+
+def test_the_scratch_file_of_the_first_pass_holds_no_caller_number(
+    lake: LocalLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: the first pass's scratch file (in the ingest Lambda's /tmp) held every caller number;
+    its records are now spooled with the callers hashed and the JSON texts masked."""
+    import json
+    import re
+
+    addresses = [
+        (json.loads(record).get("CustomerEndpoint") or {}).get("Address") or "" for record in RECORDS
+    ]
+    numbers = {
+        text
+        for address in addresses
+        if len(re.sub(r"\D", "", address)) > 6  # a number, not "anonymous"
+        for text in (address, re.sub(r"\D", "", address))
+    }
+    assert numbers
+    _KeptScratch.written = []
+    # Only the adapter's scratch file (the commit stage's own scratch files are not this test's subject).
+    monkeypatch.setattr(
+        "contactlake.ingest.sources.amazon_connect.tempfile", SimpleNamespace(TemporaryFile=_KeptScratch)
+    )
+    manifest = lake.ingest(EARLY_KEY, b"\n".join(RECORDS))
+    assert manifest.rows_stored > 0
+    (scratch,) = _KeptScratch.written
+    assert b"c0a80001-1111-4aaa-8001" in scratch  # it is the records' spool
+    assert not [number for number in numbers if number.encode() in scratch]
+    # The stored contacts carry the same keyed hashes as when the callers were hashed in the batch.
+    by_id = {
+        json.loads(r)["ContactId"]: (json.loads(r).get("CustomerEndpoint") or {}).get("Address")
+        for r in RECORDS
+    }
+    stored = lake.rows(lake.contacts(), "contact_id", "customer_key")
+    assert [key for _, key in stored] == [
+        pseudonymise(by_id[contact_id], PII_KEY) for contact_id, _ in stored
+    ]
+    assert any(key for _, key in stored)
+
+
+def test_the_latest_copy_of_a_contact_in_one_file_wins_whatever_its_place(lake: LocalLake) -> None:
+    manifest = lake.ingest(EARLY_KEY, UPDATED + b"\n" + OTHER + b"\n" + FIRST)
+    assert _stored_copy(lake) == [(manifest.upload_id, 30.0, datetime(2024, 3, 5, 9, 7))]
+    assert manifest.excluded_by_rule == {"duplicate.superseded_update": 1}
+    assert (manifest.rows_read, manifest.rows_stored) == (3, 2)

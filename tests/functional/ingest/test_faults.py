@@ -98,8 +98,8 @@ class Cloud:
         """The two Lambdas' domain calls, in order: stage (ingest), then commit (validate)."""
         staged = stage_upload(self.ports, self.config, self.settings, KEY)
         assert isinstance(staged, str), staged
-        manifest = commit_staged(self.ports, self.config, f"staging/{staged}/_ready.json")
-        return manifest.__dict__
+        committed = commit_staged(self.ports, self.config, f"staging/{staged}/_ready.json")
+        return committed.manifest.__dict__
 
     def data_etags(self) -> dict[str, str]:
         found = {}
@@ -120,34 +120,40 @@ class Cloud:
         return sorted(p["Values"] for p in found)
 
 
+def moto_lake(outbox: Path) -> tuple[Any, Any, Ports]:
+    """Inside ``mock_aws``: the four buckets, the Glue tables and the ingest/validate ports on them."""
+    s3 = boto3.client("s3", region_name=REGION, config=boto_config())
+    for bucket in BUCKETS.values():
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    glue = boto3.client("glue", region_name=REGION, config=boto_config())
+    glue.create_database(DatabaseInput={"Name": "contactlake"})
+    for table in all_tables().values():
+        glue.create_table(
+            DatabaseName="contactlake",
+            TableInput={
+                "Name": table.name,
+                "PartitionKeys": [{"Name": n, "Type": "string"} for n, _ in table.partitions],
+                "StorageDescriptor": {
+                    "Columns": [{"Name": f.name, "Type": "string"} for f in table.schema],
+                    "Location": f"s3://{BUCKETS[table.area]}/{table.prefix}/",
+                },
+            },
+        )
+    ports = Ports(
+        store=S3ObjectStore(s3, BUCKETS),
+        engine=None,  # type: ignore[arg-type]  # ingest and validate never query
+        mailer=OutboxMailer(outbox),
+        catalog=GlueCatalog(glue, "contactlake", BUCKETS),
+        events=EventBridgePublisher(boto3.client("events", region_name=REGION), "default"),
+    )
+    return s3, glue, ports
+
+
 @pytest.fixture
 def cloud(aws_credentials: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     monkeypatch.setattr("botocore.endpoint.time.sleep", lambda seconds: None)
     with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION, config=boto_config())
-        for bucket in BUCKETS.values():
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
-        glue = boto3.client("glue", region_name=REGION, config=boto_config())
-        glue.create_database(DatabaseInput={"Name": "contactlake"})
-        for table in all_tables().values():
-            glue.create_table(
-                DatabaseName="contactlake",
-                TableInput={
-                    "Name": table.name,
-                    "PartitionKeys": [{"Name": n, "Type": "string"} for n, _ in table.partitions],
-                    "StorageDescriptor": {
-                        "Columns": [{"Name": f.name, "Type": "string"} for f in table.schema],
-                        "Location": f"s3://{BUCKETS[table.area]}/{table.prefix}/",
-                    },
-                },
-            )
-        ports = Ports(
-            store=S3ObjectStore(s3, BUCKETS),
-            engine=None,  # type: ignore[arg-type]  # ingest and validate never query
-            mailer=OutboxMailer(tmp_path / "outbox"),
-            catalog=GlueCatalog(glue, "contactlake", BUCKETS),
-            events=EventBridgePublisher(boto3.client("events", region_name=REGION), "default"),
-        )
+        s3, glue, ports = moto_lake(tmp_path / "outbox")
         s3.put_object(Bucket=BUCKETS["raw"], Key=KEY, Body=EXPORT)
         settings = Settings(mode="aws", pii_key=b"fault-test-key")
         yield Cloud(s3, glue, ports, parse_app_config(centres()), settings)
@@ -227,7 +233,7 @@ def test_crash_between_data_and_manifest_then_the_retry_completes(
     assert cloud.data_etags() == clean_run[1]  # the data is all there, but not committed
     assert "Contents" not in cloud.s3.list_objects_v2(Bucket=BUCKETS["lake"], Prefix=f"manifests/{staged}")
     cloud.s3.meta.events.unregister("before-send.s3.PutObject", kill_at_manifest)
-    manifest = commit_staged(cloud.ports, cloud.config, ready)  # the event is delivered again
+    manifest = commit_staged(cloud.ports, cloud.config, ready).manifest  # the event is delivered again
     _same_as(clean_run[0], manifest.__dict__)
     assert cloud.data_etags() == clean_run[1]
     assert "Contents" not in cloud.s3.list_objects_v2(Bucket=BUCKETS["lake"], Prefix="staging/")
@@ -298,7 +304,7 @@ def _deliver(cloud: Cloud) -> dict[str, Any]:
     staged = stage_upload(cloud.ports, cloud.config, cloud.settings, KEY)
     if not isinstance(staged, str):
         return staged.__dict__
-    return commit_staged(cloud.ports, cloud.config, f"staging/{staged}/_ready.json").__dict__
+    return commit_staged(cloud.ports, cloud.config, f"staging/{staged}/_ready.json").manifest.__dict__
 
 
 def test_a_kill_at_every_write_then_the_redelivered_events_equal_a_clean_run(
@@ -357,3 +363,55 @@ def test_s3_throttling_on_each_call_is_retried(
     assert fault.hits == 2, f"{operation} was not called"
     _same_as(clean_run[0], manifest)
     assert cloud.data_etags() == clean_run[1]
+
+
+@pytest.mark.parametrize("kill_at", ["event", "pointer"])
+def test_a_kill_after_the_manifest_is_finished_by_the_redelivery_and_announced_once(
+    cloud: Cloud, clean_run: tuple[dict[str, Any], dict[str, str]], kill_at: str
+) -> None:
+    """Killed after the manifest (the commit record) but before the ``UploadValidated`` event or the
+    dataset's ``manifests/current`` pointer: a redelivery used to stop at the manifest, so the analysis
+    of those days was never triggered. It finishes the announcement now, and a further duplicate
+    neither announces nor counts again."""
+    published: list[str] = []
+
+    def record_event(params: dict[str, Any], **_: Any) -> None:
+        if kill_at == "event" and not published:
+            published.append("killed")
+            raise Killed("validate Lambda killed while publishing UploadValidated")
+        published.extend(entry["DetailType"] for entry in params["Entries"])
+
+    def kill_at_write(request: Any, **_: Any) -> None:
+        if kill_at == "pointer" and "/manifests/current/" in request.url:
+            raise Killed("validate Lambda killed after the event, before moving the dataset's pointer")
+
+    events = cloud.ports.events.client  # type: ignore[attr-defined]
+    events.meta.events.register("provide-client-params.events.PutEvents", record_event)
+    cloud.s3.meta.events.register("before-send.s3.PutObject", kill_at_write)
+    staged = stage_upload(cloud.ports, cloud.config, cloud.settings, KEY)
+    assert isinstance(staged, str)
+    ready = f"staging/{staged}/_ready.json"
+    with pytest.raises(Killed):
+        commit_staged(cloud.ports, cloud.config, ready)
+    cloud.s3.meta.events.unregister("before-send.s3.PutObject", kill_at_write)
+    cloud.ports.store.delete("lake", [lease_key("north", "acd")])  # the killed run's lease
+    assert cloud.ports.store.exists("lake", f"manifests/{staged}.json")
+    delivered = [event for event in published if event != "killed"]
+    assert delivered == (["UploadValidated"] if kill_at == "pointer" else [])
+
+    again = commit_staged(cloud.ports, cloud.config, ready)  # the event is delivered again
+    assert again.fresh
+    _same_as(clean_run[0], again.manifest.__dict__)
+    assert cloud.data_etags() == clean_run[1]
+    pointer = json.loads(
+        cloud.ports.store.get("lake", "manifests/current/" + again.manifest.dataset_key + ".json")
+    )
+    assert pointer == {"upload_id": staged}
+    # Published exactly once, except when killed after publishing and before the pointer (at least once).
+    expected = ["UploadValidated"] * (2 if kill_at == "pointer" else 1)
+    assert [event for event in published if event != "killed"] == expected
+
+    duplicate = commit_staged(cloud.ports, cloud.config, ready)
+    assert not duplicate.fresh
+    assert duplicate.manifest == again.manifest
+    assert [event for event in published if event != "killed"] == expected

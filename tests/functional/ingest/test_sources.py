@@ -178,6 +178,25 @@ def test_genesys_conversations_as_json_lines(lake: LocalLake) -> None:
     assert lake.rows(lake.contacts(), *CONTACT) == GENESYS_CONTACTS
 
 
+def test_genesys_batches_are_bounded_for_records_and_for_rejects(
+    lake: LocalLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rejected records went into one batch however many there were (a file of garbage grew without
+    bound); a batch now holds at most ``BATCH_RECORDS`` records or rejects."""
+    monkeypatch.setattr("contactlake.ingest.sources.genesys_cloud.BATCH_RECORDS", 2)
+    pages = GENESYS.read_text().replace("}\n{", "}\x00{").split("\x00")
+    conversations = [json.dumps(c) for page in pages for c in json.loads(page)["conversations"]]
+    lines = ["{not json"] * 5 + conversations
+    batches: list[int] = []
+    manifest = lake.ingest(
+        "leeds/genesys/2024-03-05/mixed.jsonl", "\n".join(lines).encode(), progress=batches.append
+    )
+    assert (manifest.rows_read, manifest.rows_quarantined) == (11, 5)
+    assert max(batches) <= 3  # two records or rejects, and the in-progress conversation it excluded
+    assert len([n for n in batches if n]) >= 5
+    assert sum(batches) == 11
+
+
 def test_cisco_ucce_termination_call_detail(lake: LocalLake) -> None:
     manifest = lake.ingest("leeds/tcd/tcd-2024-03-05.csv", UCCE.read_bytes())
     # 11 legs: 5 calls stored, 2 calls quarantined, the other legs of multi-leg calls merged.

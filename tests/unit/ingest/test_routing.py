@@ -138,10 +138,11 @@ def test_upload_identity_round_trip_keeps_times() -> None:
         "upload_id": "north-acd-0123456789abcdef", "centre_id": "north", "source": "acd",
         "adapter": "generic_csv", "mapping": None, "key": "north/acd/x.csv", "dataset_key": "north/acd/x",
         "fingerprint": "e", "version": "v", "size": 3, "last_modified": store_time.isoformat(), "processing": "p",
-        "replaces": "nothing",
+        "replaces": "nothing", "export_time": "2024-01-15T05:30:00+00:00",
     }  # fmt: skip
     upload = upload_from_identity(identity, CONFIG)
     assert upload.last_modified == store_time
+    assert upload.export_time == datetime(2024, 1, 15, 5, 30, tzinfo=UTC)
     assert upload_identity(upload) == identity
     with pytest.raises(Exception, match="unknown centre"):
         upload_from_identity({**identity, "centre_id": "south"}, CONFIG)

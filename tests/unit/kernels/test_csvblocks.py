@@ -89,6 +89,54 @@ def test_a_quote_open_for_longer_than_a_row_can_be_is_unbalanced() -> None:
     assert len(rows) == MAX_ROW_BYTES // 8
 
 
+def _quoted_lines(count: int) -> bytes:
+    """A quoted field of ``count`` 1 KiB lines (a notes field that ran on): longer than a row can be."""
+    return b'"' + b"".join(b"%04d " % i + b"n" * 1018 + b"\n" for i in range(count)) + b'end"'
+
+
+def test_a_quoted_field_longer_than_a_row_is_one_reject_and_the_lines_after_it_keep_their_numbers() -> None:
+    """Issue 15 item 7: a 100 MB quoted field with line ends became 102,400 rejects in 373 s."""
+    lines = 2 * MAX_ROW_BYTES // 1024
+    data = b"id,note,n\na,ok,1\nb," + _quoted_lines(lines) + b',2\nc,"after ""it""",3\nd,last,4\n'
+    for block in (4096, 64 * 1024):  # (a block that holds the whole row parses it: field.oversized)
+        rows, rejects = read_all(data, block)
+        assert rejects == [(3, "row.too_long")]
+        assert rows == [(2, "a", "ok"), (4 + lines, "c", 'after "it"'), (5 + lines, "d", "last")]
+
+
+def test_a_long_quoted_row_is_skipped_in_one_reject_with_its_size_and_lines() -> None:
+    data = b"id,note,n\nb," + _quoted_lines(600) + b",2\n"
+    _, blocks = iter_csv_blocks(io.BufferedReader(io.BytesIO(data)), ",", ["id"], 4096)
+    (reject,) = [r for block in blocks for r in block.rejects]
+    assert (reject.line, reject.rule_id) == (2, "row.too_long")
+    assert f"a row of {len(data) - 10:,} bytes over 601 lines" in reject.message
+    assert reject.raw_text is not None
+    assert reject.raw_text.startswith('b,"0000 nnn')
+    assert len(reject.raw_text) == 1024
+
+
+def test_a_stray_quote_that_closes_wrongly_far_below_rejects_one_line_and_reading_resumes() -> None:
+    """The quote is closed by the opening quote of a later field (followed by text, not a delimiter):
+    a stray, so its line alone is rejected and the rows passed over are read again."""
+    filler = b"".join(b"r%d,x,%d\n" % (i, i) for i in range(MAX_ROW_BYTES // 8))
+    data = b'id,note,n\na,"open,1\n' + filler + b'z,"quoted",9\ny,plain,8\n'
+    rows, rejects = read_all(data, 4096)
+    assert rejects == [(2, "row.unbalanced_quote")]
+    count = MAX_ROW_BYTES // 8
+    assert rows[0] == (3, "r0", "x")
+    assert rows[-2:] == [(3 + count, "z", "quoted"), (4 + count, "y", "plain")]
+    assert len(rows) == count + 2
+
+
+def test_a_quote_inside_an_unquoted_field_of_a_long_row_is_a_stray() -> None:
+    filler = b"".join(b"r%d,x,%d\n" % (i, i) for i in range(MAX_ROW_BYTES // 8))
+    data = b'id,note,n\na,O"Brien,1\n' + filler
+    rows, rejects = read_all(data, 4096)
+    assert rejects == [(2, "row.unbalanced_quote")]
+    assert rows[0] == (3, "r0", "x")
+    assert len(rows) == MAX_ROW_BYTES // 8
+
+
 def test_empty_file_is_rejected() -> None:
     with pytest.raises(IngestError) as error:
         iter_csv_blocks(io.BufferedReader(io.BytesIO(b"\n\n")), ",", ["id"])

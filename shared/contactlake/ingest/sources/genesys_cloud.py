@@ -38,7 +38,7 @@ from contactlake.contract import ParsedBatch, Upload
 from contactlake.ingest.jsonrecords import iter_json_records
 from contactlake.ingest.reader import open_decoded
 from contactlake.ingest.sources.base import AdapterContext
-from contactlake.ingest.sources.jsonbase import ContactRows, RecordProblem, Step, number, text
+from contactlake.ingest.sources.jsonbase import BATCH_RECORDS, ContactRows, RecordProblem, Step, number, text
 
 __all__ = ["GenesysCloudAdapter", "pick_conversation"]
 
@@ -321,10 +321,14 @@ class GenesysCloudAdapter:
 
     def read(self, stream: BinaryIO, upload: Upload, ctx: AdapterContext) -> Iterator[ParsedBatch]:
         decoded, _ = open_decoded(stream, upload.key, upload.size, "utf-8")
+        limit = min(ctx.batch_records, BATCH_RECORDS)
         rows = ContactRows(upload, ctx)
         for record in iter_json_records(decoded, array_key="conversations", wrapper_keys=_PAGE_KEYS):
             if record.value is None:
                 rows.reject_record(record)
+                if len(rows.rejects) >= limit:  # a file of garbage: rejects go out in batches too
+                    yield rows.build()
+                    rows = ContactRows(upload, ctx)
                 continue
             if not conversation_ended(record.value):
                 # A segment is still open: the conversation comes complete in a later export.
@@ -335,7 +339,7 @@ class GenesysCloudAdapter:
                 rows.add(record.number, record.value, values, caller, steps)
             except RecordProblem as problem:
                 rows.add(record.number, record.value, None, problem=problem)
-            if len(rows) >= ctx.batch_records:
+            if len(rows) >= limit:
                 yield rows.build()
                 rows = ContactRows(upload, ctx)
         if len(rows) or rows.rows_read:
