@@ -50,10 +50,10 @@ PLATFORMS = ("manylinux_2_28_aarch64", "manylinux2014_aarch64")
 FUNCTION_LAYERS: dict[str, tuple[str, ...]] = {
     "ingest": ("deps",),
     "validate": ("deps",),
-    "analyse": ("deps",),
+    "analyse": ("deps", "athena"),  # awswrangler runs its Athena statements (ADR 0015)
     "report": ("deps", "reporting"),  # ReportFunction and ApiFunction (the Chalice app) share it
 }
-LAYERS = ("deps", "reporting")
+LAYERS = ("deps", "reporting", "athena")
 
 #: Distributions that must never be in a layer.
 FORBIDDEN = {
@@ -304,6 +304,23 @@ def check_forbidden(site: Path, layer: str) -> None:
         raise PackageError(f"layer {layer} must not contain:\n  " + "\n  ".join(bad))
 
 
+def drop_runtime_provided(site: Path, requirements: Path) -> list[str]:
+    """Remove what the Lambda runtime provides (boto3 and its dependencies) when a layer's packages pulled
+    it in as a dependency (awswrangler requires boto3). Named in the layer's own list it stays, so
+    :func:`check_forbidden` still fails on a boto3 someone asked for."""
+    if set(read_names(requirements)) & set(RUNTIME_PROVIDED):
+        return []
+    dropped = []
+    for name, info in installed_distributions(site).items():
+        if name in RUNTIME_PROVIDED:
+            for path in distribution_files(site, info):
+                if path.is_file():
+                    path.unlink()
+            shutil.rmtree(info, ignore_errors=True)
+            dropped.append(name)
+    return dropped
+
+
 def remove_duplicates(site: Path, base: Path) -> list[str]:
     """Drop distributions from ``site`` that the earlier layer ``base`` already installs, same version."""
     base_dists = {info.name for info in base.glob("*.dist-info")}
@@ -331,6 +348,9 @@ def build_layers(
         shutil.rmtree(site.parent, ignore_errors=True)
         site.mkdir(parents=True)
         pip_install(LAYER_SPECS / f"{layer}.txt", site, platforms)
+        provided = drop_runtime_provided(site, LAYER_SPECS / f"{layer}.txt")
+        if provided:
+            print(f"{layer}: the runtime's copy is used: {', '.join(sorted(provided))}")
         check_forbidden(site, layer)
         if layer != LAYERS[0]:
             dropped = remove_duplicates(site, root / LAYERS[0] / "python")

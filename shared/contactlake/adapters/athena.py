@@ -271,6 +271,7 @@ class AthenaEngine:
         session: boto3.Session | None = None,
         wrangler: bool = False,
         budget: ScanBudget | None = None,
+        botocore_config: Any = None,
     ) -> None:
         if wrangler and session is None:
             raise ValueError("awswrangler needs the boto3 session its clients are made from")
@@ -290,6 +291,8 @@ class AthenaEngine:
         #: Run statements with awswrangler (the functions whose package carries it; ADR 0015).
         self.wrangler = wrangler
         self.budget = budget
+        #: The botocore ``Config`` (retries, timeouts) awswrangler's clients are made with.
+        self.botocore_config = botocore_config
         #: Bytes each query of this engine scanned (Athena's ``DataScannedInBytes``), in order.
         self.scanned: list[int] = []
 
@@ -306,6 +309,7 @@ class AthenaEngine:
         *,
         session: boto3.Session | None = None,
         store: ObjectStore | None = None,
+        botocore_config: Any = None,
     ) -> AthenaEngine:
         """The deployed stack's engine: workgroup, Glue database, awswrangler and budget from settings."""
         output = f"s3://{settings.athena_results_bucket}/results/" if settings.athena_results_bucket else None
@@ -323,6 +327,7 @@ class AthenaEngine:
             session=session,
             wrangler=settings.athena_wrangler and session is not None,
             budget=budget,
+            botocore_config=botocore_config,
         )
 
     def with_run_id(self, run_id: str) -> AthenaEngine:
@@ -486,7 +491,7 @@ class AthenaEngine:
 
     def _query_with_wrangler(self, text: str, literals: list[str]) -> pa.Table:
         """Start, wait and read with awswrangler: its polling, its typing of Athena's result (ADR 0015)."""
-        wr = _wrangler()
+        wr = _wrangler(self.botocore_config)
         from botocore.exceptions import ClientError
 
         try:
@@ -533,16 +538,16 @@ class AthenaEngine:
         return _arrow(frame)
 
 
-def _wrangler() -> Any:
+def _wrangler(botocore_config: Any) -> Any:
     """awswrangler, imported at the first query (with pandas ~0.7 s, paid only by functions that query).
 
-    Its clients take botocore's standard retry mode, as every other client here does (``boto_config``).
+    Its clients get the same botocore ``Config`` as every other client (``adapters.aws.boto_config``:
+    standard retry mode), when one is given.
     """
     import awswrangler as wr
 
-    from contactlake.adapters.aws import boto_config
-
-    wr.config.botocore_config = boto_config()
+    if botocore_config is not None:
+        wr.config.botocore_config = botocore_config
     return wr
 
 

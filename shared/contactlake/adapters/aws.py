@@ -288,7 +288,11 @@ def build_aws_ports(settings: Settings) -> Ports:
     return Ports(
         store=store,
         engine=AthenaEngine.from_settings(
-            session.client("athena", config=config), settings, session=session, store=store
+            session.client("athena", config=config),
+            settings,
+            session=session,
+            store=store,
+            botocore_config=config,
         ),
         mailer=SesMailer.from_settings(session.client("sesv2", config=config), store, settings),
         catalog=GlueCatalog(session.client("glue", config=config), settings.glue_database, buckets),

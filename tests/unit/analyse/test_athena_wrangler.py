@@ -20,12 +20,12 @@ from botocore.stub import Stubber
 from contactlake.adapters.athena import AthenaEngine, ScanBudget, ScanBudgetExceeded, query_cost_usd
 from contactlake.adapters.local.store import LocalObjectStore
 from contactlake.config import load_settings
-from contactlake.ports import QueryError
+from contactlake.ports import QueryError, SqlParam
 
 REGION = "eu-west-2"
 ACCOUNT = "123456789012"
 SQL = "SELECT centre_id, offered FROM kpi_daily WHERE centre_id = :centre_id AND offered > :n"
-PARAMS = {"centre_id": "o'brien", "n": 3}
+PARAMS: dict[str, SqlParam] = {"centre_id": "o'brien", "n": 3}
 
 
 def _column(name: str, type_: str) -> dict[str, Any]:
@@ -61,7 +61,8 @@ def moto_session(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.session.Sess
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
         session.client("s3").create_bucket(
-            Bucket="results", CreateBucketConfiguration={"LocationConstraint": REGION}
+            Bucket="results",
+            CreateBucketConfiguration={"LocationConstraint": REGION},  # type: ignore[typeddict-item]
         )
         session.client("athena").create_work_group(
             Name="wg", Configuration={"ResultConfiguration": {"OutputLocation": "s3://results/q/"}}
@@ -124,7 +125,7 @@ class _StubbedSession(boto3.session.Session):
         ).client("athena")
         self.stub = Stubber(self.athena)
 
-    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:
         assert service_name == "athena", f"unexpected {service_name} client"
         return self.athena
 
