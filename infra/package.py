@@ -83,6 +83,7 @@ TRIM_PATTERNS = (
     "numpy/*/tests",
     "numpy/_core/include",
     "matplotlib/tests",
+    "pandas/tests",  # 46 MB on aarch64 (the athena layer)
     # Arrow Flight (RPC) is never used: ~30 MB on aarch64. (libarrow_substrait must stay: libarrow_python
     # links it; missing_shared_libraries() below is what catches a trim that goes too far.)
     "pyarrow/libarrow_flight.so*",
@@ -305,10 +306,11 @@ def check_forbidden(site: Path, layer: str) -> None:
 
 
 def drop_runtime_provided(site: Path, requirements: Path) -> list[str]:
-    """Remove what the Lambda runtime provides (boto3 and its dependencies) when a layer's packages pulled
-    it in as a dependency (awswrangler requires boto3). Named in the layer's own list it stays, so
+    """Remove boto3 and the rest of what the Lambda runtime provides when a layer's packages pulled boto3 in
+    as a dependency (awswrangler requires it): the runtime's copy is the one that runs. A layer without
+    boto3 is left as pip made it, and boto3 named in the layer's own list stays, so
     :func:`check_forbidden` still fails on a boto3 someone asked for."""
-    if set(read_names(requirements)) & set(RUNTIME_PROVIDED):
+    if "boto3" not in installed_distributions(site) or set(read_names(requirements)) & set(RUNTIME_PROVIDED):
         return []
     dropped = []
     for name, info in installed_distributions(site).items():
@@ -406,7 +408,7 @@ _AWS_SIDE = ("contactlake.adapters.aws", "contactlake.adapters.athena", "contact
 SMOKE_MODULES = {
     "ingest": ("app", *_AWS_SIDE),
     "validate": ("app", *_AWS_SIDE),
-    "analyse": ("app", "contactlake.analyse", *_AWS_SIDE),
+    "analyse": ("app", "contactlake.analyse", "awswrangler", *_AWS_SIDE),  # imported at the first query
     "report": (
         "app",
         "contactlake.report.build",
