@@ -322,3 +322,31 @@ def test_from_settings_wires_the_session_and_budget(tmp_path: Path) -> None:
     assert without.budget is None
     with pytest.raises(ValueError, match="session"):
         AthenaEngine(session.client("athena"), wrangler=True)
+
+
+def test_a_failed_query_leaves_the_aggregates_as_they_were(
+    tmp_path: Path, moto_session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nightly run stops at the first failed statement with Athena's reason; the aggregates already
+    in the lake are untouched and nothing of the failed run is written."""
+    from dataclasses import replace
+
+    import awswrangler as wr
+
+    from contactlake.adapters.local import build_local_ports
+    from contactlake.analyse import run_analysis
+    from contactlake.config import Settings, load_app_config
+
+    def failed(execution_id: str, **kwargs: Any) -> dict[str, Any]:
+        raise wr.exceptions.QueryFailed("HIVE_BAD_DATA: Malformed Parquet file")
+
+    monkeypatch.setattr(wr.athena, "wait_query", failed)
+    ports = build_local_ports(Settings(home=tmp_path / "lake"))
+    earlier = "aggregates/kpi_daily/centre_id=north/contact_month=2026-11-01/part-0.parquet"
+    ports.store.put("lake", earlier, b"an earlier run's month")
+    athena = replace(ports, engine=_engine(moto_session, run_id="nightly"))
+
+    with pytest.raises(QueryError, match=r"FAILED: HIVE_BAD_DATA: Malformed Parquet file.*fix the SQL"):
+        run_analysis(athena, load_app_config(), ["north"], date(2026, 11, 2), date(2026, 11, 2))
+    assert [item.key for item in ports.store.list("lake", "aggregates/")] == [earlier]
+    assert ports.store.get("lake", earlier) == b"an earlier run's month"
