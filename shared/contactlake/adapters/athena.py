@@ -7,8 +7,6 @@
   run id (e.g. the Lambda request or EventBridge event id). A retried Lambda re-attaches to the query it
   already started instead of paying for it twice; without a run id the token is unique per call, which
   still makes botocore's own network retries idempotent.
-* Polling backs off exponentially; FAILED and CANCELLED raise :class:`QueryError` with Athena's reason;
-  throttling (``TooManyRequestsException``) is retried with backoff and then reported plainly.
 * Two ways to run a statement (ADR 0015). Given a boto3 session and ``wrangler=True`` (a function whose
   package carries awswrangler: the analyse function), awswrangler starts it (``wr.athena``, ``qmark``
   parameters bound server-side, the same request token), waits for it and reads the typed result
@@ -16,8 +14,9 @@
   Otherwise (the report and API functions, whose package has no room for awswrangler and pandas under
   Lambda's 250 MB) the statement is started, polled with backoff and its result read and typed from
   ``ResultSetMetadata`` here, with plain boto3.
-* Polling backs off exponentially; FAILED and CANCELLED raise :class:`QueryError` with Athena's reason;
-  throttling (``TooManyRequestsException``) is retried with backoff and then reported plainly.
+* Either way FAILED and CANCELLED raise :class:`QueryError` with Athena's reason;
+  throttling (``TooManyRequestsException``) is retried with backoff (awswrangler's own retries on its
+  path) and then reported plainly.
 * Each query's ``DataScannedInBytes`` is kept (:attr:`AthenaEngine.scanned`), so a run can report what
   it read and what it cost (:func:`query_cost_usd`: Athena bills $5 per TB, at least 10 MB a query).
 * A :class:`ScanBudget` refuses a query before it starts when the partitions it would read (listed in S3:
