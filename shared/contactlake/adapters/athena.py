@@ -465,7 +465,9 @@ class AthenaEngine:
         text, values = positional_statement(sql, params or {})
         literals = [sql_literal(v) for v in values]
         if self.budget is not None:
-            self.budget.check(sql, params or {}, self.bytes_scanned)
+            # A run is an engine scoped by with_run_id (the analyse function: one per event); an engine
+            # kept across warm invocations without one (report, API) checks each query on its own.
+            self.budget.check(sql, params or {}, self.bytes_scanned if self.run_id is not None else 0)
         if self.wrangler:
             return self._query_with_wrangler(text, literals)
         request: dict[str, Any] = {

@@ -283,7 +283,7 @@ def test_a_query_over_the_budget_is_refused_before_it_starts(
 
 
 def test_the_budget_counts_what_the_run_already_read(tmp_path: Path, stubbed: _StubbedSession) -> None:
-    engine = _engine(stubbed, budget=ScanBudget(_lake(tmp_path), limit_bytes=5_000))
+    engine = _engine(stubbed, budget=ScanBudget(_lake(tmp_path), limit_bytes=5_000), run_id="nightly")
     engine.scanned.append(4_000)  # an earlier query of this run
     with pytest.raises(ScanBudgetExceeded):
         engine.query(
@@ -350,3 +350,15 @@ def test_a_failed_query_leaves_the_aggregates_as_they_were(
         run_analysis(athena, load_app_config(), ["north"], date(2026, 11, 2), date(2026, 11, 2))
     assert [item.key for item in ports.store.list("lake", "aggregates/")] == [earlier]
     assert ports.store.get("lake", earlier) == b"an earlier run's month"
+
+
+def test_without_a_run_each_query_is_checked_on_its_own(tmp_path: Path, moto_session: Any) -> None:
+    """A report or API container keeps its engine across warm invocations: what earlier requests read
+    must not refuse the next one."""
+    from moto.athena.models import QueryResults, athena_backends
+
+    athena_backends[ACCOUNT][REGION].query_results_queue.append(QueryResults(ROWS, COLUMNS))
+    engine = _engine(moto_session, budget=ScanBudget(_lake(tmp_path), limit_bytes=5_000))
+    engine.scanned.append(1_000_000)  # earlier requests of this container
+    window = {"centre_id": "north", "date_from": "2026-11-02", "date_to": "2026-11-02"}
+    assert engine.query("SELECT * FROM contacts WHERE centre_id = :centre_id", window).num_rows == 2
