@@ -271,6 +271,7 @@ class AthenaEngine:
         wrangler: bool = False,
         budget: ScanBudget | None = None,
         botocore_config: Any = None,
+        wait_poll_seconds: float = 1.0,
     ) -> None:
         if wrangler and session is None:
             raise ValueError("awswrangler needs the boto3 session its clients are made from")
@@ -292,6 +293,8 @@ class AthenaEngine:
         self.budget = budget
         #: The botocore ``Config`` (retries, timeouts) awswrangler's clients are made with.
         self.botocore_config = botocore_config
+        #: awswrangler polls at a fixed interval (its default, 1 s), not with backoff.
+        self.wait_poll_seconds = wait_poll_seconds
         #: Bytes each query of this engine scanned (Athena's ``DataScannedInBytes``), in order.
         self.scanned: list[int] = []
 
@@ -509,7 +512,7 @@ class AthenaEngine:
             execution = wr.athena.wait_query(
                 execution_id,
                 boto3_session=self.session,
-                athena_query_wait_polling_delay=self.poll_max_seconds,
+                athena_query_wait_polling_delay=self.wait_poll_seconds,
             )
             self.scanned.append(int(execution.get("Statistics", {}).get("DataScannedInBytes", 0)))
             frame = wr.athena.get_query_results(

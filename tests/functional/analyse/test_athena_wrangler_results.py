@@ -86,7 +86,14 @@ def test_awswrangler_reads_what_the_local_engine_computes(
     athena_backends[ACCOUNT][REGION].query_results_queue.append(_as_athena_returns_it(computed))
 
     engine = AthenaEngine(
-        session.client("athena"), None, "wg", "lakedb", "s3://results/q/", session=session, wrangler=True
+        session.client("athena"),
+        None,
+        "wg",
+        "lakedb",
+        "s3://results/q/",
+        session=session,
+        wrangler=True,
+        wait_poll_seconds=0.01,
     )
     read = normalise(engine.query(sql, bound))
 

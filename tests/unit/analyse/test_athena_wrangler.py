@@ -79,6 +79,7 @@ def _engine(session: Any, **kwargs: Any) -> AthenaEngine:
         "s3://results/q/",
         session=session,
         wrangler=True,
+        wait_poll_seconds=0.01,
         **kwargs,
     )
 
