@@ -634,7 +634,8 @@ def referenced_tables(sql: str) -> set[str]:
 def _athena_requests(stack: Stack, call: Call, workgroups: Mapping[str, str]) -> list[Request]:
     p, why = call.params, call.label()
     if call.operation != "StartQueryExecution":
-        workgroup = workgroups.get(str(p.get("QueryExecutionId", "")), "")
+        # GetWorkGroup names its workgroup; the other calls name an execution started earlier.
+        workgroup = str(p.get("WorkGroup") or workgroups.get(str(p.get("QueryExecutionId", "")), ""))
         return [Request(f"athena:{call.operation}", _workgroup_arn(workgroup), (), why)]
     workgroup = str(p.get("WorkGroup", "primary"))
     database = str(p.get("QueryExecutionContext", {}).get("Database", "default"))

@@ -50,10 +50,10 @@ PLATFORMS = ("manylinux_2_28_aarch64", "manylinux2014_aarch64")
 FUNCTION_LAYERS: dict[str, tuple[str, ...]] = {
     "ingest": ("deps",),
     "validate": ("deps",),
-    "analyse": ("deps",),
+    "analyse": ("deps", "athena"),  # awswrangler runs its Athena statements (ADR 0015)
     "report": ("deps", "reporting"),  # ReportFunction and ApiFunction (the Chalice app) share it
 }
-LAYERS = ("deps", "reporting")
+LAYERS = ("deps", "reporting", "athena")
 
 #: Distributions that must never be in a layer.
 FORBIDDEN = {
@@ -83,6 +83,7 @@ TRIM_PATTERNS = (
     "numpy/*/tests",
     "numpy/_core/include",
     "matplotlib/tests",
+    "pandas/tests",  # 46 MB on aarch64 (the athena layer)
     # Arrow Flight (RPC) is never used: ~30 MB on aarch64. (libarrow_substrait must stay: libarrow_python
     # links it; missing_shared_libraries() below is what catches a trim that goes too far.)
     "pyarrow/libarrow_flight.so*",
@@ -331,6 +332,24 @@ def check_forbidden(site: Path, layer: str) -> None:
         raise PackageError(f"layer {layer} must not contain:\n  " + "\n  ".join(bad))
 
 
+def drop_runtime_provided(site: Path, requirements: Path) -> list[str]:
+    """Remove boto3 and the rest of what the Lambda runtime provides when a layer's packages pulled boto3 in
+    as a dependency (awswrangler requires it): the runtime's copy is the one that runs. A layer without
+    boto3 is left as pip made it, and boto3 named in the layer's own list stays, so
+    :func:`check_forbidden` still fails on a boto3 someone asked for."""
+    if "boto3" not in installed_distributions(site) or set(read_names(requirements)) & set(RUNTIME_PROVIDED):
+        return []
+    dropped = []
+    for name, info in installed_distributions(site).items():
+        if name in RUNTIME_PROVIDED:
+            for path in distribution_files(site, info):
+                if path.is_file():
+                    path.unlink()
+            shutil.rmtree(info, ignore_errors=True)
+            dropped.append(name)
+    return dropped
+
+
 def remove_duplicates(site: Path, base: Path) -> list[str]:
     """Drop distributions from ``site`` that the earlier layer ``base`` already installs, same version."""
     base_dists = {info.name for info in base.glob("*.dist-info")}
@@ -358,6 +377,9 @@ def build_layers(
         shutil.rmtree(site.parent, ignore_errors=True)
         site.mkdir(parents=True)
         pip_install(LAYER_SPECS / f"{layer}.txt", site, platforms)
+        provided = drop_runtime_provided(site, LAYER_SPECS / f"{layer}.txt")
+        if provided:
+            print(f"{layer}: the runtime's copy is used: {', '.join(sorted(provided))}")
         check_forbidden(site, layer)
         if layer != LAYERS[0]:
             dropped = remove_duplicates(site, root / LAYERS[0] / "python")
@@ -415,7 +437,7 @@ _AWS_SIDE = ("contactlake.adapters.aws", "contactlake.adapters.athena", "contact
 SMOKE_MODULES = {
     "ingest": ("app", *_AWS_SIDE),
     "validate": ("app", *_AWS_SIDE),
-    "analyse": ("app", "contactlake.analyse", *_AWS_SIDE),
+    "analyse": ("app", "contactlake.analyse", "awswrangler", *_AWS_SIDE),  # imported at the first query
     "report": (
         "app",
         "contactlake.report.build",

@@ -48,6 +48,7 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
         summary["athena"] = {
             "queries": len(scanned),
             "bytes_scanned": sum(scanned),
+            "bytes_per_query": list(scanned),
             "cost_usd": round(query_cost_usd(scanned), 6),
         }
         logger.info("athena usage", extra=summary["athena"])

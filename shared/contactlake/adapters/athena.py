@@ -7,12 +7,21 @@
   run id (e.g. the Lambda request or EventBridge event id). A retried Lambda re-attaches to the query it
   already started instead of paying for it twice; without a run id the token is unique per call, which
   still makes botocore's own network retries idempotent.
-* Polling backs off exponentially; FAILED and CANCELLED raise :class:`QueryError` with Athena's reason;
-  throttling (``TooManyRequestsException``) is retried with backoff and then reported plainly.
-* Results are read page by page with GetQueryResults (or, given an S3 client, from the result CSV in one
-  request) and typed from ``ResultSetMetadata``, so a BIGINT column is int64 and a DATE is a date.
+* Two ways to run a statement (ADR 0015). Given a boto3 session and ``wrangler=True`` (a function whose
+  package carries awswrangler: the analyse function), awswrangler starts it (``wr.athena``, ``qmark``
+  parameters bound server-side, the same request token), waits for it and reads the typed result
+  (``wr.athena.get_query_results``: Athena's column types, Parquet when the statement is an UNLOAD).
+  Otherwise (the report and API functions, whose package has no room for awswrangler and pandas under
+  Lambda's 250 MB) the statement is started, polled with backoff and its result read and typed from
+  ``ResultSetMetadata`` here, with plain boto3.
+* Either way FAILED and CANCELLED raise :class:`QueryError` with Athena's reason;
+  throttling (``TooManyRequestsException``) is retried with backoff (awswrangler's own retries on its
+  path) and then reported plainly.
 * Each query's ``DataScannedInBytes`` is kept (:attr:`AthenaEngine.scanned`), so a run can report what
   it read and what it cost (:func:`query_cost_usd`: Athena bills $5 per TB, at least 10 MB a query).
+* A :class:`ScanBudget` refuses a query before it starts when the partitions it would read (listed in S3:
+  their sizes are an upper bound of what Athena scans) would take the run past its budget; the
+  workgroup's ``BytesScannedCutoffPerQuery`` stays the last guard.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -33,13 +42,22 @@ import pyarrow as pa
 
 from contactlake import sqlfiles
 from contactlake.config import Settings
-from contactlake.ports import QueryError, SqlParam
+from contactlake.ports import ObjectInfo, ObjectStore, QueryError, SqlParam
 
 if TYPE_CHECKING:
+    import boto3
     from mypy_boto3_athena import AthenaClient
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["AthenaEngine", "arrow_type", "positional_statement", "query_cost_usd", "sql_literal"]
+__all__ = [
+    "AthenaEngine",
+    "ScanBudget",
+    "ScanBudgetExceeded",
+    "arrow_type",
+    "positional_statement",
+    "query_cost_usd",
+    "sql_literal",
+]
 
 #: Athena's price per byte scanned ($5 per TB) and the minimum it bills a query for (10 MB).
 USD_PER_BYTE = 5.0 / 1e12
@@ -146,6 +164,91 @@ def _table(columns: Sequence[Mapping[str, Any]], rows: Sequence[Sequence[str | N
     return pa.Table.from_arrays(arrays, schema=pa.schema(list(zip(names, types, strict=True))))
 
 
+class ScanBudgetExceeded(QueryError):
+    """A query was refused before it started: it would read more than the run's Athena budget allows."""
+
+
+class ScanBudget:
+    """The most bytes one run (a report, an API request, a nightly analysis) may have Athena read.
+
+    Before a query starts, what it can read is estimated from the lake itself: the sizes of the files of
+    each table the statement reads, in the partitions its parameters select (the centre, and the days or
+    months from ``date_from`` to the latest ``*_to`` date). Athena reads at most those files (Parquet
+    column pruning makes it less), so the estimate errs on the side of refusing; a table the parameters
+    do not narrow counts whole. It costs one S3 listing per table read (a centre's prefix), no query.
+    """
+
+    def __init__(self, store: ObjectStore, limit_bytes: int) -> None:
+        self.store, self.limit_bytes = store, limit_bytes
+
+    def estimate(self, sql: str, params: Mapping[str, SqlParam]) -> int:
+        from contactlake.sqlfiles import referenced_tables
+        from contactlake.tables import all_tables
+
+        tables = all_tables()
+        read = sorted(name for name in referenced_tables(sql) if name in tables)
+        return sum(self._table_bytes(tables[name], params) for name in read)
+
+    def _table_bytes(self, table: Any, params: Mapping[str, SqlParam]) -> int:
+        names = table.partition_names
+        centre = params.get("centre_id")
+        if not names or names[0] != "centre_id" or not isinstance(centre, str) or not centre:
+            return sum(item.size for item in self.store.list(table.area, f"{table.prefix}/"))
+        objects = self.store.list(table.area, f"{table.prefix}/centre_id={centre}/")
+        window = _date_window(params)
+        if window is None or len(names) < 2:
+            return sum(item.size for item in objects)
+        first, last = window
+        if table.by_month:
+            first = first.replace(day=1)
+        return sum(item.size for item in _in_window(objects, names[1], first, last))
+
+    def check(self, sql: str, params: Mapping[str, SqlParam], already: int) -> None:
+        """Refuse the query if what it may read, on top of what the run has read, passes the budget."""
+        estimate = self.estimate(sql, params)
+        if already + estimate > self.limit_bytes:
+            raise ScanBudgetExceeded(
+                f"refused before running: this query may read {estimate / 1e6:,.1f} MB of the lake "
+                f"({_summary(sql)}), and this run has read {already / 1e6:,.1f} MB already, over its Athena "
+                f"budget of {self.limit_bytes / 1e6:,.1f} MB. Ask for fewer days or centres, or raise the "
+                "budget (CONTACTLAKE_ATHENA_SCAN_BUDGET_BYTES; the workgroup's BytesScannedCutoffPerQuery "
+                "still caps each query)"
+            )
+
+
+def _date_window(params: Mapping[str, SqlParam]) -> tuple[date, date] | None:
+    """The first and last local day a statement's parameters select (``date_from`` .. the latest ``*_to``)."""
+    start = params.get("date_from")
+    ends = [v for k, v in params.items() if k.endswith("_to") and isinstance(v, str | date)]
+    if not isinstance(start, str | date) or not ends:
+        return None
+    days = [_as_date(v) for v in ends]
+    first = _as_date(start)
+    if first is None or any(d is None for d in days):
+        return None
+    return first, max(d for d in days if d is not None)
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _in_window(objects: Iterable[ObjectInfo], column: str, first: date, last: date) -> Iterable[ObjectInfo]:
+    marker = f"/{column}="
+    for item in objects:
+        _, found, rest = item.key.partition(marker)
+        day = _as_date(rest.split("/", 1)[0]) if found else None
+        if day is None or first <= day <= last:  # a file outside the partition layout counts
+            yield item
+
+
 class AthenaEngine:
     """Runs the Athena-dialect SQL files on Athena (the :class:`~contactlake.ports.QueryEngine` port)."""
 
@@ -164,7 +267,14 @@ class AthenaEngine:
         poll_max_seconds: float = 5.0,
         throttle_retries: int = 6,
         page_size: int = 1000,
+        session: boto3.Session | None = None,
+        wrangler: bool = False,
+        budget: ScanBudget | None = None,
+        botocore_config: Any = None,
+        wait_poll_seconds: float = 1.0,
     ) -> None:
+        if wrangler and session is None:
+            raise ValueError("awswrangler needs the boto3 session its clients are made from")
         self.client = athena_client
         self.s3 = s3_client
         self.workgroup = workgroup
@@ -177,6 +287,14 @@ class AthenaEngine:
         self.poll_max_seconds = poll_max_seconds
         self.throttle_retries = throttle_retries
         self.page_size = page_size
+        self.session = session
+        #: Run statements with awswrangler (the functions whose package carries it; ADR 0015).
+        self.wrangler = wrangler
+        self.budget = budget
+        #: The botocore ``Config`` (retries, timeouts) awswrangler's clients are made with.
+        self.botocore_config = botocore_config
+        #: awswrangler polls at a fixed interval (its default, 1 s), not with backoff.
+        self.wait_poll_seconds = wait_poll_seconds
         #: Bytes each query of this engine scanned (Athena's ``DataScannedInBytes``), in order.
         self.scanned: list[int] = []
 
@@ -186,11 +304,33 @@ class AthenaEngine:
 
     @classmethod
     def from_settings(
-        cls, athena_client: AthenaClient, settings: Settings, s3_client: S3Client | None = None
+        cls,
+        athena_client: AthenaClient,
+        settings: Settings,
+        s3_client: S3Client | None = None,
+        *,
+        session: boto3.Session | None = None,
+        store: ObjectStore | None = None,
+        botocore_config: Any = None,
     ) -> AthenaEngine:
-        """The engine for the deployed stack: workgroup and Glue database from settings."""
+        """The deployed stack's engine: workgroup, Glue database, awswrangler and budget from settings."""
         output = f"s3://{settings.athena_results_bucket}/results/" if settings.athena_results_bucket else None
-        return cls(athena_client, s3_client, settings.athena_workgroup, settings.glue_database, output)
+        budget = (
+            ScanBudget(store, settings.athena_scan_budget_bytes)
+            if store is not None and settings.athena_scan_budget_bytes > 0
+            else None
+        )
+        return cls(
+            athena_client,
+            s3_client,
+            settings.athena_workgroup,
+            settings.glue_database,
+            output,
+            session=session,
+            wrangler=settings.athena_wrangler and session is not None,
+            budget=budget,
+            botocore_config=botocore_config,
+        )
 
     def with_run_id(self, run_id: str) -> AthenaEngine:
         """The same engine, with start tokens tied to ``run_id`` (one per Lambda invocation or event)."""
@@ -327,6 +467,12 @@ class AthenaEngine:
     def query(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table:
         text, values = positional_statement(sql, params or {})
         literals = [sql_literal(v) for v in values]
+        if self.budget is not None:
+            # A run is an engine scoped by with_run_id (the analyse function: one per event); an engine
+            # kept across warm invocations without one (report, API) checks each query on its own.
+            self.budget.check(sql, params or {}, self.bytes_scanned if self.run_id is not None else 0)
+        if self.wrangler:
+            return self._query_with_wrangler(text, literals)
         request: dict[str, Any] = {
             "QueryString": text,
             "QueryExecutionContext": {"Database": self.database},
@@ -346,6 +492,85 @@ class AthenaEngine:
         else:
             columns, rows = self._rows(started["QueryExecutionId"], skip_header=dml)
         return _table(columns, rows)
+
+    def _query_with_wrangler(self, text: str, literals: list[str]) -> pa.Table:
+        """Start, wait and read with awswrangler: its polling, its typing of Athena's result (ADR 0015)."""
+        wr = _wrangler(self.botocore_config)
+        from botocore.exceptions import ClientError
+
+        try:
+            execution_id = wr.athena.start_query_execution(
+                sql=text,
+                database=self.database,
+                s3_output=self.output_location,
+                workgroup=self.workgroup,
+                params=literals or None,
+                paramstyle="qmark",
+                client_request_token=self.request_token(text, literals),
+                boto3_session=self.session,
+            )
+            execution = wr.athena.wait_query(
+                execution_id,
+                boto3_session=self.session,
+                athena_query_wait_polling_delay=self.wait_poll_seconds,
+            )
+            self.scanned.append(int(execution.get("Statistics", {}).get("DataScannedInBytes", 0)))
+            frame = wr.athena.get_query_results(
+                execution_id, boto3_session=self.session, dtype_backend="pyarrow", use_threads=False
+            )
+        except (wr.exceptions.QueryFailed, wr.exceptions.QueryCancelled) as error:
+            state = "CANCELLED" if isinstance(error, wr.exceptions.QueryCancelled) else "FAILED"
+            hint = (
+                "fix the SQL or the table definitions, then re-run"
+                if state == "FAILED"
+                else "it was stopped (by a user, a workgroup limit or a timeout); re-run when ready"
+            )
+            raise QueryError(
+                f"Athena query {state}: {error or 'no reason given'} (workgroup {self.workgroup}, database "
+                f"{self.database}; statement: {_summary(text)}); {hint}"
+            ) from error
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            message = error.response.get("Error", {}).get("Message", str(error))
+            hint = (
+                f"too many queries run at once in workgroup {self.workgroup!r}: run fewer in parallel or "
+                "raise the account's Athena query quota"
+                if code in _THROTTLED
+                else "check the workgroup, the Glue tables and this function's role"
+            )
+            raise QueryError(f"Athena refused the query ({code}): {message}; {hint}") from error
+        return _arrow(frame)
+
+
+def _wrangler(botocore_config: Any) -> Any:
+    """awswrangler, imported at the first query (with pandas ~0.7 s, paid only by functions that query).
+
+    Its clients get the same botocore ``Config`` as every other client (``adapters.aws.boto_config``:
+    standard retry mode), when one is given.
+    """
+    import awswrangler as wr
+
+    if botocore_config is not None:
+        wr.config.botocore_config = botocore_config
+    return wr
+
+
+def _arrow(frame: Any) -> pa.Table:
+    """awswrangler's DataFrame (Arrow-backed columns) as the Arrow table the engines return.
+
+    Timestamps come back in nanoseconds and text as large strings; Athena's are milliseconds and the
+    other engines return plain strings.
+    """
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    return table.cast(pa.schema([f.with_type(_plain(f.type)) for f in table.schema]))
+
+
+def _plain(type_: pa.DataType) -> pa.DataType:
+    if pa.types.is_timestamp(type_):
+        return pa.timestamp("ms", tz=type_.tz)
+    if pa.types.is_large_string(type_):
+        return pa.string()
+    return type_
 
 
 def _summary(sql: str) -> str:

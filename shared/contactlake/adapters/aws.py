@@ -288,7 +288,13 @@ def build_aws_ports(settings: Settings) -> Ports:
     store = S3ObjectStore(s3, buckets)
     return Ports(
         store=store,
-        engine=AthenaEngine.from_settings(session.client("athena", config=config), settings),
+        engine=AthenaEngine.from_settings(
+            session.client("athena", config=config),
+            settings,
+            session=session,
+            store=store,
+            botocore_config=config,
+        ),
         mailer=SesMailer.from_settings(session.client("sesv2", config=config), store, settings),
         catalog=GlueCatalog(session.client("glue", config=config), settings.glue_database, buckets),
         events=EventBridgePublisher(session.client("events", config=config), settings.event_bus),

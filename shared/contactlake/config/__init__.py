@@ -97,6 +97,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     smtp_port = env.get("CONTACTLAKE_SMTP_PORT", "25")
     if not smtp_port.isdigit():
         raise ConfigError(f"CONTACTLAKE_SMTP_PORT={smtp_port!r}: use a port number such as 25 or 587")
+    budget = env.get("CONTACTLAKE_ATHENA_SCAN_BUDGET_BYTES", "0")
+    if not budget.isdigit():
+        raise ConfigError(
+            f"CONTACTLAKE_ATHENA_SCAN_BUDGET_BYTES={budget!r}: use a whole number of bytes (0: no budget)"
+        )
     return Settings(
         mode=mode,  # type: ignore[arg-type]
         home=Path(env.get("CONTACTLAKE_HOME", "data")),
@@ -108,6 +113,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         athena_results_bucket=env.get("CONTACTLAKE_ATHENA_RESULTS_BUCKET", ""),
         glue_database=env.get("CONTACTLAKE_GLUE_DATABASE", "contactlake"),
         athena_workgroup=env.get("CONTACTLAKE_ATHENA_WORKGROUP", "contactlake"),
+        athena_wrangler=env.get("CONTACTLAKE_ATHENA_WRANGLER", "").lower() in ("1", "true", "yes"),
+        athena_scan_budget_bytes=int(budget),
         event_bus=env.get("CONTACTLAKE_EVENT_BUS", "default"),
         mail_sender=env.get("CONTACTLAKE_MAIL_SENDER", "contactlake@example.com"),
         pii_key=key.encode() if key else Settings.pii_key,

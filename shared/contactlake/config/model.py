@@ -281,6 +281,12 @@ class Settings:
     athena_results_bucket: str = ""
     glue_database: str = "contactlake"
     athena_workgroup: str = "contactlake"
+    #: Run Athena statements with awswrangler (``CONTACTLAKE_ATHENA_WRANGLER``): only where the function's
+    #: package carries it (ADR 0015); elsewhere the engine's boto3 path.
+    athena_wrangler: bool = False
+    #: The most bytes one run may have Athena read, checked before each query from the partitions it
+    #: would read (``CONTACTLAKE_ATHENA_SCAN_BUDGET_BYTES``; 0: no budget, the workgroup cutoff only).
+    athena_scan_budget_bytes: int = 0
     event_bus: str = "default"
     mail_sender: str = "contactlake@example.com"
     pii_key: bytes = field(default=b"contactlake-demo-key-not-secret", repr=False)

@@ -241,7 +241,19 @@ class AthenaOnDuckDB:
         sql = _inline(str(call.params["QueryString"]), list(call.params.get("ExecutionParameters", [])))
         engine = build_ports(Settings(mode="local", home=home)).engine
         table = engine.query(sql)
-        columns = [{"Name": f.name, "Label": f.name, "Type": _athena_type(f.type)} for f in table.schema]
+        columns = [
+            {
+                "Name": f.name,
+                "Label": f.name,
+                "Type": _athena_type(f.type),
+                "Precision": getattr(f.type, "precision", 0),
+                "Scale": getattr(f.type, "scale", 0),
+            }
+            for f in table.schema
+        ]
         header = {"Data": [{"VarCharValue": f.name} for f in table.schema]}
         rows = [header] + [{"Data": [_text(v) for v in row.values()]} for row in table.to_pylist()]
-        athena_backends[ACCOUNT][REGION].query_results[call.result_id] = QueryResults(rows, columns)
+        backend = athena_backends[ACCOUNT][REGION]
+        backend.query_results[call.result_id] = QueryResults(rows, columns)
+        # The result CSV Athena leaves in the results location, which awswrangler reads (ADR 0015).
+        backend._store_query_result_in_s3(call.result_id)

@@ -32,6 +32,11 @@ def test_the_functions_do_their_work_on_the_stack(measured: Measured) -> None:
     firehose_a, firehose_b = results["connect"]
     assert [v["uploads"][0]["reconciles"] for v in firehose_a[1] + firehose_b[1]] == [True, True]
     assert results["analyse"]["tables"]
+    # The analyse function ran its queries through awswrangler (ADR 0015), each counted in the result.
+    athena = results["analyse"]["athena"]
+    assert athena["queries"] == len(athena["bytes_per_query"]) >= 5
+    wrangled = {c.function for c in measured.calls if c.service == "athena" and c.operation == "GetWorkGroup"}
+    assert wrangled == {"AnalyseFunction"}
     assert results["report"]["counts"].get("sent", 0) >= 1
     assert results["held"]["counts"].get("held", 0) >= 1
     api = results["api"]

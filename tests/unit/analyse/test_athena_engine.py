@@ -1,4 +1,5 @@
-"""The Athena engine: parameters as literals, idempotent tokens, polling, errors and typed results.
+"""The Athena engine's boto3 path (the report and API functions; ADR 0015): parameters as literals,
+idempotent tokens, polling, errors and typed results. The awswrangler path: test_athena_wrangler.py.
 
 moto (queued results, as Athena does not run SQL in moto) covers the happy path end to end; botocore's
 Stubber covers FAILED, CANCELLED, throttling, pagination and the timeout.

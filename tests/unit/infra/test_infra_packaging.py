@@ -33,6 +33,7 @@ PROVIDED = {
     "fpdf": "reporting",
     "xlsxwriter": "reporting",
     "babel": "reporting",
+    "awswrangler": "athena",
     "chalice": "code",  # the runtime part of Chalice is copied into the report code folder
     "boto3": "runtime",
     "botocore": "runtime",
