@@ -165,6 +165,7 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
                     schedule=source.schedule,
                     deadline_local=source.deadline_local,
                     replaces=source.replaces,
+                    carry_horizon_hours=source.carry_horizon_hours,
                 )
                 for name, source in body.sources.items()
             ),
@@ -234,6 +235,7 @@ def effective_config(config: AppConfig) -> dict[str, Any]:
                     "schedule": s.schedule,
                     "deadline_local": s.deadline_local,
                     "replaces": s.replaces,
+                    "carry_horizon_hours": s.carry_horizon_hours,
                 }
             )
             for s in centre.sources

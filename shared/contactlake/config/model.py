@@ -125,6 +125,9 @@ class SourceConfig:
     #: What a new upload replaces (docs/adr/0014-upload-identity-and-replacement.md): ``nothing``
     #: (uploads add), ``day`` (the business day its file name names) or ``object`` (the same key).
     replaces: str = "nothing"
+    #: Event logs cut into files: hours a record whose end is not in its file is carried to the next
+    #: uploads before it is quarantined as ``carried.expired`` (docs/adr/0018-carried-records.md).
+    carry_horizon_hours: int = 24
 
 
 @dataclass(frozen=True)

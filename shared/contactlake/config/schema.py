@@ -145,6 +145,13 @@ class SourceTable(_Table):
         "(a new version of the same object key replaces the earlier one). Replacement deletes the earlier "
         "upload's lake files, so it happens only when configured here.",
     )
+    carry_horizon_hours: int = Field(
+        default=24,
+        ge=1,
+        description="Event logs cut into files (asterisk_queue_log): how long a call or agent span whose end "
+        "is not in its file is carried to the next uploads, waiting for its end; past it, it is "
+        "quarantined as carried.expired (docs/adr/0018-carried-records.md).",
+    )
 
 
 class CentreTable(_Table):

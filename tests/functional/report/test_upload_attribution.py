@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import date, datetime, time
+import os
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from contactlake.analyse import quality
@@ -115,3 +116,31 @@ def test_a_day_is_closed_once_its_deadline_passed_or_a_later_day_arrived(tmp_pat
         (date(1999, 10, 3), "missing", False),
     ]
     assert closed(datetime(1999, 10, 3, 6, 0))[1] == (date(1999, 10, 2), "stored", True)
+
+
+def _connect_day_arriving_at(tmp_path: Path, arrived: datetime) -> list[dict[str, object]]:
+    """Leeds' Connect day 2024-03-05 (due 06:00 on the 6th), uploaded at ``arrived`` (UTC, = London in
+    March) and processed now, years after its deadline."""
+    lake = _lake(tmp_path)
+    key = "leeds/ctr/ctr-2024-03-05.jsonl"
+    lake.put(key, CONNECT.read_bytes())
+    stamp = arrived.timestamp()
+    os.utime(lake.home / "raw" / key, (stamp, stamp))
+    manifest = lake.ingest(key)
+    assert manifest.status == "stored"
+    log = lake.ingest_log().to_pylist()
+    assert [row["arrived_utc"] for row in log] == [arrived.replace(tzinfo=None)]
+    centre = lake.config.centre("leeds")
+    return quality.data_quality(lake.ports, centre, date(2024, 3, 5), date(2024, 3, 5)).to_pylist()
+
+
+def test_lateness_is_judged_on_arrival_not_on_processing(tmp_path: Path) -> None:
+    # Arrived at 05:00, an hour before the deadline, processed long after it: on time.
+    (on_time,) = _connect_day_arriving_at(tmp_path / "a", datetime(2024, 3, 6, 5, 0, tzinfo=UTC))
+    assert on_time["arrived_local"] == datetime(2024, 3, 6, 5, 0)
+    assert on_time["finished_local"] > on_time["deadline_local"] == datetime(2024, 3, 6, 6, 0)
+    assert on_time["late"] is False
+    # Arrived at 07:00, an hour after it: late, whenever it was processed.
+    (late,) = _connect_day_arriving_at(tmp_path / "b", datetime(2024, 3, 6, 7, 0, tzinfo=UTC))
+    assert late["arrived_local"] == datetime(2024, 3, 6, 7, 0)
+    assert late["late"] is True

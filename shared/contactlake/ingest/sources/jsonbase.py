@@ -102,6 +102,8 @@ class ContactRows:
     lines: list[int] = field(default_factory=list)
     raws: list[str] = field(default_factory=list)
     callers: list[str | None] = field(default_factory=list)
+    #: The caller's keyed hash where the adapter already has it instead of the number (a carried record).
+    keys: list[str | None] = field(default_factory=list)
     problems: list[tuple[str, str] | None] = field(default_factory=list)
     steps: list[list[Step]] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
@@ -129,12 +131,15 @@ class ContactRows:
         caller: str | None = None,
         steps: list[Step] | None = None,
         problem: RecordProblem | None = None,
+        customer_key: str | None = None,
     ) -> None:
-        """One record picked into canonical ``values`` (or a ``problem`` that rejects it)."""
+        """One record picked into canonical ``values`` (or a ``problem`` that rejects it); ``customer_key``
+        is the caller's keyed hash when the adapter has that instead of the ``caller`` number."""
         self.rows_read += 1
         self.lines.append(number_)
         self.raws.append(raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True, default=str))
         self.callers.append(caller if problem is None else None)
+        self.keys.append(customer_key if problem is None else None)
         self.problems.append((problem.rule_id, str(problem)) if problem is not None else None)
         self.steps.append(steps or [])
         for name in (*_TEXTS, *_TIMESTAMPS, *_NUMBERS, *_COUNTS):
@@ -179,6 +184,10 @@ class ContactRows:
             caller=pa.array(self.callers, pa.string()),
             source_line=lines,
         )
+        if any(self.keys):
+            index = table.schema.get_field_index("customer_key")
+            keys = pc.coalesce(pa.array(self.keys, pa.string()), table.column(index))
+            table = table.set_column(index, table.field(index), keys)
         table = check_contacts(table, checks)
         self._check_step_times(checks, zone)
         ok = checks.ok
