@@ -66,6 +66,10 @@ QUALITY_FLAGS: dict[str, str] = {
         "outcome kept; an answer time on a contact whose outcome says no agent answered is nulled"
     ),
     "queue.unknown_code": "kept: the code is stored as the queue name, as exported",
+    "number.invalid": "nulled: a duration or count that is not a number is stored as null (unknown)",
+    "timestamp.invalid": (
+        "nulled: a time other than the start that is not a time is stored as null (unknown)"
+    ),
 }
 STEP_TYPES = ("ivr_menu", "queue", "agent", "hold", "transfer", "escalation", "callback", "web", "end")
 AGENT_STATES = ("staffed", "available", "on_contact", "after_call_work", "break", "training", "other")

@@ -158,7 +158,8 @@ class ContactRows:
         columns: dict[str, pa.Array] = {}
         for name in _TIMESTAMPS:
             raw = pa.array(self.values[name], pa.string())
-            columns[name] = parse_timestamps(raw, checks, name.removesuffix("_utc"), zone)
+            label = name.removesuffix("_utc")
+            columns[name] = parse_timestamps(raw, checks, label, zone, measure=name != "initiated_utc")
         for name in _NUMBERS:
             columns[name] = pa.array(self.values[name], pa.float64())
         for name in _COUNTS:
