@@ -36,7 +36,7 @@ __all__ = [
 
 #: Bumped when a column is added, removed or changes meaning; written into every Parquet file's metadata
 #: and every manifest, so a reader can tell which contract a file was written under.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TS = pa.timestamp("ms")
 
@@ -142,6 +142,11 @@ PATHWAY_STEPS = pa.schema(
         pa.field("ended_utc", TS),
         pa.field("duration_seconds", pa.float64()),
         pa.field("step_outcome", pa.string(), metadata={"doc": "How the step ended (next, abandoned…)."}),
+        pa.field(
+            "quality_flags",
+            pa.string(),
+            metadata={"doc": "Comma-separated quality flag rule ids the step was stored with; null if none."},
+        ),
     ],
     metadata={"contactlake.table": "pathway_steps", "contactlake.schema_version": str(SCHEMA_VERSION)},
 )
@@ -158,6 +163,11 @@ AGENT_ACTIVITY = pa.schema(
         pa.field("source_system", pa.string(), nullable=False),
         pa.field("upload_id", pa.string(), nullable=False),
         pa.field("source_line", pa.int64()),
+        pa.field(
+            "quality_flags",
+            pa.string(),
+            metadata={"doc": "Comma-separated quality flag rule ids the span was stored with; null if none."},
+        ),
     ],
     metadata={"contactlake.table": "agent_activity", "contactlake.schema_version": str(SCHEMA_VERSION)},
 )
@@ -204,11 +214,11 @@ INGEST_LOG = pa.schema(
             pa.string(),
             metadata={"doc": 'Rows per rule, as JSON text: {"rule_id": rows}.'},
         ),
-        pa.field("rows_flagged", pa.int64(), metadata={"doc": "Stored contacts with a quality flag."}),
+        pa.field("rows_flagged", pa.int64(), metadata={"doc": "Stored rows (contacts, agent activity) with a quality flag."}),
         pa.field(
             "flagged_by_rule",
             pa.string(),
-            metadata={"doc": 'Stored contacts per flag rule, as JSON text: {"rule_id": rows}.'},
+            metadata={"doc": 'Stored rows per flag rule, as JSON text: {"rule_id": rows}.'},
         ),
         pa.field(
             "coverage",

@@ -32,7 +32,7 @@ from contactlake.analyse.aggregates import MaterialiseResult, detail_kpis, write
 from contactlake.analyse.common import check_range, days_between, range_params, run_sql
 from contactlake.config import CentreConfig, ConfigError
 from contactlake.ports import ObjectNotFound, Ports
-from contactlake.tables import MEASURE_FIELDS, TEST_CONTACT_RESULTS
+from contactlake.tables import DAY_CLOSED, MEASURE_FIELDS, TEST_CONTACT_RESULTS
 
 __all__ = [
     "DATA_QUALITY_SCHEMA",
@@ -40,9 +40,11 @@ __all__ = [
     "TEST_RESULTS_SCHEMA",
     "TestCase",
     "check_test_contacts",
+    "closed_days",
     "data_quality",
     "day_closed",
     "load_test_cases",
+    "materialise_day_closed",
     "materialise_test_results",
     "reconciliation",
 ]
@@ -424,3 +426,41 @@ def data_quality(
                 )
     rows.sort(key=lambda r: (r["day"], r["source"], r.get("finished_local") or datetime.min))
     return pa.Table.from_pylist(rows, schema=DATA_QUALITY_SCHEMA)
+
+
+def closed_days(
+    ports: Ports, centre: CentreConfig, date_from: date, date_to: date, now: datetime | None = None
+) -> pa.Table:
+    """The ``day_closed`` table's rows: per configured source and business day, from :func:`data_quality`
+    (the same rows the API serves), so the lake's marker and the API always agree."""
+    now = now or datetime.now(centre.zone).replace(tzinfo=None)
+    per_day: dict[tuple[date, str], dict[str, Any]] = {}
+    for row in data_quality(ports, centre, date_from, date_to, now=now).to_pylist():
+        key = (row["day"], row["source"])
+        found = per_day.setdefault(
+            key,
+            {
+                "contact_date": row["day"], "source": row["source"], "received": False, "uploads": 0,
+                "rows_on_day": 0, "deadline_local": row["deadline_local"], "arrived_local": None,
+                "late": False, "day_closed": False, "as_of_local": now,
+            },
+        )  # fmt: skip
+        if row["status"] != "stored":
+            continue
+        found["received"] = True
+        found["uploads"] += 1
+        found["rows_on_day"] += row["rows_on_day"] or 0
+        found["late"] = found["late"] or bool(row["late"])
+        found["day_closed"] = found["day_closed"] or bool(row["day_closed"])
+        if row["arrived_local"] is not None:
+            found["arrived_local"] = max(filter(None, (found["arrived_local"], row["arrived_local"])))
+    rows = sorted(per_day.values(), key=lambda r: (r["contact_date"], r["source"]))
+    return pa.Table.from_pylist(rows, schema=DAY_CLOSED.schema.append(pa.field("contact_date", pa.date32())))
+
+
+def materialise_day_closed(
+    ports: Ports, centre: CentreConfig, date_from: date, date_to: date, now: datetime | None = None
+) -> MaterialiseResult:
+    """Write the ``day_closed`` marker rows of the days in the range (each analysis run re-judges them)."""
+    table = closed_days(ports, centre, date_from, date_to, now)
+    return write_days(ports, DAY_CLOSED, centre.centre_id, table, days_between(date_from, date_to))

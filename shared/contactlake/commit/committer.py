@@ -92,8 +92,8 @@ class Manifest:
     carried_from: str | None = None
     quarantined_by_rule: dict[str, int] = field(default_factory=dict)
     excluded_by_rule: dict[str, int] = field(default_factory=dict)
-    #: Stored contacts carrying a quality flag (within ``rows_stored``), and per flag rule id (a row with
-    #: two flags counts under both).
+    #: Stored rows (contacts, agent activity) carrying a quality flag (within ``rows_stored``), and per
+    #: flag rule id (a row with two flags counts under both).
     rows_flagged: int = 0
     flagged_by_rule: dict[str, int] = field(default_factory=dict)
     #: Business (centre-local) date → curated rows stored on it (contacts by ``initiated_local``, agent
@@ -445,8 +445,6 @@ class _Committer:
         coverage[day] = coverage.get(day, 0) + sign * rows.num_rows
         if not coverage[day]:
             del coverage[day]
-        if table_name != "contacts":
-            return
         flags = rows.column("quality_flags")
         flagged = len(flags) - flags.null_count
         self.manifest.rows_flagged += sign * flagged

@@ -501,6 +501,7 @@ def pathway_table(
     step_outcome: str | pa.Array | None,
     source_system: str,
     upload_id: str,
+    quality_flags: pa.Array | None = None,
 ) -> pa.Table:
     """One pathway step per row of the given (aligned) arrays; strings broadcast to every row."""
     n = len(contact_id)
@@ -515,6 +516,7 @@ def pathway_table(
         "ended_utc": ended_utc,
         "duration_seconds": duration_seconds,
         "step_outcome": step_outcome,
+        "quality_flags": quality_flags,
     }
     arrays = []
     for f in schema.PATHWAY_STEPS:

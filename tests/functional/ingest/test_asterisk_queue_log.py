@@ -194,3 +194,31 @@ def test_a_carried_call_can_wait_longer_when_the_source_says_so(tmp_path: Path) 
         lake.ingest(f"leeds/pbx/{path.name}", path.read_bytes())
     later = lake.ingest("leeds/pbx/queue_log-2024-03-07", DAY_AFTER.read_bytes())
     assert _counts(later) == (2, 1, 1, 0, 1, 1)  # 33 h after its last event: still waiting for its end
+
+
+def test_an_agent_session_whose_logintime_disagrees_is_stored_with_a_flag(
+    tmp_path: Path, lake: LocalLake
+) -> None:
+    # AGENTLOGIN at 08:15, AGENTLOGOFF at 09:20 (3,900 s) saying the session lasted 3,000 s.
+    data = QUEUE_LOG.read_bytes().replace(
+        b"AGENTLOGOFF|PJSIP/1001-00000001|3900", b"AGENTLOGOFF|PJSIP/1001-00000001|3000"
+    )
+    manifest = lake.ingest("leeds/pbx/queue_log-2024-03-05", data)
+    assert manifest.flagged_by_rule == {"time.duration_mismatch": 1}
+    assert manifest.rows_flagged == 1
+    assert lake.rows(lake.activity(), "agent_id", "state", "duration_seconds", "quality_flags") == [
+        ("Agent/1001", "staffed", 3900.0, "time.duration_mismatch"),  # kept: the timestamps' duration
+        ("PJSIP/1002", "break", 1800.0, None),
+        ("PJSIP/1002", "staffed", 3790.0, None),
+    ]
+    raw = centres()
+    raw["centres"]["leeds"]["sources"]["pbx"] = {"adapter": "asterisk_queue_log"}
+    raw["centres"]["leeds"]["reject_flags"] = ["time.duration_mismatch"]
+    strict = LocalLake.create(tmp_path / "strict")
+    strict.config = parse_app_config(
+        raw, source_path=str(tmp_path / "strict" / "config" / "contactlake.toml")
+    )
+    refused = strict.ingest("leeds/pbx/queue_log-2024-03-05", data)
+    assert refused.reconciles
+    assert refused.quarantined_by_rule == {"event.unknown_code": 1, "time.duration_mismatch": 1}
+    assert refused.agent_activity_stored == 2

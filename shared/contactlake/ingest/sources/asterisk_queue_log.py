@@ -50,6 +50,7 @@ import pyarrow.compute as pc
 from contactlake.contract import ParsedBatch, Reject, Upload
 from contactlake.ingest.canonical import RowChecks, parse_timestamps, utc_to_local
 from contactlake.ingest.reader import open_decoded
+from contactlake.ingest.rules import DURATION_TOLERANCE_SECONDS
 from contactlake.ingest.sources.base import AdapterContext
 from contactlake.ingest.sources.jsonbase import ContactRows, Step
 from contactlake.pii import mask_numbers, pseudonymise
@@ -284,7 +285,8 @@ class AsteriskQueueLogAdapter:
             newest, upload, ctx,
         )  # fmt: skip
         if activity:
-            other.agent_activity = self._activity(activity, upload)
+            other.agent_activity, refused = self._activity(activity, upload)
+            other.rejects.extend(refused)
         if len(rows) or rows.rows_read:
             yield rows.build()
         other.excluded = Counter({k: v for k, v in other.excluded.items() if v})
@@ -343,12 +345,22 @@ class AsteriskQueueLogAdapter:
             rows.excluded["merged.queue_event"] += len(events) - 1
 
     @staticmethod
-    def _activity(spans: list[tuple[_Event, _Event, str]], upload: Upload) -> pa.Table:
+    def _activity(spans: list[tuple[_Event, _Event, str]], upload: Upload) -> tuple[pa.Table, list[Reject]]:
+        """The spans as agent activity rows, and those a flag the centre raised to a rejection refused."""
         zone = upload.centre.timezone
-        checks = RowChecks(len(spans))
+        checks = RowChecks(len(spans), upload.centre.reject_flags)
         started = parse_timestamps(pa.array([s.time for s, _, _ in spans]), checks, "start", zone)
         ended = parse_timestamps(pa.array([e.time for _, e, _ in spans]), checks, "end", zone)
         seconds = pc.divide(pc.cast(pc.subtract(ended, started), pa.int64()), 1000.0)
+        # AGENTLOGOFF(channel|logintime): the PBX's own count of the session's seconds.
+        logged = pa.array(
+            [e.number(1) if e.event == "AGENTLOGOFF" else None for _, e, _ in spans], pa.float64()
+        )
+        checks.flag(
+            pc.greater(pc.abs(pc.subtract(logged, seconds)), DURATION_TOLERANCE_SECONDS),
+            "time.duration_mismatch",
+            "AGENTLOGOFF's logintime disagrees with AGENTLOGIN → AGENTLOGOFF",
+        )
         n = len(spans)
         arrays = {
             "agent_id": pa.array([s.agent for s, _, _ in spans]),
@@ -363,5 +375,12 @@ class AsteriskQueueLogAdapter:
             "source_system": pa.array([upload.adapter] * n),
             "upload_id": pa.array([upload.upload_id] * n),
             "source_line": pa.array([e.line for _, e, _ in spans], pa.int64()),
+            "quality_flags": checks.quality_flags,
         }
-        return pa.Table.from_arrays([arrays[f.name] for f in AGENT_ACTIVITY], schema=AGENT_ACTIVITY)
+        table = pa.Table.from_arrays([arrays[f.name] for f in AGENT_ACTIVITY], schema=AGENT_ACTIVITY)
+        refused = pc.indices_nonzero(pc.invert(checks.ok))
+        rejects = [
+            Reject(spans[i][1].line, f"{spans[i][0].raw}\n{spans[i][1].raw}", rule_id, message)
+            for i, rule_id, message in zip(refused.to_pylist(), *checks.first_failures(refused), strict=True)
+        ]
+        return table.filter(checks.ok), rejects

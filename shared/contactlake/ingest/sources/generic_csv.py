@@ -298,5 +298,6 @@ def _activity(
         "source_system": pa.repeat(pa.scalar(upload.adapter, pa.string()), n),
         "upload_id": pa.repeat(pa.scalar(upload.upload_id, pa.string()), n),
         "source_line": lines,
+        "quality_flags": checks.quality_flags,
     }
     return pa.Table.from_arrays([arrays[f.name] for f in AGENT_ACTIVITY], schema=AGENT_ACTIVITY)
