@@ -214,7 +214,11 @@ INGEST_LOG = pa.schema(
             pa.string(),
             metadata={"doc": 'Rows per rule, as JSON text: {"rule_id": rows}.'},
         ),
-        pa.field("rows_flagged", pa.int64(), metadata={"doc": "Stored rows (contacts, agent activity) with a quality flag."}),
+        pa.field(
+            "rows_flagged",
+            pa.int64(),
+            metadata={"doc": "Stored rows (contacts, agent activity) with a quality flag."},
+        ),
         pa.field(
             "flagged_by_rule",
             pa.string(),

@@ -2,15 +2,15 @@
 
 An event log cut into files (Asterisk's ``queue_log`` rotates at midnight, or by size) ends with calls
 still talking and agents still logged in: their end is in the next file. Such a record is neither stored
-nor dropped: its events are *carried* — kept in the lake's state area, keyed by centre × source — and
+nor dropped: its events are *carried* — kept in the lake's manifests area, keyed by centre × source — and
 read back by the next upload of that source, which joins them with its own lines.
 
 State, in the ``lake`` area:
 
-* ``state/carried/<centre>/<source>/<upload_id>.json`` — what that upload left open: its events (parsed
+* ``manifests/carried/<centre>/<source>/<upload_id>.json`` — what that upload left open: its events (parsed
   fields; the caller's number replaced by its keyed hash, the raw text with numbers masked), the upload
   whose carried events it read (``carried_from``) and its raw object's key;
-* ``state/carried/<centre>/<source>/latest.json`` — the upload whose carried events the next one reads.
+* ``manifests/carried/<centre>/<source>/latest.json`` — the upload whose carried events the next one reads.
 
 The commit stage writes both (the upload's state first, then the pointer, then the manifest), under the
 centre × source commit lease. Re-processing is idempotent: an upload whose manifest exists is not read
@@ -29,7 +29,7 @@ from contactlake.ports import ObjectNotFound, ObjectStore
 
 __all__ = ["CARRY_PREFIX", "Carried", "load_carried", "save_carried"]
 
-CARRY_PREFIX = "state/carried"
+CARRY_PREFIX = "manifests/carried"
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def test_a_call_whose_end_is_in_the_next_file_is_carried_and_stored_once(lake: L
     assert night.reconciles
     assert night.carried_from is None
     assert lake.rows(lake.contacts(), "contact_id") == [("1709682660.81",)]
-    state = list((lake.home / "lake" / "state" / "carried" / "leeds" / "pbx").glob("*.json"))
+    state = list((lake.home / "lake" / "manifests" / "carried" / "leeds" / "pbx").glob("*.json"))
     assert state
     assert all("7700900" not in path.read_text() for path in state)
 

@@ -26,7 +26,7 @@ removed and a line left empty is ``row.blank_line``. An event the adapter does n
 ``event.unknown_code`` with the code in the message.
 
 A call or agent span whose end is not in this file (the log rotated while it was talking) is **carried**:
-its events are kept in the lake's state area and joined with the next upload of the source
+its events are kept in the lake's manifests area and joined with the next upload of the source
 (:mod:`contactlake.ingest.carry`, docs/adr/0018-carried-records.md), which stores the call when its end
 arrives. One still open ``carry_horizon_hours`` after the newest event of a later upload is quarantined as
 ``carried.expired``. A call whose end arrives without its ``ENTERQUEUE`` (its start is in a file never
