@@ -10,17 +10,19 @@ State, in the ``lake`` area:
 * ``manifests/carried/<centre>/<source>/<upload_id>.json`` — what that upload left open: its events (parsed
   fields; the caller's number replaced by its keyed hash, the raw text with numbers masked), the upload
   whose carried events it read (``carried_from``) and its raw object's key;
-* ``manifests/carried/<centre>/<source>/latest.json`` — the upload whose carried events the next one reads.
+* ``manifests/carried/<centre>/<source>/latest.json`` — the upload whose carried events the next one reads;
+* ``manifests/carried/<centre>/<source>/read-by/<hash of the raw key>.json`` — the state the first
+  processing of that raw object read (written once).
 
 The commit stage writes both (the upload's state first, then the pointer, then the manifest), under the
 centre × source commit lease. Re-processing is idempotent: an upload whose manifest exists is not read
-again, and a retry after a crash between the pointer and the manifest finds the pointer naming its own
-object and reads one step back, so it joins exactly what it joined the first time. A replay of an upload
-(a fixed mapping or a new adapter version) likewise reads what the first processing read.
+again, and a retry after a crash (or a replay with a fixed mapping or a new adapter version) reads what
+the object's first processing read (``read-by``), so it joins exactly what that processing joined.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,16 +58,22 @@ def _latest(store: ObjectStore, centre_id: str, source: str) -> str | None:
         return None
 
 
+def _read_by(key: str) -> str:
+    """The name under which the state an object's first processing read is remembered."""
+    return "read-by/" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
 def load_carried(store: ObjectStore, centre_id: str, source: str, key: str) -> Carried:
-    """The records carried to the upload of raw object ``key``: the latest state, or — when the latest
-    was written by an earlier processing of this same object — the state that processing read."""
-    upload_id = _latest(store, centre_id, source)
-    while upload_id is not None:
-        state = _state(store, centre_id, source, upload_id)
-        if state["source_key"] != key:
-            return Carried(upload_id, list(state["records"]))
-        upload_id = state["carried_from"]
-    return Carried()
+    """The records carried to the upload of raw object ``key``: the latest state — or, when this object
+    was processed before (a retry, a replay), the state that processing read, whatever came since."""
+    try:
+        earlier = json.loads(store.get("lake", _key(centre_id, source, _read_by(key))))
+        upload_id = earlier["carried_from"]
+    except ObjectNotFound:
+        upload_id = _latest(store, centre_id, source)
+    if upload_id is None:
+        return Carried()
+    return Carried(upload_id, list(_state(store, centre_id, source, upload_id)["records"]))
 
 
 def save_carried(
@@ -86,6 +94,8 @@ def save_carried(
     """
     body = {"upload_id": upload_id, "source_key": key, "carried_from": carried_from, "records": records}
     store.put("lake", _key(centre_id, source, upload_id), json.dumps(body, sort_keys=True).encode())
+    read = json.dumps({"carried_from": carried_from, "upload_id": upload_id}).encode()
+    store.create("lake", _key(centre_id, source, _read_by(key)), read, "application/json")  # first only
     latest = _latest(store, centre_id, source)
     moved_on = latest is not None and latest not in (carried_from, upload_id)
     if moved_on and _state(store, centre_id, source, str(latest))["source_key"] != key:

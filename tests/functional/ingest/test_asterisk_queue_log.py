@@ -10,6 +10,7 @@ import pytest
 
 from contactlake.commit.committer import Manifest
 from contactlake.config import parse_app_config
+from contactlake.ingest.carry import load_carried
 from contactlake.pii import pseudonymise
 from contactlake.pipeline import commit_staged, stage_upload
 from tests.fixtures.lakes import FIXTURES, PII_KEY, LocalLake, centres
@@ -158,6 +159,14 @@ def test_a_call_whose_end_is_in_the_next_file_is_carried_and_stored_once(lake: L
     assert "ENTERQUEUE at 2024-03-05T23:58:00" in text
     assert night.upload_id in text
     assert "24 h carry" in text
+    # A retry or a replay of the middle upload reads what its first processing read, not the latest state.
+    again_reads = load_carried(lake.ports.store, "leeds", "pbx", "leeds/pbx/queue_log-2024-03-06")
+    assert again_reads.upload_id == night.upload_id
+    assert len(again_reads.records) == 4
+    assert (
+        load_carried(lake.ports.store, "leeds", "pbx", "leeds/pbx/queue_log-2024-03-08").upload_id
+        == later.upload_id
+    )
     # Over the three uploads every line is in exactly one place.
     total = [night, morning, later]
     assert sum(m.rows_read for m in total) == 12
