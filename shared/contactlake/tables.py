@@ -256,7 +256,6 @@ DAY_CLOSED = _table(
         _f("arrived_local", _TS, "First arrival of the last upload that delivered rows of the day, local."),
         _f("late", pa.bool_(), "Some upload of the day arrived after its deadline."),
         _f("day_closed", pa.bool_(), "Received and final: its deadline passed or a later day arrived."),
-        _f("as_of_local", _TS, "When the analysis judged it, local time (a closed day stays closed)."),
     ],
     "Per centre, source and business day: received, late, and closed (its figures final) — the marker "
     "the data-quality view, the API and the reports' banners and holds use.",

@@ -432,7 +432,9 @@ def closed_days(
     ports: Ports, centre: CentreConfig, date_from: date, date_to: date, now: datetime | None = None
 ) -> pa.Table:
     """The ``day_closed`` table's rows: per configured source and business day, from :func:`data_quality`
-    (the same rows the API serves), so the lake's marker and the API always agree."""
+    (the same rows the API serves), so the lake's marker and the API always agree. Nothing in a row
+    depends on when it is written but whether the day is closed yet, so re-analysing a closed day
+    rewrites the same bytes."""
     now = now or datetime.now(centre.zone).replace(tzinfo=None)
     per_day: dict[tuple[date, str], dict[str, Any]] = {}
     for row in data_quality(ports, centre, date_from, date_to, now=now).to_pylist():
@@ -442,7 +444,7 @@ def closed_days(
             {
                 "contact_date": row["day"], "source": row["source"], "received": False, "uploads": 0,
                 "rows_on_day": 0, "deadline_local": row["deadline_local"], "arrived_local": None,
-                "late": False, "day_closed": False, "as_of_local": now,
+                "late": False, "day_closed": False,
             },
         )  # fmt: skip
         if row["status"] != "stored":
