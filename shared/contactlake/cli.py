@@ -208,6 +208,16 @@ def _ingest_key(ports: Ports, config: AppConfig, settings: Settings, key: str, s
         return process_upload(ports, config, settings, key, progress=bar.update)
 
 
+def _carried_text(manifest: Any) -> str:
+    """Records taken in from the previous upload and carried to the next (event logs cut into files)."""
+    parts = []
+    if manifest.rows_carried_in:
+        parts.append(f"carried in {manifest.rows_carried_in:,}")
+    if manifest.rows_carried:
+        parts.append(f"carried to the next upload {manifest.rows_carried:,}")
+    return f", {', '.join(parts)}" if parts else ""
+
+
 def _print_manifest(manifest: Any) -> None:
     rules = ", ".join(f"{rule} {n}" for rule, n in manifest.quarantined_by_rule.items())
     excluded = ", ".join(f"{rule} {n}" for rule, n in manifest.excluded_by_rule.items())
@@ -218,6 +228,7 @@ def _print_manifest(manifest: Any) -> None:
         f"stored {manifest.rows_stored:,}{flagged}, "
         f"quarantined {manifest.rows_quarantined:,}{f' ({rules})' if rules else ''}, excluded "
         f"{manifest.rows_excluded:,}{f' ({excluded})' if excluded else ''}"
+        f"{_carried_text(manifest)}"
         f"{'' if manifest.reconciles else '  ** DOES NOT RECONCILE **'}"
     )
     if manifest.message:
@@ -229,11 +240,17 @@ def _dry_run(settings: Settings, config: AppConfig, key: str, source_file: Path)
     import tempfile
 
     from contactlake.adapters.local import build_local_ports
+    from contactlake.ingest.carry import CARRY_PREFIX
     from contactlake.pipeline import dry_run
 
     with tempfile.TemporaryDirectory(prefix="contactlake-dry-run-") as scratch:
         ports = build_local_ports(replace(settings, home=Path(scratch)))
         ports.store.put_file("raw", key, source_file)
+        # What the source's previous upload left open is read from the user's lake (an event log's calls
+        # whose end is in this file are joined as a real ingest would join them).
+        carried = f"{CARRY_PREFIX}/{'/'.join(key.split('/')[:2])}"
+        for state in sorted((settings.home / "lake" / carried).glob("*.json")):
+            ports.store.put_file("lake", f"{carried}/{state.name}", state)
         result = dry_run(ports, config, settings, key)
     if result.rejected_whole:
         print(f"  {key}: would be rejected whole — {result.rejected_whole}")
@@ -246,6 +263,8 @@ def _dry_run(settings: Settings, config: AppConfig, key: str, source_file: Path)
     print(f"    flagged (stored, by rule):   {by_rule(result.flagged)}")
     print(f"    quarantined (by rule):       {by_rule(result.quarantined)}")
     print(f"    excluded (by rule):          {by_rule(result.excluded)}")
+    if result.carried:
+        print(f"    carried to the next upload:  {result.carried:,} (calls or spans whose end is not in it)")
     return EXIT_OK
 
 

@@ -159,6 +159,9 @@ def stage_upload(ports: Ports, config: AppConfig, settings: Settings, key: str) 
                 "rows_read": batch.rows_read,
                 "excluded": dict(batch.excluded),
                 "checksum_sha256": batch.checksum_sha256,
+                "carried": batch.carried,
+                "carried_in": batch.carried_in,
+                "carried_from": batch.carried_from,
             }
             rejects = rejects.replace_schema_metadata({"contactlake.batch": json.dumps(meta)})
             ports.store.put("lake", f"{prefix}/{index:05d}-rejects.parquet", parquet_bytes(rejects))
@@ -184,6 +187,9 @@ def _read_staged(ports: Ports, prefix: str, batches: int) -> Iterator[ParsedBatc
             ],
             excluded=Counter(meta["excluded"]),
             checksum_sha256=meta.get("checksum_sha256"),
+            carried=meta.get("carried"),
+            carried_in=int(meta.get("carried_in", 0)),
+            carried_from=meta.get("carried_from"),
         )
         for name, table_schema in (
             ("contacts", schema.CONTACTS),
@@ -288,6 +294,8 @@ class DryRun:
     flagged: Counter[str] = field(default_factory=Counter)
     quarantined: Counter[str] = field(default_factory=Counter)
     excluded: Counter[str] = field(default_factory=Counter)
+    #: Records an event log would carry to its next upload (docs/adr/0018-carried-records.md).
+    carried: int = 0
     rejected_whole: str | None = None
 
 
@@ -303,6 +311,7 @@ def dry_run(ports: Ports, config: AppConfig, settings: Settings, key: str) -> Dr
             result.rows_read += batch.rows_read
             result.quarantined.update(reject.rule_id for reject in batch.rejects)
             result.excluded.update(batch.excluded)
+            result.carried += len(batch.carried or [])
             for table in (batch.contacts, batch.agent_activity):
                 if table is not None:
                     result.stored += table.num_rows

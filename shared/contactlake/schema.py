@@ -36,7 +36,7 @@ __all__ = [
 
 #: Bumped when a column is added, removed or changes meaning; written into every Parquet file's metadata
 #: and every manifest, so a reader can tell which contract a file was written under.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TS = pa.timestamp("ms")
 
@@ -66,6 +66,10 @@ QUALITY_FLAGS: dict[str, str] = {
         "outcome kept; an answer time on a contact whose outcome says no agent answered is nulled"
     ),
     "queue.unknown_code": "kept: the code is stored as the queue name, as exported",
+    "number.invalid": "nulled: a duration or count that is not a number is stored as null (unknown)",
+    "timestamp.invalid": (
+        "nulled: a time other than the start that is not a time is stored as null (unknown)"
+    ),
 }
 STEP_TYPES = ("ivr_menu", "queue", "agent", "hold", "transfer", "escalation", "callback", "web", "end")
 AGENT_STATES = ("staffed", "available", "on_contact", "after_call_work", "break", "training", "other")
@@ -138,6 +142,11 @@ PATHWAY_STEPS = pa.schema(
         pa.field("ended_utc", TS),
         pa.field("duration_seconds", pa.float64()),
         pa.field("step_outcome", pa.string(), metadata={"doc": "How the step ended (next, abandoned…)."}),
+        pa.field(
+            "quality_flags",
+            pa.string(),
+            metadata={"doc": "Comma-separated quality flag rule ids the step was stored with; null if none."},
+        ),
     ],
     metadata={"contactlake.table": "pathway_steps", "contactlake.schema_version": str(SCHEMA_VERSION)},
 )
@@ -154,6 +163,11 @@ AGENT_ACTIVITY = pa.schema(
         pa.field("source_system", pa.string(), nullable=False),
         pa.field("upload_id", pa.string(), nullable=False),
         pa.field("source_line", pa.int64()),
+        pa.field(
+            "quality_flags",
+            pa.string(),
+            metadata={"doc": "Comma-separated quality flag rule ids the span was stored with; null if none."},
+        ),
     ],
     metadata={"contactlake.table": "agent_activity", "contactlake.schema_version": str(SCHEMA_VERSION)},
 )
@@ -200,16 +214,35 @@ INGEST_LOG = pa.schema(
             pa.string(),
             metadata={"doc": 'Rows per rule, as JSON text: {"rule_id": rows}.'},
         ),
-        pa.field("rows_flagged", pa.int64(), metadata={"doc": "Stored contacts with a quality flag."}),
+        pa.field(
+            "rows_flagged",
+            pa.int64(),
+            metadata={"doc": "Stored rows (contacts, agent activity) with a quality flag."},
+        ),
         pa.field(
             "flagged_by_rule",
             pa.string(),
-            metadata={"doc": 'Stored contacts per flag rule, as JSON text: {"rule_id": rows}.'},
+            metadata={"doc": 'Stored rows per flag rule, as JSON text: {"rule_id": rows}.'},
         ),
         pa.field(
             "coverage",
             pa.string(),
             metadata={"doc": "JSON object business date (centre-local) -> curated rows stored on it."},
+        ),
+        pa.field(
+            "rows_carried",
+            pa.int64(),
+            metadata={"doc": "Records left open at the upload's end, carried to the next upload (ADR 0018)."},
+        ),
+        pa.field(
+            "rows_carried_in",
+            pa.int64(),
+            metadata={"doc": "Records an earlier upload carried that this one took in (ADR 0018)."},
+        ),
+        pa.field(
+            "arrived_utc",
+            TS,
+            metadata={"doc": "When the upload's bytes first arrived (lateness is judged on it), UTC."},
         ),
         pa.field("files_written", pa.int32()),
         pa.field("started_utc", TS),
@@ -237,7 +270,7 @@ _SHARED_DOCS = {
     "quarantined_utc": "When it was quarantined, UTC.",
     "source_version": "Object version (S3 version id) of the upload, if versioned.",
     "checksum_sha256": "SHA-256 of the raw upload's bytes.",
-    "rows_read": "Rows read from the upload (= stored + quarantined + excluded).",
+    "rows_read": "Rows read from the upload (+ carried in = stored + quarantined + excluded + carried).",
     "rows_stored": "Rows stored in the curated tables.",
     "rows_quarantined": "Rows refused by a rule, kept in quarantine with the reason.",
     "rows_excluded": "Rows left out on purpose (e.g. outside the centre's scope).",

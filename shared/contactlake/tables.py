@@ -20,6 +20,7 @@ __all__ = [
     "AGENT_STATE_INTERVAL",
     "AGGREGATE_TABLES",
     "CENTRE_PLAN",
+    "DAY_CLOSED",
     "FORECAST_INTERVAL",
     "KPI_AGENT_DAILY",
     "KPI_DAILY",
@@ -70,8 +71,9 @@ CURATED_TABLES: dict[str, LakeTable] = {
     "contacts": LakeTable(
         "contacts", "lake", "curated/contacts", schema.CONTACTS, _CENTRE_DATE, evolved=True
     ),
+    # quality_flags was added to pathway_steps and agent_activity in schema version 4.
     "pathway_steps": LakeTable(
-        "pathway_steps", "lake", "curated/pathway_steps", schema.PATHWAY_STEPS, _CENTRE_DATE
+        "pathway_steps", "lake", "curated/pathway_steps", schema.PATHWAY_STEPS, _CENTRE_DATE, evolved=True
     ),
     "agent_activity": LakeTable(
         "agent_activity",
@@ -79,6 +81,7 @@ CURATED_TABLES: dict[str, LakeTable] = {
         "curated/agent_activity",
         schema.AGENT_ACTIVITY,
         (("centre_id", "VARCHAR"), ("activity_date", "DATE")),
+        evolved=True,
     ),
     "quarantine": LakeTable(
         "quarantine",
@@ -93,7 +96,7 @@ CURATED_TABLES: dict[str, LakeTable] = {
         "curated/ingest_log",
         schema.INGEST_LOG,
         (("centre_id", "VARCHAR"), ("ingest_date", "DATE")),
-        evolved=True,  # rows_flagged and flagged_by_rule were added in schema version 3.
+        evolved=True,  # rows_flagged, flagged_by_rule: version 3; carried counts, arrived_utc: version 4.
     ),
 }
 
@@ -241,6 +244,22 @@ TEST_CONTACT_RESULTS = _table(
     ],
     "Each synthetic test contact measured by the KPI SQL, checked against its expected outcome.",
 )
+DAY_CLOSED = _table(
+    "day_closed",
+    "day_closed",
+    [
+        _f("source", _STR, "The centre's configured source (export)."),
+        _f("received", pa.bool_(), "A stored upload's rows fall on the day."),
+        _f("uploads", _I32, "Stored uploads whose rows fall on the day."),
+        _f("rows_on_day", _I64, "Curated rows those uploads stored on the day."),
+        _f("deadline_local", _TS, "When the source's rows of the day are due (its schedule), local time."),
+        _f("arrived_local", _TS, "First arrival of the last upload that delivered rows of the day, local."),
+        _f("late", pa.bool_(), "Some upload of the day arrived after its deadline."),
+        _f("day_closed", pa.bool_(), "Received and final: its deadline passed or a later day arrived."),
+    ],
+    "Per centre, source and business day: received, late, and closed (its figures final) — the marker "
+    "the data-quality view, the API and the reports' banners and holds use.",
+)
 CENTRE_PLAN = LakeTable(
     "centre_plan",
     "lake",
@@ -278,6 +297,7 @@ AGGREGATE_TABLES: tuple[LakeTable, ...] = (
     PATHWAY_DAILY,
     FORECAST_INTERVAL,
     TEST_CONTACT_RESULTS,
+    DAY_CLOSED,
     CENTRE_PLAN,
 )
 

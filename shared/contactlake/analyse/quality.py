@@ -1,8 +1,9 @@
 """Measurement testing: reconciliation, synthetic test contacts and the data-quality view.
 
 * **Reconciliation** proves nothing was lost or double counted between the upload and the KPIs: each
-  manifest balances (read = stored + quarantined + excluded) and matches the rows in the lake; each day's
-  detail recount equals every aggregate (intervals, agents, days); parts add up to totals.
+  manifest balances (read + carried in = stored + quarantined + excluded + carried) and matches the
+  rows in the lake; each day's detail recount equals every aggregate (intervals, agents, days); parts
+  add up to totals.
 * **Synthetic test contacts** are measured by the *production* KPI counts and rates
   (ops/test_contact_kpis.sql, one row per contact, on the same classification as kpi_interval) and every
   measure is compared exactly with the expectation in test_cases.toml; the business KPI models leave
@@ -31,7 +32,7 @@ from contactlake.analyse.aggregates import MaterialiseResult, detail_kpis, write
 from contactlake.analyse.common import check_range, days_between, range_params, run_sql
 from contactlake.config import CentreConfig, ConfigError
 from contactlake.ports import ObjectNotFound, Ports
-from contactlake.tables import MEASURE_FIELDS, TEST_CONTACT_RESULTS
+from contactlake.tables import DAY_CLOSED, MEASURE_FIELDS, TEST_CONTACT_RESULTS
 
 __all__ = [
     "DATA_QUALITY_SCHEMA",
@@ -39,9 +40,11 @@ __all__ = [
     "TEST_RESULTS_SCHEMA",
     "TestCase",
     "check_test_contacts",
+    "closed_days",
     "data_quality",
     "day_closed",
     "load_test_cases",
+    "materialise_day_closed",
     "materialise_test_results",
     "reconciliation",
 ]
@@ -78,6 +81,7 @@ DATA_QUALITY_SCHEMA = pa.schema(
         ("flagged_by_rule", pa.string()),
         ("rows_on_day", pa.int64()),
         ("finished_local", pa.timestamp("ms")),
+        ("arrived_local", pa.timestamp("ms")),
         ("deadline_local", pa.timestamp("ms")),
         ("late", pa.bool_()),
         ("missing", pa.bool_()),
@@ -270,9 +274,12 @@ def reconciliation(ports: Ports, centre: CentreConfig, date_from: date, date_to:
             _check(
                 "upload",
                 upload["upload_id"],
-                "rows read = stored + quarantined + excluded",
-                upload["rows_read"],
-                upload["rows_stored"] + upload["rows_quarantined"] + upload["rows_excluded"],
+                "rows read + carried in = stored + quarantined + excluded + carried",
+                upload["rows_read"] + (upload.get("rows_carried_in") or 0),
+                upload["rows_stored"]
+                + upload["rows_quarantined"]
+                + upload["rows_excluded"]
+                + (upload.get("rows_carried") or 0),
             )
         )
     spans = [d for u in stored for d in _manifest_partition_days(ports, u["upload_id"])]
@@ -357,8 +364,9 @@ def day_closed(centre: CentreConfig, source: str, day: date, latest: date | None
 def data_quality(
     ports: Ports, centre: CentreConfig, date_from: date, date_to: date, now: datetime | None = None
 ) -> pa.Table:
-    """Per business day and source: each upload's fate, quarantine and flags by rule, lateness, missing
-    days and whether the day is closed (``day_closed``); ``now`` is the centre's local time."""
+    """Per business day and source: each upload's fate, quarantine and flags by rule, lateness (its first
+    arrival against that day's deadline), missing days and whether the day is closed (``day_closed``);
+    ``now`` is the centre's local time."""
     check_range(date_from, date_to)
     now = now or datetime.now(centre.zone).replace(tzinfo=None)
     logged = _logged(ports, centre, date_from)
@@ -368,6 +376,9 @@ def data_quality(
     for upload in upload_days(logged, date_from, date_to):
         source = _source_of(upload)
         finished = _local(upload["finished_utc"], centre)
+        # Late is judged on when the upload arrived, not when it was processed (a backlog or a replay
+        # processes an on-time upload hours later); logs written before arrivals were recorded: processed.
+        arrived = _local(upload.get("arrived_utc"), centre) or finished
         deadline = centre.deadline(source, upload["day"])
         if upload["status"] == "stored":
             present.add((upload["day"], source))
@@ -387,8 +398,9 @@ def data_quality(
                 "flagged_by_rule": upload["flagged_by_rule"],
                 "rows_on_day": upload["rows_on_day"],
                 "finished_local": finished,
+                "arrived_local": arrived,
                 "deadline_local": deadline,
-                "late": finished > deadline if finished else None,
+                "late": arrived > deadline if arrived else None,
                 "missing": False,
                 "day_closed": upload["status"] == "stored"
                 and day_closed(centre, source, upload["day"], latest.get(source), now),
@@ -414,3 +426,43 @@ def data_quality(
                 )
     rows.sort(key=lambda r: (r["day"], r["source"], r.get("finished_local") or datetime.min))
     return pa.Table.from_pylist(rows, schema=DATA_QUALITY_SCHEMA)
+
+
+def closed_days(
+    ports: Ports, centre: CentreConfig, date_from: date, date_to: date, now: datetime | None = None
+) -> pa.Table:
+    """The ``day_closed`` table's rows: per configured source and business day, from :func:`data_quality`
+    (the same rows the API serves), so the lake's marker and the API always agree. Nothing in a row
+    depends on when it is written but whether the day is closed yet, so re-analysing a closed day
+    rewrites the same bytes."""
+    now = now or datetime.now(centre.zone).replace(tzinfo=None)
+    per_day: dict[tuple[date, str], dict[str, Any]] = {}
+    for row in data_quality(ports, centre, date_from, date_to, now=now).to_pylist():
+        key = (row["day"], row["source"])
+        found = per_day.setdefault(
+            key,
+            {
+                "contact_date": row["day"], "source": row["source"], "received": False, "uploads": 0,
+                "rows_on_day": 0, "deadline_local": row["deadline_local"], "arrived_local": None,
+                "late": False, "day_closed": False,
+            },
+        )  # fmt: skip
+        if row["status"] != "stored":
+            continue
+        found["received"] = True
+        found["uploads"] += 1
+        found["rows_on_day"] += row["rows_on_day"] or 0
+        found["late"] = found["late"] or bool(row["late"])
+        found["day_closed"] = found["day_closed"] or bool(row["day_closed"])
+        if row["arrived_local"] is not None:
+            found["arrived_local"] = max(filter(None, (found["arrived_local"], row["arrived_local"])))
+    rows = sorted(per_day.values(), key=lambda r: (r["contact_date"], r["source"]))
+    return pa.Table.from_pylist(rows, schema=DAY_CLOSED.schema.append(pa.field("contact_date", pa.date32())))
+
+
+def materialise_day_closed(
+    ports: Ports, centre: CentreConfig, date_from: date, date_to: date, now: datetime | None = None
+) -> MaterialiseResult:
+    """Write the ``day_closed`` marker rows of the days in the range (each analysis run re-judges them)."""
+    table = closed_days(ports, centre, date_from, date_to, now)
+    return write_days(ports, DAY_CLOSED, centre.centre_id, table, days_between(date_from, date_to))

@@ -25,7 +25,7 @@ from contactlake.analyse.aggregates import (
 from contactlake.analyse.common import check_range, fcr_lookahead_days
 from contactlake.analyse.forecast import materialise_forecast
 from contactlake.analyse.pathways import materialise_pathways
-from contactlake.analyse.quality import materialise_test_results
+from contactlake.analyse.quality import materialise_day_closed, materialise_test_results
 from contactlake.analyse.staffing import materialise_staffing
 from contactlake.config import AppConfig, CentreConfig
 from contactlake.lake import parquet_bytes, partition_prefix
@@ -33,6 +33,7 @@ from contactlake.ports import Ports
 from contactlake.tables import (
     AGENT_STATE_INTERVAL,
     CENTRE_PLAN,
+    DAY_CLOSED,
     FORECAST_INTERVAL,
     KPI_AGENT_DAILY,
     KPI_DAILY,
@@ -148,6 +149,8 @@ MODELS: tuple[Model, ...] = (
           lambda p, c, w: materialise_test_results(p, c, w.date_from, w.date_to)),
     Model(FORECAST_INTERVAL, ("kpi_rollup",), lambda p, c, w: materialise_forecast(p, c, w.date_to)),
     Model(CENTRE_PLAN, (), lambda p, c, w: write_centre_plan(p, c)),
+    Model(DAY_CLOSED, ("ingest_log_since",),
+          lambda p, c, w: materialise_day_closed(p, c, w.kpi_from, w.date_to)),
 )  # fmt: skip
 #: The models measured from the detail, and kpi_daily rolled up from them.
 _KPI_TABLES = frozenset({"kpi_interval", "agent_state_interval"})
@@ -198,7 +201,8 @@ def run_analysis(
 
     Writes kpi_interval, kpi_agent_daily, agent_state_interval, kpi_daily, staffing_interval (from
     ``date_from`` less the FCR window), pathway_daily and test_contact_results (the range), the forecast
-    for the seven days after ``date_to`` and the centre_plan snapshot. Idempotent.
+    for the seven days after ``date_to``, the centre_plan snapshot and the day_closed markers (from
+    ``date_from`` less the FCR window). Idempotent.
     """
     check_range(date_from, date_to)
     results: list[MaterialiseResult] = []

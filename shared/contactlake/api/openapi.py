@@ -273,9 +273,11 @@ SCHEMAS: dict[str, Any] = {
         quarantined_by_rule=_COUNT_MAP,
         excluded_by_rule=_COUNT_MAP,
         finished_local=_OPT_STR,
+        arrived_local=_OPT_STR,
         deadline_local=_OPT_STR,
         late=_BOOL,
         missing=_BOOL,
+        day_closed=_BOOL,
     ),
     "DataQuality": _paged("QualityRow", **_RANGE),
     "UploadRow": _object(

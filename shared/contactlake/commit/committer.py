@@ -36,6 +36,7 @@ from contactlake.commit.idledger import IdLedger
 from contactlake.commit.lease import commit_lease
 from contactlake.commit.spool import QuarantineSpool
 from contactlake.contract import ParsedBatch, Reject, Upload
+from contactlake.ingest.carry import save_carried
 from contactlake.ingest.rules import IN_FILE_MESSAGE, IN_FILE_RULE, first_of_each_id
 from contactlake.kernels.csvblocks import kept_rows
 from contactlake.kernels.idhash import U64, hash_ids, hashes_as_arrow
@@ -86,10 +87,17 @@ class Manifest:
     rows_stored: int = 0
     rows_quarantined: int = 0
     rows_excluded: int = 0
+    #: Event logs cut into files (docs/adr/0018-carried-records.md): records still open at the end of this
+    #: upload, carried to the next upload of the source; records an earlier upload carried
+    #: (``carried_from``) that this one took in.
+    #: ``rows_read + rows_carried_in = stored + quarantined + excluded + rows_carried``.
+    rows_carried: int = 0
+    rows_carried_in: int = 0
+    carried_from: str | None = None
     quarantined_by_rule: dict[str, int] = field(default_factory=dict)
     excluded_by_rule: dict[str, int] = field(default_factory=dict)
-    #: Stored contacts carrying a quality flag (within ``rows_stored``), and per flag rule id (a row with
-    #: two flags counts under both).
+    #: Stored rows (contacts, agent activity) carrying a quality flag (within ``rows_stored``), and per
+    #: flag rule id (a row with two flags counts under both).
     rows_flagged: int = 0
     flagged_by_rule: dict[str, int] = field(default_factory=dict)
     #: Business (centre-local) date → curated rows stored on it (contacts by ``initiated_local``, agent
@@ -122,7 +130,10 @@ class Manifest:
 
     @property
     def reconciles(self) -> bool:
-        return self.rows_read == self.rows_stored + self.rows_quarantined + self.rows_excluded
+        return (
+            self.rows_read + self.rows_carried_in
+            == self.rows_stored + self.rows_quarantined + self.rows_excluded + self.rows_carried
+        )
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), indent=2, sort_keys=True).encode()
@@ -341,6 +352,8 @@ class _Committer:
         #: the day is written once, in one file, and an id repeated across the boundary is caught here.
         self.held: _Day | None = None
         self.held_batch = 0
+        #: The records this upload carries to the next one (None: its adapter carries nothing).
+        self.carried: list[dict[str, Any]] | None = None
 
     def _quarantine(self, dropped: pa.Table, rule_id: str, message: str) -> None:
         """Canonical rows the commit stage turns away, kept as JSON with their source line."""
@@ -461,8 +474,6 @@ class _Committer:
         coverage[day] = coverage.get(day, 0) + sign * rows.num_rows
         if not coverage[day]:
             del coverage[day]
-        if table_name != "contacts":
-            return
         flags = rows.column("quality_flags")
         flagged = len(flags) - flags.null_count
         self.manifest.rows_flagged += sign * flagged
@@ -478,6 +489,11 @@ class _Committer:
         if batch.checksum_sha256:
             self.manifest.checksum_sha256 = batch.checksum_sha256
         self.manifest.rows_read += batch.rows_read
+        if batch.carried is not None:
+            self.carried = batch.carried
+            self.manifest.rows_carried = len(batch.carried)
+            self.manifest.carried_from = batch.carried_from
+        self.manifest.rows_carried_in += batch.carried_in
         self.rejects.add(batch.rejects)
         self.excluded.update(batch.excluded)
         if batch.contacts is not None and batch.contacts.num_rows:
@@ -698,6 +714,10 @@ def _write_log_and_manifest(
     ports.store.put("lake", manifest_key(upload.upload_id), manifest.to_json(), "application/json")
 
 
+def _naive_utc(iso: str | None) -> datetime | None:
+    return datetime.fromisoformat(iso).astimezone(UTC).replace(tzinfo=None) if iso else None
+
+
 def write_ingest_log(ports: Ports, centre_id: str, day: date, manifest: Manifest) -> None:
     spec = LAKE_TABLES["ingest_log"]
     row: dict[str, Any] = {
@@ -717,6 +737,9 @@ def write_ingest_log(ports: Ports, centre_id: str, day: date, manifest: Manifest
         "rows_flagged": manifest.rows_flagged,
         "flagged_by_rule": json.dumps(manifest.flagged_by_rule, sort_keys=True),
         "coverage": json.dumps(manifest.coverage, sort_keys=True),
+        "rows_carried": manifest.rows_carried,
+        "rows_carried_in": manifest.rows_carried_in,
+        "arrived_utc": _naive_utc(manifest.ordered_by_utc or manifest.source_last_modified),
         "files_written": len(manifest.files),
         "started_utc": datetime.fromisoformat(manifest.started_utc).replace(tzinfo=None),
         "finished_utc": datetime.fromisoformat(manifest.finished_utc).replace(tzinfo=None),
@@ -860,6 +883,16 @@ def _commit(
             "object and manifest are kept"
         )
     _record_arrival(ports, upload, arrival)
+    if committer.carried is not None:  # before the manifest: a retry then reads what this attempt read
+        save_carried(
+            ports.store,
+            upload.centre_id,
+            upload.source,
+            upload_id=upload.upload_id,
+            key=upload.key,
+            carried_from=manifest.carried_from,
+            records=committer.carried,
+        )
     _write_log_and_manifest(ports, upload, manifest, committer, started)
     _announce(ports, manifest, resumed=False)
     return Committed(manifest, True)

@@ -173,6 +173,7 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
                     deadline_local=source.deadline_local,
                     replaces=source.replaces,
                     export_time_metadata=source.export_time_metadata,
+                    carry_horizon_hours=source.carry_horizon_hours,
                 )
                 for name, source in body.sources.items()
             ),
@@ -243,6 +244,7 @@ def effective_config(config: AppConfig) -> dict[str, Any]:
                     "deadline_local": s.deadline_local,
                     "replaces": s.replaces,
                     "export_time_metadata": s.export_time_metadata,
+                    "carry_horizon_hours": s.carry_horizon_hours,
                 }
             )
             for s in centre.sources

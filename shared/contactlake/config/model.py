@@ -129,6 +129,9 @@ class SourceConfig:
     #: The object-metadata key (S3 ``x-amz-meta-<name>``) an upload front-end sets to the export's
     #: creation time; uploads of one dataset are then ordered by it (docs/adr/0017).
     export_time_metadata: str | None = None
+    #: Event logs cut into files: hours a record whose end is not in its file is carried to the next
+    #: uploads before it is quarantined as ``carried.expired`` (docs/adr/0018-carried-records.md).
+    carry_horizon_hours: int = 24
 
 
 #: Languages whose number and currency formats the reports can write: the reporting Lambda layer ships

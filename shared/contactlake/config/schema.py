@@ -165,6 +165,13 @@ class SourceTable(_Table):
             examples=["export-time"],
         )
     )
+    carry_horizon_hours: int = Field(
+        default=24,
+        ge=1,
+        description="Event logs cut into files (asterisk_queue_log): how long a call or agent span whose end "
+        "is not in its file is carried to the next uploads, waiting for its end; past it, it is "
+        "quarantined as carried.expired (docs/adr/0018-carried-records.md).",
+    )
 
 
 class CentreTable(_Table):

@@ -6,6 +6,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -71,7 +72,7 @@ class ParsedBatch:
     """A bounded slice of an upload in canonical form, with what was rejected or excluded on the way.
 
     ``rows_read`` counts source records in this slice, so that over the whole upload
-    ``rows_read == stored + quarantined + excluded`` can be checked batch by batch.
+    ``rows_read + carried in == stored + quarantined + excluded + carried`` can be checked batch by batch.
     """
 
     rows_read: int
@@ -82,3 +83,9 @@ class ParsedBatch:
     excluded: Counter[str] = field(default_factory=Counter)
     #: Set on the last batch of an upload: the SHA-256 of the raw object, computed while it streamed.
     checksum_sha256: str | None = None
+    #: Open records (events of calls or agent spans whose end is not in this upload) carried to the next
+    #: upload of the source (docs/adr/0018-carried-records.md): set on one batch by adapters that carry.
+    carried: list[dict[str, Any]] | None = None
+    #: Records an earlier upload carried that this batch took in, and the upload that carried them.
+    carried_in: int = 0
+    carried_from: str | None = None

@@ -175,9 +175,19 @@ class RowChecks:
 
 
 def parse_numbers(
-    values: pa.Array | pa.ChunkedArray, checks: RowChecks, column: str, thousands: str | None = None
+    values: pa.Array | pa.ChunkedArray,
+    checks: RowChecks,
+    column: str,
+    thousands: str | None = None,
+    *,
+    measure: bool = False,
 ) -> pa.Array:
-    """Strings to float64; blanks become null; '1,234' (with a thousands separator) and '1.2e3' parse."""
+    """Strings to float64; blanks become null; '1,234' (with a thousands separator) and '1.2e3' parse.
+
+    A value that is not a number rejects its row (``number.invalid``), unless the column is a ``measure``
+    (a duration or count, which neither identifies nor places the contact): then the row is stored with
+    the flag ``number.invalid`` and the value as null (``schema.QUALITY_FLAGS``).
+    """
     text = blank_as_null(values)
     if thousands:
         text = pc.replace_substring(text, thousands, "")
@@ -187,23 +197,31 @@ def parse_numbers(
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         text = blank_as_null(trim_whitespace(text))
     else:
-        return _finite(number, checks, message)
+        return _finite(number, checks, message, measure)
     try:
         # Fast path: one cast for the whole column; Arrow's parser also takes "nan"/"inf", not numbers.
         number = pc.cast(text, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         valid_shape = pc.match_substring_regex(text, _NUMBER)
         bad = pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(valid_shape, False)))
-        checks.fail(bad, "number.invalid", message)
+        _invalid(checks, bad, "number.invalid", message, measure)
         return pc.cast(pc.if_else(bad, pa.scalar(None, pa.string()), text), pa.float64())
-    return _finite(number, checks, message)
+    return _finite(number, checks, message, measure)
 
 
-def _finite(number: pa.Array, checks: RowChecks, message: str) -> pa.Array:
+def _invalid(checks: RowChecks, mask: pa.Array, rule_id: str, message: str, measure: bool) -> None:
+    """An unreadable value: a flag on a measure (the value nulled by the caller), else a rejection."""
+    if measure:
+        checks.flag(mask, rule_id, message)
+    else:
+        checks.fail(mask, rule_id, message)
+
+
+def _finite(number: pa.Array, checks: RowChecks, message: str, measure: bool) -> pa.Array:
     """Arrow's parser also reads "nan" and "inf": they are not numbers a contact centre exports."""
     not_finite = pc.invert(pc.fill_null(pc.is_finite(number), True))
     if pc.any(not_finite).as_py():
-        checks.fail(not_finite, "number.invalid", message)
+        _invalid(checks, not_finite, "number.invalid", message, measure)
         number = pc.if_else(not_finite, pa.scalar(None, pa.float64()), number)
     return number
 
@@ -331,11 +349,15 @@ def parse_timestamps(
     column: str,
     zone: str,
     fmt: str = "iso8601",
+    *,
+    measure: bool = False,
 ) -> pa.Array:
     """Strings to zone-less UTC ``timestamp[ms]``.
 
     ``fmt`` is ``iso8601`` (offsets honoured per row, so mixed offsets are fine; rows without one are in
-    ``zone``) or a strptime pattern for wall-clock times in ``zone``.
+    ``zone``) or a strptime pattern for wall-clock times in ``zone``. A value that is not a time rejects
+    its row (``timestamp.invalid``), unless the column is a ``measure`` (a time that does not place the
+    contact: answer, end…): then the row is stored with the flag ``timestamp.invalid`` and a null time.
     """
     text = blank_as_null(values)
     if fmt == "iso8601":
@@ -345,11 +367,11 @@ def parse_timestamps(
             fast = _naive_iso(text)
         if fast is not None:  # the usual export: clean local ISO times, one cast for the column
             return local_to_utc(fast, zone, checks, column)
-        return _parse_iso_mixed(text, checks, column, zone)
-    return _parse_general(text, checks, column, zone, fmt)
+        return _parse_iso_mixed(text, checks, column, zone, measure)
+    return _parse_general(text, checks, column, zone, fmt, measure)
 
 
-def _parse_iso_mixed(text: pa.Array, checks: RowChecks, column: str, zone: str) -> pa.Array:
+def _parse_iso_mixed(text: pa.Array, checks: RowChecks, column: str, zone: str, measure: bool) -> pa.Array:
     """A column the one-cast path refused: plain local times in one numpy pass, the rest row by rule.
 
     Rows in the plain ``YYYY-MM-DDTHH:MM:SS`` shape are parsed together; the others (offsets, fractions,
@@ -364,13 +386,15 @@ def _parse_iso_mixed(text: pa.Array, checks: RowChecks, column: str, zone: str) 
     if not pc.any(rest).as_py():
         return result
     rows = pc.indices_nonzero(rest)
-    sub = RowChecks(len(rows))
-    converted = _parse_general(pc.take(text, rows), sub, column, zone, "iso8601")
+    sub = RowChecks(len(rows), checks.rejecting)
+    converted = _parse_general(pc.take(text, rows), sub, column, zone, "iso8601", measure)
     checks.absorb(sub, rest)
     return pc.replace_with_mask(result, rest, converted)
 
 
-def _parse_general(text: pa.Array, checks: RowChecks, column: str, zone: str, fmt: str) -> pa.Array:
+def _parse_general(
+    text: pa.Array, checks: RowChecks, column: str, zone: str, fmt: str, measure: bool = False
+) -> pa.Array:
     """Every accepted shape, with a rule for each row that fits none (the slow path: few rows reach it)."""
     text = blank_as_null(trim_whitespace(text))
     if fmt == "iso8601":
@@ -393,7 +417,7 @@ def _parse_general(text: pa.Array, checks: RowChecks, column: str, zone: str, fm
     message = (
         _iso_message(column) if fmt == "iso8601" else f"{column} is not a timestamp in the format {fmt!r}"
     )
-    checks.fail(unparsed, "timestamp.invalid", message)
+    _invalid(checks, unparsed, "timestamp.invalid", message, measure)
     return result
 
 
@@ -481,6 +505,7 @@ def pathway_table(
     step_outcome: str | pa.Array | None,
     source_system: str,
     upload_id: str,
+    quality_flags: pa.Array | None = None,
 ) -> pa.Table:
     """One pathway step per row of the given (aligned) arrays; strings broadcast to every row."""
     n = len(contact_id)
@@ -495,6 +520,7 @@ def pathway_table(
         "ended_utc": ended_utc,
         "duration_seconds": duration_seconds,
         "step_outcome": step_outcome,
+        "quality_flags": quality_flags,
     }
     arrays = []
     for f in schema.PATHWAY_STEPS:

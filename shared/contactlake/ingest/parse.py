@@ -11,6 +11,7 @@ from pathlib import Path
 
 from contactlake.config import AppConfig, ConfigError, Settings
 from contactlake.contract import ParsedBatch, Upload
+from contactlake.ingest.carry import Carried, load_carried
 from contactlake.ingest.mapping import load_mapping
 from contactlake.ingest.reader import HashingReader
 from contactlake.ingest.sources import AdapterContext, get_adapter
@@ -20,7 +21,7 @@ __all__ = ["read_upload"]
 
 
 def _context(
-    upload: Upload, config: AppConfig, settings: Settings, block_bytes: int | None
+    upload: Upload, config: AppConfig, settings: Settings, block_bytes: int | None, carried: Carried
 ) -> AdapterContext:
     if not settings.pii_key:
         raise ConfigError(
@@ -30,7 +31,7 @@ def _context(
     config_dir = str(Path(config.source_path).parent) if config.source_path != "<memory>" else None
     mapping = load_mapping(upload.mapping, config_dir) if upload.mapping else None
     kwargs = {"block_bytes": block_bytes} if block_bytes else {}
-    return AdapterContext(pii_key=settings.pii_key, mapping=mapping, **kwargs)
+    return AdapterContext(pii_key=settings.pii_key, mapping=mapping, carried=carried, **kwargs)
 
 
 def read_upload(
@@ -42,7 +43,12 @@ def read_upload(
     Raises :class:`ObjectChanged` if the bytes read are not the version the upload was identified by.
     """
     adapter = get_adapter(upload.adapter)
-    ctx = _context(upload, config, settings, block_bytes)
+    carried = (
+        load_carried(ports.store, upload.centre_id, upload.source, upload.key)
+        if getattr(adapter, "carries", False)
+        else Carried()
+    )
+    ctx = _context(upload, config, settings, block_bytes, carried)
     with ports.store.open("raw", upload.key, if_match=upload.fingerprint) as raw:
         hashing = HashingReader(raw)
         yield from adapter.read(hashing, upload, ctx)  # type: ignore[arg-type]  # a binary stream

@@ -108,6 +108,18 @@ def _gap_banners(gaps: Sequence[Gap], window: Window, held: bool) -> list[Banner
                 "them say so; re-run the report once the cause is fixed.",
             )
         )
+    opened = [g for g in gaps if g.kind == "open"]
+    if opened:
+        listed = "; ".join(g.text for g in opened[:_MAX_LISTED_GAPS])
+        more = f"; and {len(opened) - _MAX_LISTED_GAPS} more" if len(opened) > _MAX_LISTED_GAPS else ""
+        consequence = (
+            "This report is held until they close."
+            if held
+            else "Their figures may still change when the rest of the day arrives."
+        )
+        banners.append(
+            Banner("warning", f"{len(opened)} day(s) not closed yet: {listed}{more}. {consequence}")
+        )
     for gap in (g for g in gaps if g.kind == "coverage"):
         consequence = "This report is held until the data is complete." if held else "Read costs with care."
         banners.append(Banner("error", f"{gap.text}. {consequence}"))
@@ -139,7 +151,7 @@ def build_document(
     centres = tuple(config.centre(c) for c in centre_ids)
     window = window_for(period, as_of)
     figures = Figures(ports)
-    statuses = {c.centre_id: figures.upload_status(c, window) for c in centres}
+    statuses = {c.centre_id: figures.upload_status(c, window, now) for c in centres}
     job = _Job(audience, tuple(centre_ids), tuple(queues))
     context = Context(
         ports=ports,

@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
 
-from contactlake.analyse.quality import upload_days
+from contactlake.analyse.quality import day_closed, upload_days
 from contactlake.config import CentreConfig
 from contactlake.ports import Ports
 from contactlake.report.model import Gap
@@ -106,8 +106,12 @@ class Figures:
             self.gaps.append(Gap("query", centre.centre_id, what, _short(error)))
             return None
 
-    def upload_status(self, centre: CentreConfig, window: Window) -> UploadStatus | None:
-        """Expected vs stored exports for the window; a failed lookup is itself a gap."""
+    def upload_status(
+        self, centre: CentreConfig, window: Window, now: datetime | None = None
+    ) -> UploadStatus | None:
+        """Expected vs stored exports for the window; a failed lookup is itself a gap, and so is a
+        received day that is not closed yet at ``now`` (UTC; the day_closed rule of the data-quality view).
+        """
         try:
             table = uploads(self.ports, centre.centre_id, "0001-01-01", window.end.isoformat())
         except Exception as error:
@@ -143,6 +147,15 @@ class Figures:
                 else "not received"
             )
             self.gaps.append(Gap("upload", centre.centre_id, f"{source} export for {day}", why))
+        local_now = (now or datetime.now(UTC)).astimezone(centre.zone).replace(tzinfo=None)
+        latest: dict[str, date] = {}
+        for day, source in stored:
+            latest[source] = max(day, latest.get(source, day))
+        for day, source in status.stored:
+            if not day_closed(centre, source, day, latest.get(source), local_now):
+                due = centre.deadline(source, day)
+                why = f"received, not closed yet (more may arrive until {due:%Y-%m-%d %H:%M})"
+                self.gaps.append(Gap("open", centre.centre_id, f"{source} export for {day}", why))
         return status
 
 

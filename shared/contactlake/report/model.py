@@ -164,7 +164,8 @@ class Section:
 class Gap:
     """Something the report needed and did not get: a missing upload, or a query that failed."""
 
-    kind: Literal["upload", "query", "coverage"]
+    #: ``open``: a day received but not closed yet (more of it may still arrive; docs/reports.md).
+    kind: Literal["upload", "query", "coverage", "open"]
     centre_id: str
     what: str
     detail: str

@@ -216,6 +216,18 @@ def _text(value: Any) -> dict[str, str]:
     return {"VarCharValue": str(value)}
 
 
+def _store_result_csv(backend: Any, execution_id: str, rows: list[dict[str, Any]]) -> None:
+    from moto.s3.models import s3_backends
+    from moto.s3.utils import bucket_and_name_from_url
+
+    def cell(value: dict[str, str]) -> str:
+        return '"' + value["VarCharValue"].replace('"', '""') + '"' if "VarCharValue" in value else ""
+
+    text = "".join(",".join(cell(value) for value in row["Data"]) + "\n" for row in rows)
+    bucket, key = bucket_and_name_from_url(backend.executions[execution_id].config["OutputLocation"])
+    s3_backends[ACCOUNT]["aws"].put_object(bucket_name=bucket, key_name=key, value=text.encode("utf-8"))
+
+
 class AthenaOnDuckDB:
     """Answers moto's Athena executions with DuckDB over a mirror of the lake and quarantine buckets."""
 
@@ -255,5 +267,7 @@ class AthenaOnDuckDB:
         rows = [header] + [{"Data": [_text(v) for v in row.values()]} for row in table.to_pylist()]
         backend = athena_backends[ACCOUNT][REGION]
         backend.query_results[call.result_id] = QueryResults(rows, columns)
-        # The result CSV Athena leaves in the results location, which awswrangler reads (ADR 0015).
-        backend._store_query_result_in_s3(call.result_id)
+        # The result CSV Athena leaves in the results location, which awswrangler reads (ADR 0015), written
+        # as Athena writes it: every value quoted, quotes inside doubled, NULL as nothing. (moto's own
+        # writer does not double quotes, so a JSON value shifted the columns.)
+        _store_result_csv(backend, call.result_id, rows)

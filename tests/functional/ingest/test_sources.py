@@ -9,7 +9,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.fixtures.lakes import FIXTURES, LocalLake
+from contactlake.config import parse_app_config
+from tests.fixtures.lakes import FIXTURES, LocalLake, centres
 
 CONNECT = FIXTURES / "amazon_connect" / "ctr-2024-03-05.jsonl"
 GENESYS = FIXTURES / "genesys_cloud" / "details-job-2024-03-05.json"
@@ -257,8 +258,10 @@ def test_generic_csv_agent_activity(lake: LocalLake) -> None:
     ]
 
 
-def test_an_impossible_step_time_in_a_ctr_rejects_the_contact(lake: LocalLake) -> None:
-    """Issue 15 item 5: it silently became a NULL pathway step end."""
+def test_an_impossible_step_time_in_a_ctr_flags_the_contact_and_its_step(lake: LocalLake) -> None:
+    """Issue 15 item 5: it silently became a NULL pathway step end. A time that does not place the contact
+    is a flag (issue 14): the contact and the step are stored with ``timestamp.invalid``, the time null;
+    a centre that raises the flag rejects the contact."""
     record = json.loads(CONNECT.read_bytes().splitlines()[0])
     record["Queue"]["DequeueTimestamp"] = "2024-03-05T25:61:10Z"
     good = next(
@@ -269,7 +272,17 @@ def test_an_impossible_step_time_in_a_ctr_rejects_the_contact(lake: LocalLake) -
     data = (json.dumps(record) + "\n" + json.dumps(good) + "\n").encode()
     manifest = lake.ingest("leeds/ctr/2024/03/05/09/part-x.jsonl", data)
     assert manifest.reconciles
-    assert manifest.quarantined_by_rule == {"timestamp.invalid": 1}
-    assert record["ContactId"] not in lake.contacts().column("contact_id").to_pylist()
-    steps = lake.steps()
-    assert record["ContactId"] not in steps.column("contact_id").to_pylist()
+    assert manifest.quarantined_by_rule == {}
+    assert manifest.flagged_by_rule["timestamp.invalid"] == 1
+    flags = dict(lake.rows(lake.contacts(), "contact_id", "quality_flags"))
+    assert "timestamp.invalid" in flags[record["ContactId"]]
+    steps = [s for s in lake.steps().to_pylist() if s["contact_id"] == record["ContactId"]]
+    flagged = [s for s in steps if s["quality_flags"] == "timestamp.invalid"]
+    assert len(flagged) == 1
+    assert None in (flagged[0]["started_utc"], flagged[0]["ended_utc"])
+
+    raw = centres()
+    raw["centres"]["leeds"]["reject_flags"] = ["timestamp.invalid"]
+    lake.config = parse_app_config(raw, source_path=lake.config.source_path)
+    strict = lake.ingest("leeds/ctr/2024/03/05/09/part-y.jsonl", data)
+    assert strict.quarantined_by_rule == {"timestamp.invalid": 1}

@@ -346,12 +346,50 @@ def test_numbers_in_scientific_notation_or_with_separators(lake: LocalLake) -> N
         'S3,2024-01-15T09:00:00,2024-01-15T09:00:10,2024-01-15T09:20:30,2024-01-15T10:00:00,"1,220",600,ANS,,,',
     ]
     run(lake, "north/calls/calls-2024-01-15.csv", csv(*rows))
-    # "_" is the mapping's thousands separator; "1,220" with a comma is not a number in this mapping.
-    assert lake.rows(lake.contacts(), "contact_id", "queue_seconds", "talk_seconds") == [
-        ("S1", 20.0, 300.0),
-        ("S2", 1220.0, 600.0),
+    # "_" is the mapping's thousands separator; "1,220" with a comma is not a number in this mapping:
+    # a wait time does not identify or place the call, so the call is stored, flagged, its wait unknown.
+    assert lake.rows(lake.contacts(), "contact_id", "queue_seconds", "talk_seconds", "quality_flags") == [
+        ("S1", 20.0, 300.0, None),
+        ("S2", 1220.0, 600.0, None),
+        ("S3", None, 600.0, "number.invalid"),
     ]
-    assert quarantined(lake) == [(4, "number.invalid")]
+    assert quarantined(lake) == []
+
+
+def test_an_unreadable_measure_is_a_flag_with_the_measure_nulled_the_start_still_rejects(
+    tmp_path: Path, lake: LocalLake
+) -> None:
+    rows = [
+        # answered is not a time, talk is not a number: stored with both flags, both measures null
+        "M1,2024-01-15T09:00:00,2024-01-15T09:00:10,soon,2024-01-15T09:05:30,20,lots,ANS,,billing,",
+        # the start is not a time: the call cannot be placed in time, so it is rejected
+        "M2,yesterday,2024-01-15T09:10:05,,2024-01-15T09:11:05,60,,ABN,,sales,",
+        GOOD[2],
+    ]
+    manifest = run(lake, "north/calls/calls-2024-01-15.csv", csv(*rows))
+    assert manifest.flagged_by_rule == {
+        "number.invalid": 1,
+        "timestamp.invalid": 1,
+        "outcome.inconsistent": 1,
+    }
+    assert lake.rows(
+        lake.contacts(), "contact_id", "answered_utc", "talk_seconds", "queue_seconds", "quality_flags"
+    ) == [
+        ("C3", None, None, None, None),
+        ("M1", None, None, 20.0, "outcome.inconsistent,number.invalid,timestamp.invalid"),
+    ]
+    assert quarantined(lake) == [(3, "timestamp.invalid")]
+    # A centre that would rather not count such a call raises the flag to a rejection.
+    strict = LocalLake.create(tmp_path / "strict", mappings={"calls": "calls.toml"})
+    strict.write_mapping("calls.toml", MAPPING)
+    raw = centres({"calls": "calls.toml"})
+    raw["centres"]["north"]["reject_flags"] = ["number.invalid"]
+    strict.config = parse_app_config(
+        raw, source_path=str(tmp_path / "strict" / "config" / "contactlake.toml")
+    )
+    run(strict, "north/calls/calls-2024-01-15.csv", csv(*rows))
+    assert stored_ids(strict) == ["C3"]
+    assert quarantined(strict) == [(2, "number.invalid"), (3, "timestamp.invalid")]
 
 
 def test_duplicate_contact_id_in_a_file_and_across_files(lake: LocalLake) -> None:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import date, datetime, time
+import os
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from contactlake.analyse import quality
 from contactlake.config import parse_app_config
+from contactlake.report.build import build_document
 from contactlake.report.figures import Figures
+from contactlake.report.model import Report
 from contactlake.report.periods import Window
 from tests.fixtures.lakes import FIXTURES, SAMPLE_DATA, LocalLake, centres
 
@@ -115,3 +118,67 @@ def test_a_day_is_closed_once_its_deadline_passed_or_a_later_day_arrived(tmp_pat
         (date(1999, 10, 3), "missing", False),
     ]
     assert closed(datetime(1999, 10, 3, 6, 0))[1] == (date(1999, 10, 2), "stored", True)
+
+
+def _connect_day_arriving_at(tmp_path: Path, arrived: datetime) -> list[dict[str, object]]:
+    """Leeds' Connect day 2024-03-05 (due 06:00 on the 6th), uploaded at ``arrived`` (UTC, = London in
+    March) and processed now, years after its deadline."""
+    lake = _lake(tmp_path)
+    key = "leeds/ctr/ctr-2024-03-05.jsonl"
+    lake.put(key, CONNECT.read_bytes())
+    stamp = arrived.timestamp()
+    os.utime(lake.home / "raw" / key, (stamp, stamp))
+    manifest = lake.ingest(key)
+    assert manifest.status == "stored"
+    log = lake.ingest_log().to_pylist()
+    assert [row["arrived_utc"] for row in log] == [arrived.replace(tzinfo=None)]
+    centre = lake.config.centre("leeds")
+    return quality.data_quality(lake.ports, centre, date(2024, 3, 5), date(2024, 3, 5)).to_pylist()
+
+
+def test_lateness_is_judged_on_arrival_not_on_processing(tmp_path: Path) -> None:
+    # Arrived at 05:00, an hour before the deadline, processed long after it: on time.
+    (on_time,) = _connect_day_arriving_at(tmp_path / "a", datetime(2024, 3, 6, 5, 0, tzinfo=UTC))
+    assert on_time["arrived_local"] == datetime(2024, 3, 6, 5, 0)
+    assert on_time["finished_local"] > on_time["deadline_local"] == datetime(2024, 3, 6, 6, 0)
+    assert on_time["late"] is False
+    # Arrived at 07:00, an hour after it: late, whenever it was processed.
+    (late,) = _connect_day_arriving_at(tmp_path / "b", datetime(2024, 3, 6, 7, 0, tzinfo=UTC))
+    assert late["arrived_local"] == datetime(2024, 3, 6, 7, 0)
+    assert late["late"] is True
+
+
+def test_the_day_closed_marker_is_in_the_lake_agrees_with_the_api_and_drives_banners_and_holds(
+    tmp_path: Path,
+) -> None:
+    lake = _lake(tmp_path)
+    lake.ingest("anonbank/calls/october.txt", _month_of_calls(2))
+    centre = lake.config.centre("anonbank")
+    noon = datetime(1999, 10, 2, 12, 0)  # local (Asia/Jerusalem): the 2nd is due at 06:00 on the 3rd
+    quality.materialise_day_closed(lake.ports, centre, date(1999, 10, 1), date(1999, 10, 3), now=noon)
+    marker = lake.table("lake", "aggregates/day_closed").to_pylist()
+    assert [(r["source"], r["received"], r["day_closed"]) for r in marker] == [
+        ("calls", True, True),  # the 1st: a later day has arrived
+        ("calls", True, False),  # the 2nd: its deadline has not passed
+        ("calls", False, False),  # the 3rd: not received
+    ]
+    api = quality.data_quality(lake.ports, centre, date(1999, 10, 1), date(1999, 10, 3), now=noon)
+    assert [r["day_closed"] for r in api.to_pylist()] == [r["day_closed"] for r in marker]
+
+    def report(audience: str, now_local: datetime) -> Report:
+        now = now_local.replace(tzinfo=centre.zone).astimezone(UTC)
+        return build_document(
+            lake.ports, lake.config, audience=audience, centre_ids=["anonbank"], period="daily",
+            as_of=date(1999, 10, 2), now=now,
+        )  # fmt: skip
+
+    operations = report("operations", noon)
+    assert [g.text for g in operations.gaps if g.kind == "open"] == [
+        "anonbank: calls export for 1999-10-02 — received, not closed yet (more may arrive until 1999-10-03 06:00)"
+    ]
+    assert any("day(s) not closed yet" in b.text and "may still change" in b.text for b in operations.banners)
+    executive = report("executive", noon)
+    assert any("held until they close" in b.text for b in executive.banners)
+    # After the deadline the day is closed: no banner, nothing held for it.
+    later = report("executive", datetime(1999, 10, 3, 6, 0))
+    assert not [g for g in later.gaps if g.kind == "open"]

@@ -122,3 +122,25 @@ def test_ingest_warns_about_the_demo_key_and_says_what_it_replaced(
     monkeypatch.setenv("CONTACTLAKE_PII_KEY", "a-secret-of-our-own")
     assert main([*common, str(first), "--centre", "north", "--source", "acd"]) == 0
     assert "demo key" not in capsys.readouterr().err
+
+
+def test_ingest_prints_what_an_event_log_carries_to_the_next_upload(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs = Path(__file__).resolve().parents[2] / "fixtures" / "asterisk"
+    config = tmp_path / "contactlake.toml"
+    config.write_text(
+        '[centres.leeds]\ntimezone = "Europe/London"\n[centres.leeds.sources.pbx]\nadapter = "asterisk_queue_log"\n'
+    )
+    monkeypatch.delenv("CONTACTLAKE_CONFIG", raising=False)
+    home = str(tmp_path / "lake")
+    common = ["--home", home, "--config", str(config), "ingest"]
+    assert (
+        main([*common, str(logs / "queue_log-2024-03-05-night"), "--centre", "leeds", "--source", "pbx"]) == 0
+    )
+    assert "carried to the next upload 4" in capsys.readouterr().out
+    assert main([*common, str(logs / "queue_log-2024-03-06"), "--centre", "leeds", "--source", "pbx"]) == 0
+    assert "carried in 4, carried to the next upload 1" in capsys.readouterr().out
+    dry = [*common, str(logs / "queue_log-2024-03-07"), "--centre", "leeds", "--source", "pbx", "--dry-run"]
+    assert main(dry) == 0
+    assert "quarantined (by rule):       carried.expired 1" in capsys.readouterr().out

@@ -246,6 +246,7 @@ def test_config_check_prints_every_centre_with_defaults(capsys: pytest.CaptureFi
         "allow_empty": False,
         "schedule": "daily",
         "replaces": "nothing",
+        "carry_horizon_hours": 24,
     }
 
 

@@ -59,3 +59,36 @@ def test_the_check_runs_once_per_lake_and_version(tmp_path: Path) -> None:
     assert upgrade_files(store, table) == 0  # the marker answers; no footer is read
     (tmp_path / ".schema" / "contacts.json").write_text('{"schema_version": 1}')
     assert upgrade_files(store, table) == 0  # checked again: nothing left to rewrite
+
+
+def test_pathway_steps_and_agent_activity_written_before_version_4_gain_quality_flags(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    step = {f.name: None for f in schema.PATHWAY_STEPS} | {
+        "contact_id": "A", "source_system": "asterisk_queue_log", "upload_id": "u", "step_index": 0,
+        "step_type": "queue",
+    }  # fmt: skip
+    span = {
+        "agent_id": "PJSIP/1002", "team": None, "state": "staffed", "started_utc": datetime(2024, 3, 5, 9),
+        "ended_utc": datetime(2024, 3, 5, 10), "started_local": datetime(2024, 3, 5, 9),
+        "duration_seconds": 3600.0, "source_system": "asterisk_queue_log", "upload_id": "u", "source_line": 1,
+    }  # fmt: skip
+    old = {
+        "curated/pathway_steps/centre_id=leeds/contact_date=2024-03-05/u-00000.parquet": pa.Table.from_pylist(
+            [step], schema=schema.PATHWAY_STEPS
+        ).drop(["quality_flags"]),
+        "curated/agent_activity/centre_id=leeds/activity_date=2024-03-05/u-00000.parquet": pa.Table.from_pylist(
+            [span],
+            schema=schema.AGENT_ACTIVITY.remove(schema.AGENT_ACTIVITY.get_field_index("quality_flags")),
+        ),
+    }
+    for key, table in old.items():
+        store.put("lake", key, parquet_bytes(table))
+    engine = DuckDBEngine(store)
+    assert engine.query("SELECT contact_id, quality_flags FROM pathway_steps").to_pylist() == [
+        {"contact_id": "A", "quality_flags": None}
+    ]
+    assert engine.query("SELECT agent_id, quality_flags FROM agent_activity").to_pylist() == [
+        {"agent_id": "PJSIP/1002", "quality_flags": None}
+    ]
+    for key in old:
+        assert pq.read_schema(store.path("lake", key)).names[-1] == "quality_flags"

@@ -108,9 +108,9 @@ class AnonymousBankAdapter:
         checks.fail(pc.is_null(day), "timestamp.invalid", "date is not a YYMMDD date")
         day_seconds = pc.cast(day, pa.int64())
 
-        vru_time = parse_numbers(col("vru_time"), checks, "vru_time")
-        q_time = parse_numbers(col("q_time"), checks, "q_time")
-        ser_time = parse_numbers(col("ser_time"), checks, "ser_time")
+        vru_time = parse_numbers(col("vru_time"), checks, "vru_time", measure=True)
+        q_time = parse_numbers(col("q_time"), checks, "q_time", measure=True)
+        ser_time = parse_numbers(col("ser_time"), checks, "ser_time", measure=True)
         queued = pc.or_(pc.not_equal(col("q_start"), _ZERO), pc.greater(pc.fill_null(q_time, 0), 0))
         served = pc.or_(
             pc.or_(pc.not_equal(col("ser_start"), _ZERO), pc.not_equal(col("ser_exit"), _ZERO)),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
 from contactlake.contract import ParsedBatch, Upload
+from contactlake.ingest.carry import Carried
 from contactlake.ingest.mapping import Mapping
 
 __all__ = ["AdapterContext", "SourceAdapter"]
@@ -20,12 +21,16 @@ class AdapterContext:
     block_bytes: int = 16 * 1024 * 1024
     #: Records per batch for record-oriented formats (JSON).
     batch_records: int = 50_000
+    #: What the previous upload of the source left open, for adapters that carry records (``carries``).
+    carried: Carried = field(default_factory=Carried)
 
 
 class SourceAdapter(Protocol):
     """Reads one export format; ``version`` is bumped when the same bytes would give different rows
     (it is part of the upload id, so uploads are re-processed), ``dataset_grain`` says what a later upload
-    replaces: ``"day"`` (nightly exports: the centre/source/day) or ``"object"`` (streams of files)."""
+    replaces: ``"day"`` (nightly exports: the centre/source/day) or ``"object"`` (streams of files).
+    An adapter with ``carries = True`` reads the records the previous upload left open (``ctx.carried``)
+    and returns those still open on a batch's ``carried`` (docs/adr/0018-carried-records.md)."""
 
     name: str
     version: str

@@ -84,10 +84,15 @@ class GenericCsvAdapter:
             label = "+".join(mapping.sources(field_name)) or field_name
             if kind == "timestamp":
                 columns[f"{field_name}_utc"] = parse_timestamps(
-                    raw, checks, label, mapping.zone_of(field_name, zone), mapping.time_format_of(field_name)
+                    raw,
+                    checks,
+                    label,
+                    mapping.zone_of(field_name, zone),
+                    mapping.time_format_of(field_name),
+                    measure=field_name != "initiated",  # only the start places the contact in time
                 )
             elif kind == "number":
-                number = parse_numbers(raw, checks, label, mapping.thousands)
+                number = parse_numbers(raw, checks, label, mapping.thousands, measure=True)
                 if field_name.endswith("_count"):
                     fractional = pc.not_equal(number, pc.floor(number))
                     checks.fail(fractional, "number.not_integer", f"{label} must be a whole number")
@@ -293,5 +298,6 @@ def _activity(
         "source_system": pa.repeat(pa.scalar(upload.adapter, pa.string()), n),
         "upload_id": pa.repeat(pa.scalar(upload.upload_id, pa.string()), n),
         "source_line": lines,
+        "quality_flags": checks.quality_flags,
     }
     return pa.Table.from_arrays([arrays[f.name] for f in AGENT_ACTIVITY], schema=AGENT_ACTIVITY)

@@ -108,6 +108,8 @@ class ContactRows:
     lines: list[int] = field(default_factory=list)
     raws: list[str] = field(default_factory=list)
     callers: list[str | None] = field(default_factory=list)
+    #: The caller's keyed hash where the adapter already has it instead of the number (a carried record).
+    keys: list[str | None] = field(default_factory=list)
     problems: list[tuple[str, str] | None] = field(default_factory=list)
     steps: list[list[Step]] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
@@ -138,12 +140,15 @@ class ContactRows:
         caller: str | None = None,
         steps: list[Step] | None = None,
         problem: RecordProblem | None = None,
+        customer_key: str | None = None,
     ) -> None:
-        """One record picked into canonical ``values`` (or a ``problem`` that rejects it)."""
+        """One record picked into canonical ``values`` (or a ``problem`` that rejects it); ``customer_key``
+        is the caller's keyed hash when the adapter has that instead of the ``caller`` number."""
         self.rows_read += 1
         self.lines.append(number_)
         self.raws.append(raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True, default=str))
         self.callers.append(caller if problem is None else None)
+        self.keys.append(customer_key if problem is None else None)
         self.problems.append((problem.rule_id, str(problem)) if problem is not None else None)
         self.steps.append(steps or [])
         for name in (*_TEXTS, *_TIMESTAMPS, *_NUMBERS, *_COUNTS):
@@ -162,7 +167,8 @@ class ContactRows:
         columns: dict[str, pa.Array] = {}
         for name in _TIMESTAMPS:
             raw = pa.array(self.values[name], pa.string())
-            columns[name] = parse_timestamps(raw, checks, name.removesuffix("_utc"), zone)
+            label = name.removesuffix("_utc")
+            columns[name] = parse_timestamps(raw, checks, label, zone, measure=name != "initiated_utc")
         for name in _NUMBERS:
             columns[name] = pa.array(self.values[name], pa.float64())
         for name in _COUNTS:
@@ -189,8 +195,12 @@ class ContactRows:
             customer_key=pa.array(self.callers, pa.string()) if self.callers_hashed else None,
             source_line=lines,
         )
+        if any(self.keys):
+            index = table.schema.get_field_index("customer_key")
+            keys = pc.coalesce(pa.array(self.keys, pa.string()), table.column(index))
+            table = table.set_column(index, table.field(index), keys)
+        self._check_step_times(checks, zone)  # before check_contacts, which writes quality_flags
         table = check_contacts(table, checks)
-        self._check_step_times(checks, zone)
         ok = checks.ok
         parsed = ParsedBatch(
             rows_read=self.rows_read, rejects=list(self.rejects), excluded=Counter(self.excluded)
@@ -204,8 +214,8 @@ class ContactRows:
         return parsed
 
     def _check_step_times(self, checks: RowChecks, zone: str) -> None:
-        """A pathway step time that is not a real time rejects its contact (it used to become a NULL
-        step end without a word)."""
+        """A pathway step time that is not a real time flags its contact ``timestamp.invalid`` (and the
+        step itself, with the time null: :meth:`_steps`); a centre that raises the flag rejects it."""
         owners, times = [], []
         for row, steps in enumerate(self.steps):
             for step in steps:
@@ -223,7 +233,7 @@ class ContactRows:
         bad = [False] * len(self.lines)
         for owner, is_bad in zip(owners, failed.tolist(), strict=True):
             bad[owner] = bad[owner] or is_bad
-        checks.fail(
+        checks.flag(
             pa.array(bad, pa.bool_()),
             "timestamp.invalid",
             "a pathway step time (queue, agent or after-contact-work timestamp) is not a real ISO 8601 time",
@@ -244,15 +254,18 @@ class ContactRows:
                 durations.append(step.duration)
                 outcomes.append(step.outcome)
         scratch = RowChecks(len(ids))
+        started = parse_timestamps(pa.array(starts, pa.string()), scratch, "step start", zone, measure=True)
+        ended = parse_timestamps(pa.array(ends, pa.string()), scratch, "step end", zone, measure=True)
         return pathway_table(
             contact_id=pa.array(ids, pa.string()),
             step_index=pa.array(index, pa.int32()),
             step_type=pa.array(types, pa.string()),
             step_name=pa.array(names, pa.string()),
-            started_utc=parse_timestamps(pa.array(starts, pa.string()), scratch, "step start", zone),
-            ended_utc=parse_timestamps(pa.array(ends, pa.string()), scratch, "step end", zone),
+            started_utc=started,
+            ended_utc=ended,
             duration_seconds=pa.array(durations, pa.float64()),
             step_outcome=pa.array(outcomes, pa.string()),
             source_system=self.upload.adapter,
             upload_id=self.upload.upload_id,
+            quality_flags=scratch.quality_flags,
         ).cast(schema.PATHWAY_STEPS.remove_metadata())

@@ -1,5 +1,6 @@
 -- ingest_log_since: every upload a centre's ingest recorded on or after a date (one row per upload: status,
--- rows read / stored / quarantined / excluded / flagged, by rule, and the business days it covers). The log is partitioned by the day the upload
+-- rows read / stored / quarantined / excluded / flagged / carried, by rule, the business days it covers and
+-- when it first arrived). The log is partitioned by the day the upload
 -- arrived, which is never before the business day it describes, so scanning from date_from is enough.
 --
 -- Parameters: centre_id, date_from (local date).
@@ -20,6 +21,9 @@ WITH uploads AS (
         rows_flagged,
         flagged_by_rule,
         coverage,
+        rows_carried,
+        rows_carried_in,
+        arrived_utc,
         files_written,
         started_utc,
         finished_utc
