@@ -814,6 +814,8 @@ def _commit(
             "rows_stored": manifest.rows_stored,
             "rows_quarantined": manifest.rows_quarantined,
             "partitions": manifest.partitions,
+            # Set for a corrected re-export or a replay: its analysis leads to restated reports.
+            "replaced_upload_id": manifest.replaced_upload_id,
         },
     )
     return manifest
