@@ -95,6 +95,14 @@ CURATED_TABLES: dict[str, LakeTable] = {
         (("centre_id", "VARCHAR"), ("ingest_date", "DATE")),
         evolved=True,  # rows_flagged and flagged_by_rule were added in schema version 3.
     ),
+    # Written by the report stage (contactlake.report.issues) each time a report version is issued.
+    "report_issues": LakeTable(
+        "report_issues",
+        "lake",
+        "curated/report_issues",
+        schema.REPORT_ISSUES,
+        (("centre_id", "VARCHAR"), ("period_start", "DATE")),
+    ),
 }
 
 

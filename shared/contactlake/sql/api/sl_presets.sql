@@ -31,7 +31,7 @@ at_threshold AS (
 
 SELECT
     threshold_seconds,
-    coalesce(queue, 'all') AS queue,
+    CASE WHEN grouping(queue) = 1 THEN 'all' ELSE queue END AS queue,
     -- @include sl_counts
 FROM at_threshold
 GROUP BY GROUPING SETS ((threshold_seconds, queue), (threshold_seconds))
