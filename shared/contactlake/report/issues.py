@@ -88,10 +88,16 @@ def record_issue(
     in_lake: bool = True,
 ) -> dict[str, Any]:
     """Write (or bump the version of) the issue record of ``report`` for ``stakeholder``; with ``in_lake``
-    also its rows in the lake's report_issues."""
+    also its rows in the lake's report_issues.
+
+    A version is a basis: the uploads the figures rest on. Issuing the report again on the same uploads
+    (a re-run of the schedule) keeps the version and its lake rows; other uploads make a new version.
+    """
     key = issued_key(report, stakeholder)
     before = load_issue(ports, key)
-    same = before is not None and before.get("generated_at") == report.generated_at.isoformat()
+    same = before is not None and sorted(tuple(u) for u in before.get("uploads", [])) == sorted(
+        report.uploads_used
+    )
     version = (before or {}).get("version", 0) + (0 if same else 1)
     record = {
         "version": version,
@@ -114,14 +120,18 @@ def record_issue(
     }
     ports.store.put("reports", key, json.dumps(record, indent=2).encode(), "application/json")
     if in_lake:
-        _write_lake_rows(ports, report, stakeholder, version)
+        _write_lake_rows(ports, report, stakeholder, version, keep_existing=same)
     return record
 
 
-def _write_lake_rows(ports: Ports, report: Report, stakeholder: str, version: int) -> None:
+def _write_lake_rows(
+    ports: Ports, report: Report, stakeholder: str, version: int, keep_existing: bool
+) -> None:
     """The version's rows in ``report_issues``: one per upload used, partitioned by the upload's centre
     and the report's first day (a report that used no upload: one row per centre, without an upload).
-    A re-recorded version overwrites its own file; earlier versions' files stay."""
+    Each version is a file of its own; earlier versions' files stay. With ``keep_existing`` (the same
+    version issued again) a version's file already written is left as it is, so a re-run changes nothing.
+    """
     spec = LAKE_TABLES["report_issues"]
     window, scope = report.window, report.scope
     base = report_key(scope.key, report.audience, window.period, window.start, "x", scope.queues)[:-2]
@@ -151,6 +161,8 @@ def _write_lake_rows(ports: Ports, report: Report, stakeholder: str, version: in
         values: dict[str, str | date] = {"centre_id": centre_id, "period_start": window.start}
         name = f"{base.replace('/', '~')}~{stakeholder}~v{version}.parquet"
         key = f"{partition_prefix(spec, values)}/{name}"
+        if keep_existing and ports.store.exists("lake", key):
+            continue
         ports.store.put("lake", key, parquet_bytes(pa.Table.from_pylist(rows, schema=spec.schema)))
         partitions.append({"centre_id": centre_id, "period_start": window.start.isoformat()})
     ports.catalog.add_partitions("report_issues", partitions)
