@@ -2,7 +2,7 @@
 
 ``app.app`` is the Chalice app of :mod:`contactlake.api.app` (routes, rules and OpenAPI live in the shared
 package, so ``contactlake serve`` runs the same object); ``app.scheduled_report`` runs the daily / weekly /
-monthly / quarterly schedules.
+monthly / quarterly schedules, and the restatements an ``AnalysisFinished`` event of a correction asks for.
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ __all__ = ["app", "scheduled_report"]
 
 
 def scheduled_report(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """SAM schedule entry point; Powertools and the report renderers load only on this path."""
-    from chalicelib.schedule import handler
+    """SAM entry point of the schedules and of the AnalysisFinished rule; Powertools and the report
+    renderers load only on this path."""
+    if (event or {}).get("detail-type") == "AnalysisFinished":
+        from chalicelib.restate import handler
+    else:
+        from chalicelib.schedule import handler
 
     return handler(event, context)  # type: ignore[no-any-return]

@@ -728,10 +728,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _demo_re_export(
     ports: Ports, config: AppConfig, settings: Settings, exports: list[tuple[str, Path]], day: date
 ) -> None:
-    """A scripted corrected re-export of the last day's first calls export: ingested, analysed, and the
-    reports that covered the day restated (notice and re-issued report in the outbox)."""
-    from contactlake.jobs import AnalysisWindow, run_windows
-    from contactlake.report.restate import restate_reports
+    """A scripted corrected re-export of the last day's first calls export, taking the path it takes on
+    AWS: its UploadValidated event starts the day's analysis, whose AnalysisFinished event (a correction)
+    restates the reports that covered the day (notice and re-issued report in the outbox)."""
+    from contactlake.bus import deliver_locally
     from contactlake.sample import corrected_re_export
 
     shipped = next(((k, p) for k, p in exports if f"calls-{day.isoformat()}" in k), None)
@@ -741,12 +741,15 @@ def _demo_re_export(
     if ports.store.get("raw", key) != path.read_bytes():
         print(f"  corrected re-export of {key}: already applied (contactlake demo --fresh starts over)")
         return
-    centre_id = key.split("/", 1)[0]
-    print(f"  corrected re-export of {key} (double-logged calls removed): ingest, analyse, restate")
+    print(
+        f"  corrected re-export of {key} (double-logged calls removed): ingest, then analyse and restate "
+        "as its events lead"
+    )
     ports.store.put("raw", key, corrected_re_export(path.read_bytes()))
-    _ingest_key(ports, config, settings, key, 0)
-    run_windows(ports, config, [AnalysisWindow(centre_id, day, day)])
-    for item in restate_reports(ports, config, settings, centre_id=centre_id, days=[day]):
+    with deliver_locally(ports, config, settings) as delivered:
+        _ingest_key(ports, config, settings, key, 0)
+    restated = [item for run in delivered if run.function == "ReportFunction" for item in run.result]
+    for item in restated:
         print(
             f"    {item.audience:<12} {item.period_start} {item.stakeholder:<12} {item.status} "
             f"({item.changes} figures changed)"

@@ -267,6 +267,8 @@ def _fragments() -> dict[str, list[str]]:
     return {
         # The counts measured from classified contacts (a KPI model's GROUP BY step).
         "kpi_counts": [f"{c.detail} AS {c.name}" for c in COUNTS],
+        # The counts the service-level variants are measured from (api/sl_presets.sql, per threshold).
+        "sl_counts": [f"{c.detail} AS {c.name}" for c in COUNTS if c.name in _service_level_terms()],
         # The counts rolled up from stored rows to a coarser grain.
         "kpi_count_rollup": [f"{c.rollup}({c.name}) AS {c.name}" for c in COUNTS],
         # The counts as plain columns.
@@ -274,6 +276,11 @@ def _fragments() -> dict[str, list[str]]:
         # The stored rates, from a row's counts.
         "kpi_rates": [measure_sql(name) for name, _ in KPI_RATES],
     }
+
+
+def _service_level_terms() -> set[str]:
+    """The counts any service-level variant's numerator or denominator names."""
+    return {t.lstrip("-") for m in _variants("service_level") for t in (*m.numerator, *m.denominator)}
 
 
 def fragment_names() -> list[str]:

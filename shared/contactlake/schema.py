@@ -30,6 +30,7 @@ __all__ = [
     "PATHWAY_STEPS",
     "QUALITY_FLAGS",
     "QUARANTINE",
+    "REPORT_ISSUES",
     "SCHEMA_VERSION",
     "STEP_TYPES",
 ]
@@ -253,6 +254,47 @@ INGEST_LOG = pa.schema(
 )
 
 
+REPORT_ISSUES = pa.schema(
+    [
+        pa.field(
+            "report_key",
+            pa.string(),
+            nullable=False,
+            metadata={
+                "doc": "The report's key in the reports area, without the format (scope/audience/period/day)."
+            },
+        ),
+        pa.field(
+            "stakeholder", pa.string(), nullable=False, metadata={"doc": "Who the report was issued to."}
+        ),
+        pa.field(
+            "audience", pa.string(), nullable=False, metadata={"doc": "operations, executive, vendor ..."}
+        ),
+        pa.field(
+            "period", pa.string(), nullable=False, metadata={"doc": "daily, weekly, monthly or quarterly."}
+        ),
+        pa.field("period_end", pa.date32(), nullable=False, metadata={"doc": "Last day the report covers."}),
+        pa.field(
+            "version",
+            pa.int32(),
+            nullable=False,
+            metadata={"doc": "1 when first issued, one more per restatement (each version keeps its rows)."},
+        ),
+        pa.field("generated_utc", TS, nullable=False, metadata={"doc": "When this version was built, UTC."}),
+        pa.field(
+            "upload_id",
+            pa.string(),
+            metadata={"doc": "An upload this version's figures rest on (NULL: the report used no upload)."},
+        ),
+        pa.field("source", pa.string(), metadata={"doc": "The upload's source (acd, agents ...)."}),
+        pa.field(
+            "business_date", pa.date32(), metadata={"doc": "The centre-local day the upload delivered."}
+        ),
+        pa.field("schema_version", pa.int32()),
+    ],
+    metadata={"contactlake.table": "report_issues", "contactlake.schema_version": str(SCHEMA_VERSION)},
+)
+
 #: Docs of the columns several curated tables share, and of each table (Glue comments, `contactlake tables`).
 _SHARED_DOCS = {
     "contact_id": "Source system's contact id.",
@@ -284,6 +326,9 @@ TABLE_DOCS = {
     "agent_activity": "Agents' state spans (staffed, available, on contact, break ...) from agent exports.",
     "quarantine": "Rows refused by a validation rule, with the rule and the reason (caller numbers removed).",
     "ingest_log": "One row per processed upload: rows read, stored, quarantined, excluded; its status.",
+    "report_issues": "Which report version used which upload versions: one row per issued version and upload "
+    "(restatements add versions, earlier ones stay). Partitioned by the upload's centre and the report's "
+    "first day.",
 }
 
 
@@ -296,6 +341,6 @@ def _documented(table: pa.Schema) -> pa.Schema:
     return pa.schema(fields, metadata=table.metadata)
 
 
-PATHWAY_STEPS, AGENT_ACTIVITY, QUARANTINE, INGEST_LOG = (
-    _documented(t) for t in (PATHWAY_STEPS, AGENT_ACTIVITY, QUARANTINE, INGEST_LOG)
+PATHWAY_STEPS, AGENT_ACTIVITY, QUARANTINE, INGEST_LOG, REPORT_ISSUES = (
+    _documented(t) for t in (PATHWAY_STEPS, AGENT_ACTIVITY, QUARANTINE, INGEST_LOG, REPORT_ISSUES)
 )

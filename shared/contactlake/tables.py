@@ -98,6 +98,14 @@ CURATED_TABLES: dict[str, LakeTable] = {
         (("centre_id", "VARCHAR"), ("ingest_date", "DATE")),
         evolved=True,  # rows_flagged, flagged_by_rule: version 3; carried counts, arrived_utc: version 4.
     ),
+    # Written by the report stage (contactlake.report.issues) each time a report version is issued.
+    "report_issues": LakeTable(
+        "report_issues",
+        "lake",
+        "curated/report_issues",
+        schema.REPORT_ISSUES,
+        (("centre_id", "VARCHAR"), ("period_start", "DATE")),
+    ),
 }
 
 

@@ -12,19 +12,16 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from chalicelib.observability import logger, metrics
 from contactlake.config import PERIODS, AppConfig
 from contactlake.report.build import build_reports
 from contactlake.report.periods import scheduled_as_of
 from contactlake.runtime import runtime
 
 __all__ = ["handler", "resolve_as_of"]
-
-logger = Logger(service="contactlake-report")
-metrics = Metrics(namespace="ContactLake", service="report")
 
 
 def resolve_as_of(config: AppConfig, event: dict[str, Any], now: datetime) -> date:

@@ -171,7 +171,8 @@ def centres() -> Any:
     ],
     "One row per period (and dimension value); for one day at grain=day also `service_level_presets`: "
     "the day's service level per queue under every definition (abandons ignored / as failures / as met / "
-    "short abandons excluded), at the centre's threshold.",
+    "short abandons excluded), at each threshold the centre may be compared on (its own, 20 s and the other "
+    "configured centres').",
     schema="Kpis",
 )
 def kpis(centre_id: str) -> Any:
@@ -185,9 +186,10 @@ def kpis(centre_id: str) -> Any:
     table = kpi_table(state().ports, centre, grain, start, end, dimension=dimension, **filters)
     extra = {}
     if grain == "day" and start == end:  # one (queue-)day: its service level under every definition
-        from contactlake.analyse.presets import service_level_presets
+        from contactlake.analyse.presets import comparison_thresholds, service_level_presets
 
-        presets = service_level_presets(state().ports, centre, start, end, filters.get("queue"))
+        thresholds = comparison_thresholds(state().config, centre)
+        presets = service_level_presets(state().ports, centre, start, end, filters.get("queue"), thresholds)
         extra["service_level_presets"] = jsonable(presets)
     return _centre_page(centre_id, "kpis", table, start, end, grain=grain, dimension=dimension, **extra)
 

@@ -927,6 +927,8 @@ def _announce(ports: Ports, manifest: Manifest, resumed: bool) -> bool:
             "rows_stored": manifest.rows_stored,
             "rows_quarantined": manifest.rows_quarantined,
             "partitions": manifest.partitions,
+            # Set for a corrected re-export or a replay: its analysis leads to restated reports.
+            "replaced_upload_id": manifest.replaced_upload_id,
         },
     )
     ports.store.put("lake", pointer_key, json.dumps({"upload_id": manifest.upload_id}).encode())

@@ -213,8 +213,13 @@ def _key(report: Report, ext: str) -> str:
 class _Publisher:
     """Stores and sends reports for one run; reports shared by stakeholders are rendered once per format."""
 
-    def __init__(self, ports: Ports, settings: Settings, deliver: bool, on_step: Step | None) -> None:
+    def __init__(
+        self, ports: Ports, settings: Settings, deliver: bool, on_step: Step | None, issued: bool = True
+    ) -> None:
         self.ports, self.settings, self.deliver = ports, settings, deliver
+        #: Issued to a stakeholder (the schedules, restatements): its version goes to the lake's
+        #: report_issues. A report built on request is issued to nobody, and the API has no lake writes.
+        self.issued = issued
         self.on_step = on_step or (lambda _step: None)
         self.rendered: dict[tuple[int, str, tuple[str, ...]], bytes] = {}
         self.stored: dict[str, bytes] = {}
@@ -270,7 +275,9 @@ class _Publisher:
         base = replace(base, keys=tuple(keys))
         from contactlake.report.issues import record_issue
 
-        record_issue(self.ports, report, name, formats, recipients if self.deliver else ())
+        record_issue(
+            self.ports, report, name, formats, recipients if self.deliver else (), in_lake=self.issued
+        )
         gaps = f" with {len(report.gaps)} data gap(s) flagged" if report.gaps else ""
         if not self.deliver:
             return replace(base, message=f"stored{gaps}; e-mail not requested")
@@ -436,4 +443,4 @@ def generate_report(
     report = build_document(
         ports, config, audience=audience, centre_ids=centre_ids, period=period, as_of=as_of, queues=queues
     )
-    return _Publisher(ports, settings, False, None).publish(report, "on-demand", formats, ())
+    return _Publisher(ports, settings, False, None, issued=False).publish(report, "on-demand", formats, ())

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contactlake.report.model import Column, Format, format_value
+from contactlake.report.model import GBP, Column, Format, NumberStyle, format_value
 
 __all__ = [
     "TREND_COLUMNS",
@@ -79,23 +79,26 @@ def _name(measure: str) -> str:
     return _MEASURES.get(measure, (measure.replace("_", " "), "decimal", None))[0]
 
 
-def _fmt(measure: str, value: float | None) -> str:
-    return format_value(value, _MEASURES.get(measure, ("", "decimal", None))[1])
+def _fmt(measure: str, value: float | None, style: NumberStyle = GBP) -> str:
+    return format_value(value, _MEASURES.get(measure, ("", "decimal", None))[1], style)
 
 
-def _gap(measure: str, actual: float, target: float) -> str:
+def _gap(measure: str, actual: float, target: float, style: NumberStyle = GBP) -> str:
     fmt = _MEASURES.get(measure, ("", "decimal", None))[1]
     if fmt == "pct":
         return f"{abs(actual - target) * 100:.1f} points"
-    return f"{abs(actual - target) / abs(target):.0%}" if target else _fmt(measure, abs(actual - target))
+    if target:
+        return f"{abs(actual - target) / abs(target):.0%}"
+    return _fmt(measure, abs(actual - target), style)
 
 
 def _usable(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
-def from_plan(centre: str, row: Mapping[str, Any]) -> Fact | None:
-    """A KPI against its plan target: misses score high, comfortable successes low."""
+def from_plan(centre: str, row: Mapping[str, Any], style: NumberStyle = GBP) -> Fact | None:
+    """A KPI against its plan target: misses score high, comfortable successes low. ``style`` is the
+    centre's own (its money in its currency)."""
     measure, verdict = str(row.get("kpi")), row.get("on_target")
     if not (_usable(row.get("actual")) and _usable(row.get("target"))) or verdict is None:
         return None
@@ -108,22 +111,22 @@ def from_plan(centre: str, row: Mapping[str, Any]) -> Fact | None:
             return None
         where = "better than" if better is not None else "within ±10 % of"
         text = (
-            f"{centre} is on plan for {_name(measure)}: {_fmt(measure, actual)} against "
-            f"{_fmt(measure, target)} ({_gap(measure, actual, target)} {where} plan)."
+            f"{centre} is on plan for {_name(measure)}: {_fmt(measure, actual, style)} against "
+            f"{_fmt(measure, target, style)} ({_gap(measure, actual, target, style)} {where} plan)."
         )
         return Fact(centre, measure, 0.5 + size * weight, text)
     if better is None:
         side = "above" if actual > target else "below"
         text = (
-            f"At {centre}, {_name(measure)} averaged {_fmt(measure, actual)}, "
-            f"{_gap(measure, actual, target)} "
-            f"{side} the plan of {_fmt(measure, target)}: outside the ±10 % planning band, so plans built on "
-            "it need revisiting."
+            f"At {centre}, {_name(measure)} averaged {_fmt(measure, actual, style)}, "
+            f"{_gap(measure, actual, target, style)} "
+            f"{side} the plan of {_fmt(measure, target, style)}: outside the ±10 % planning band, so plans "
+            "built on it need revisiting."
         )
     else:
         text = (
-            f"{centre} missed its {_name(measure)} target: {_fmt(measure, actual)} against "
-            f"{_fmt(measure, target)}, {_gap(measure, actual, target)} "
+            f"{centre} missed its {_name(measure)} target: {_fmt(measure, actual, style)} against "
+            f"{_fmt(measure, target, style)}, {_gap(measure, actual, target, style)} "
             f"{'short' if better else 'over'}."
         )
     return Fact(centre, measure, 2.0 + size * weight * 3, text)

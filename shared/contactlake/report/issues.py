@@ -5,6 +5,10 @@ the version (1, then one more per restatement), when it was generated, the uploa
 (centre, business day, source, upload id) and its primary table as data. :mod:`contactlake.report.restate`
 reads these after a corrected re-export or a replay, to find the reports whose figures moved under their
 recipients and to tell them the figures before and after.
+
+Each version is also written to the lake table ``report_issues`` (:data:`contactlake.schema.REPORT_ISSUES`,
+one row per version and upload), so which report version used which upload versions is queryable with
+the rest of the lake (``contactlake sql``, Athena) and outlives the reports' retention.
 """
 
 from __future__ import annotations
@@ -15,9 +19,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import pyarrow as pa
+
+from contactlake.lake import parquet_bytes, partition_prefix
 from contactlake.ports import Ports
 from contactlake.report.keys import RECORD_SUFFIX, report_key
 from contactlake.report.model import Cell, Measured, Report, Table
+from contactlake.schema import SCHEMA_VERSION
+from contactlake.tables import LAKE_TABLES
 
 __all__ = [
     "ISSUED_SUFFIX",
@@ -71,12 +80,24 @@ def load_issue(ports: Ports, key: str) -> dict[str, Any] | None:
 
 
 def record_issue(
-    ports: Ports, report: Report, stakeholder: str, formats: Sequence[str], recipients: Sequence[str]
+    ports: Ports,
+    report: Report,
+    stakeholder: str,
+    formats: Sequence[str],
+    recipients: Sequence[str],
+    in_lake: bool = True,
 ) -> dict[str, Any]:
-    """Write (or bump the version of) the issue record of ``report`` for ``stakeholder``."""
+    """Write (or bump the version of) the issue record of ``report`` for ``stakeholder``; with ``in_lake``
+    also its rows in the lake's report_issues.
+
+    A version is a basis: the uploads the figures rest on. Issuing the report again on the same uploads
+    (a re-run of the schedule) keeps the version and its lake rows; other uploads make a new version.
+    """
     key = issued_key(report, stakeholder)
     before = load_issue(ports, key)
-    same = before is not None and before.get("generated_at") == report.generated_at.isoformat()
+    same = before is not None and sorted(tuple(u) for u in before.get("uploads", [])) == sorted(
+        report.uploads_used
+    )
     version = (before or {}).get("version", 0) + (0 if same else 1)
     record = {
         "version": version,
@@ -98,7 +119,53 @@ def record_issue(
         ],
     }
     ports.store.put("reports", key, json.dumps(record, indent=2).encode(), "application/json")
+    if in_lake:
+        _write_lake_rows(ports, report, stakeholder, version, keep_existing=same)
     return record
+
+
+def _write_lake_rows(
+    ports: Ports, report: Report, stakeholder: str, version: int, keep_existing: bool
+) -> None:
+    """The version's rows in ``report_issues``: one per upload used, partitioned by the upload's centre
+    and the report's first day (a report that used no upload: one row per centre, without an upload).
+    Each version is a file of its own; earlier versions' files stay. With ``keep_existing`` (the same
+    version issued again) a version's file already written is left as it is, so a re-run changes nothing.
+    """
+    spec = LAKE_TABLES["report_issues"]
+    window, scope = report.window, report.scope
+    base = report_key(scope.key, report.audience, window.period, window.start, "x", scope.queues)[:-2]
+    by_centre: dict[str, list[tuple[str | None, str | None, date | None]]] = {
+        centre_id: [] for centre_id in scope.centre_ids
+    }
+    for centre_id, day, source, upload_id in report.uploads_used:
+        by_centre.setdefault(centre_id, []).append((upload_id, source, date.fromisoformat(day)))
+    partitions = []
+    for centre_id, uploads in by_centre.items():
+        rows = [
+            {
+                "report_key": base,
+                "stakeholder": stakeholder,
+                "audience": report.audience,
+                "period": window.period,
+                "period_end": window.end,
+                "version": version,
+                "generated_utc": report.generated_at,
+                "upload_id": upload_id,
+                "source": source,
+                "business_date": day,
+                "schema_version": SCHEMA_VERSION,
+            }
+            for upload_id, source, day in (uploads or [(None, None, None)])
+        ]
+        values: dict[str, str | date] = {"centre_id": centre_id, "period_start": window.start}
+        name = f"{base.replace('/', '~')}~{stakeholder}~v{version}.parquet"
+        key = f"{partition_prefix(spec, values)}/{name}"
+        if keep_existing and ports.store.exists("lake", key):
+            continue
+        ports.store.put("lake", key, parquet_bytes(pa.Table.from_pylist(rows, schema=spec.schema)))
+        partitions.append({"centre_id": centre_id, "period_start": window.start.isoformat()})
+    ports.catalog.add_partitions("report_issues", partitions)
 
 
 def _summary(record: dict[str, Any]) -> dict[str, Any]:

@@ -44,6 +44,8 @@ class Measured:
 
     value: float | None
     fmt: Format
+    #: Money's own currency, in a report over centres that keep their books in different currencies.
+    currency: str | None = None
 
 
 Cell = int | float | str | date | datetime | Measured | None
@@ -51,7 +53,11 @@ Cell = int | float | str | date | datetime | Measured | None
 
 @dataclass(frozen=True)
 class NumberStyle:
-    """How a report writes numbers and money: the centre's currency (ISO 4217) and locale (CLDR)."""
+    """How a report writes numbers and money: the centre's currency (ISO 4217) and locale (CLDR).
+
+    ``currency`` is empty in a report over centres with different currencies: money is never summed or
+    shown across currencies there, each money cell carries its centre's (:attr:`Measured.currency`).
+    """
 
     currency: str = "GBP"
     locale: str = "en_GB"
@@ -66,7 +72,8 @@ def format_value(value: Cell, fmt: Format, style: NumberStyle = GBP) -> str:
     Separators and money follow the centre's locale and currency (Babel, CLDR data).
     """
     if isinstance(value, Measured):
-        return format_value(value.value, value.fmt, style)
+        own = NumberStyle(value.currency, style.locale) if value.currency else style
+        return format_value(value.value, value.fmt, own)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if fmt == "text" or isinstance(value, str):
@@ -90,7 +97,7 @@ def format_value(value: Cell, fmt: Format, style: NumberStyle = GBP) -> str:
         if abs(number) < 600:
             return format_decimal(number, "#,##0", locale=locale) + " s"
         return format_decimal(number / 60, "#,##0.0", locale=locale) + " min"
-    if fmt == "money":
+    if fmt == "money" and style.currency:
         return format_currency(number, style.currency, locale=locale).replace("-", "−")
     if abs(number) < 0.01 and number != 0:  # a small slope stays readable instead of showing 0.00
         return format_decimal(number, "0.###E0", locale=locale)

@@ -12,10 +12,10 @@ import csv
 import io
 import math
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from contactlake.report.model import Cell, Chart, Column, Format, Measured, NumberStyle, Report, Table
 
@@ -159,7 +159,8 @@ _CSV_PLACES: dict[str, int] = {"pct": 1, "signed_pct": 1, "pp": 1, "seconds": 1,
 
 def csv_name(column: Column, style: NumberStyle) -> str:
     """The CSV header of a column: its key with the unit, e.g. ``service_level_pct``, ``staff_cost_gbp``."""
-    unit = style.currency.lower() if column.fmt == "money" else _CSV_UNITS.get(column.fmt)
+    # Money in a report over several currencies has no one unit: its table holds a currency column.
+    unit = (style.currency.lower() or None) if column.fmt == "money" else _CSV_UNITS.get(column.fmt)
     return column.key if unit is None or column.key.endswith(f"_{unit}") else f"{column.key}_{unit}"
 
 
@@ -205,9 +206,25 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
-def _xlsx_label(column: Column) -> str:
+#: Seconds in a spreadsheet day: durations are stored as Excel time (a fraction of a day), so the cell
+#: is a real number that sums and averages as time, shown as minutes and seconds.
+_SECONDS_PER_DAY = 86_400
+#: The duration formats: m:ss reads better than "754.0" for a handle time; a column that reaches an hour
+#: (a day's talk time) reads better with hours.
+_MINUTES, _HOURS = "[m]:ss", "[h]:mm:ss"
+
+
+def _duration_format(values: Iterable[Cell]) -> str:
+    numbers = [abs(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    longest = max((v for v in numbers if not math.isnan(v)), default=0)
+    return _HOURS if longest >= 3600 else _MINUTES
+
+
+def _xlsx_label(column: Column, duration: str = _MINUTES) -> str:
     """The sheet header: the report's label, with the unit where the cell format does not show it."""
-    return f"{column.label} (s)" if column.fmt == "seconds" else column.label
+    if column.fmt != "seconds":
+        return column.label
+    return f"{column.label} ({'h:mm:ss' if duration == _HOURS else 'm:ss'})"
 
 
 def render_xlsx(report: Report) -> bytes:
@@ -222,19 +239,28 @@ def render_xlsx(report: Report) -> bytes:
     from babel.numbers import get_currency_symbol
 
     bold = workbook.add_format({"bold": True})
-    symbol = get_currency_symbol(report.style.currency, locale=report.style.locale).replace('"', "")
     formats = {
         "pct": workbook.add_format({"num_format": "0.0%"}),
         "signed_pct": workbook.add_format({"num_format": "+0.0%;-0.0%"}),
         "pp": workbook.add_format({"num_format": "+0.0%;-0.0%"}),
         "int": workbook.add_format({"num_format": "#,##0"}),
-        "seconds": workbook.add_format({"num_format": "#,##0.0"}),
-        "money": workbook.add_format({"num_format": f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00'}),
+        _MINUTES: workbook.add_format({"num_format": _MINUTES}),
+        _HOURS: workbook.add_format({"num_format": _HOURS}),
         "decimal": workbook.add_format({"num_format": "#,##0.00"}),
         "small": workbook.add_format({"num_format": "0.00E+00"}),
         "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
         "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
     }
+
+    def money(currency: str) -> Any:
+        """The cell format of money in ``currency`` (one per currency: a report over centres with
+        different currencies shows each centre's money in its own)."""
+        key = f"money:{currency}"
+        if key not in formats:
+            symbol = get_currency_symbol(currency, locale=report.style.locale).replace('"', "")
+            formats[key] = workbook.add_format({"num_format": f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00'})
+        return formats[key]
+
     used: set[str] = set()
     cover = workbook.add_worksheet(_sheet_name("about", used))
     cover.write_string(0, 0, str(safe_cell(report.title)), bold)
@@ -246,8 +272,9 @@ def render_xlsx(report: Report) -> bytes:
     cover.set_column(0, 0, 100)
     for table in report.data_tables:
         sheet = workbook.add_worksheet(_sheet_name(table.name, used))
+        durations = [_duration_format(row[col] for row in table.rows) for col in range(len(table.columns))]
         for col, column in enumerate(table.columns):
-            label = _xlsx_label(column)
+            label = _xlsx_label(column, durations[col])
             sheet.write_string(0, col, str(safe_cell(label)), bold)
             sheet.set_column(col, col, max(10, min(40, len(label) + 2)))
         for r, row in enumerate(table.rows, start=1):
@@ -264,6 +291,16 @@ def render_xlsx(report: Report) -> bytes:
                     sheet.write_blank(r, col, None)
                 elif isinstance(value, int | float):
                     fmt = cell.fmt if isinstance(cell, Measured) else column.fmt
+                    if fmt == "seconds":
+                        # A Measured cell in a mixed column takes the format its own value reads best in.
+                        duration = _duration_format([value]) if isinstance(cell, Measured) else durations[col]
+                        sheet.write_number(r, col, value / _SECONDS_PER_DAY, formats[duration])
+                        continue
+                    if fmt == "money":
+                        own = cell.currency if isinstance(cell, Measured) else None
+                        currency = own or report.style.currency
+                        sheet.write_number(r, col, value, money(currency) if currency else formats["decimal"])
+                        continue
                     small = fmt == "decimal" and 0 < abs(value) < 0.01
                     sheet.write_number(r, col, value, formats.get("small" if small else fmt))
                 else:

@@ -10,12 +10,17 @@ rebuilt; where the uploads behind it changed *and* its figures moved, the stakeh
 
 A report whose uploads changed but whose figures did not is re-recorded silently (new upload versions,
 same version number is not enough: the record says what it rests on now).
+
+Nobody has to remember to call it: the analysis of a correction announces itself (``AnalysisFinished``
+with ``replaced`` true, :mod:`contactlake.jobs`), and :func:`restate_after_analysis` is what that event
+runs — in the report function on AWS (template.yaml routes it there), through :mod:`contactlake.bus`
+locally.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from email.headerregistry import Address
@@ -39,7 +44,7 @@ from contactlake.report.issues import (
 from contactlake.report.mail import sender_domain
 from contactlake.report.model import Banner, Format, Report, format_value
 
-__all__ = ["Restatement", "restate_reports"]
+__all__ = ["Restatement", "restate_after_analysis", "restate_reports"]
 
 logger = logging.getLogger("contactlake.report.restate")
 _FORMATS: dict[str, Format] = {f: f for f in ("int", "pct", "signed_pct", "seconds", "money", "decimal")}
@@ -175,3 +180,19 @@ def restate_reports(
         )
         logger.info("restated %s: %s", published.keys, published.message)
     return results
+
+
+def restate_after_analysis(
+    ports: Ports,
+    config: AppConfig,
+    settings: Settings,
+    detail: Mapping[str, Any],
+    on_step: Callable[[str], None] | None = None,
+) -> list[Restatement]:
+    """What an ``AnalysisFinished`` event runs: restate the centre's reports over its days, when the
+    analysed upload replaced another (a corrected re-export or a replay); nothing otherwise."""
+    if not detail.get("replaced") or not detail.get("days"):
+        return []
+    centre_id = config.centre(str(detail["centre_id"])).centre_id
+    days = [date.fromisoformat(str(day)) for day in detail["days"]]
+    return restate_reports(ports, config, settings, centre_id=centre_id, days=days, on_step=on_step)

@@ -37,6 +37,7 @@ PARAMS: dict[str, object] = {
     "channel": "",
     "cost_per_agent_hour": 24.0,
     "day": "2026-11-02",
+    "thresholds": "20,30,60",
 }
 #: Files whose interesting rows lie elsewhere: the stored forecast is for the week after the data.
 OVERRIDES = {"forecast_read": {"date_from": "2026-11-16", "date_to": "2026-11-22"}}

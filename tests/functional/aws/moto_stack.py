@@ -8,6 +8,7 @@ rows as Athena would return them, so the functions' Athena paths run end to end.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
@@ -72,6 +73,7 @@ def create_resources(stack: Stack) -> None:
         )
     for _, bus in cfn.resources(stack.template, "AWS::Events::EventBus"):
         boto3.client("events", region_name=REGION).create_event_bus(Name=bus["Properties"]["Name"])
+    route_events(stack)
     boto3.client("ses", region_name=REGION).verify_domain_identity(
         Domain=str(stack.parameters["MailIdentity"])
     )
@@ -90,6 +92,46 @@ def create_resources(stack: Stack) -> None:
     s3.put_object(Bucket=lake, Key=str(stack.parameters["ConfigObjectKey"]), Body=config)
     for mapping in sorted((SAMPLE / "mappings").glob("*.toml")):
         s3.put_object(Bucket=lake, Key=f"config/mappings/{mapping.name}", Body=mapping.read_bytes())
+
+
+def _route_queue(logical_id: str) -> str:
+    return f"route-{logical_id}"
+
+
+def route_events(stack: Stack) -> None:
+    """The stack's EventBridge rules (as SAM turns template.yaml's EventBridgeRule events into them), each
+    delivering to an SQS queue that stands in for its function (moto runs no Lambda code): moto matches
+    the patterns, and :func:`delivered` reads what the function would have been invoked with."""
+    events = boto3.client("events", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    by_arn = {
+        f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{f.name}": f.logical_id
+        for f in stack.functions.values()
+    }
+    for name, rule in cfn.resources(stack.template, "AWS::Events::Rule"):
+        props = rule["Properties"]
+        [target] = props["Targets"]
+        queue = sqs.create_queue(QueueName=_route_queue(by_arn[target["Arn"]]))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+        bus = props["EventBusName"]
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"]))
+        events.put_targets(
+            Rule=name, EventBusName=bus, Targets=[{"Id": target["Id"], "Arn": arn["QueueArn"]}]
+        )
+
+
+def delivered(logical_id: str) -> list[dict[str, Any]]:
+    """The events routed to a function since the last call (each as Lambda receives it), oldest first."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.get_queue_url(QueueName=_route_queue(logical_id))["QueueUrl"]
+    events = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            return events
+        for message in batch:
+            events.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
 
 
 def stack_bucket(stack: Stack, area: str) -> str:

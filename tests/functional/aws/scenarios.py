@@ -6,10 +6,12 @@ permissions evaluation: every AWS call they make is recorded against the functio
 
 from __future__ import annotations
 
+import email
 import gzip
 import json
 import warnings
 from dataclasses import dataclass, field
+from email import policy
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from tests.functional.aws.moto_stack import (
     AthenaOnDuckDB,
     Invoker,
     create_resources,
+    delivered,
     s3_event,
     stack_bucket,
 )
@@ -135,6 +138,10 @@ def run_all(stack: Stack, recorder: Recorder, scratch: Path) -> Outcomes:
 
     # Scheduled reports: the daily run builds, stores and mails (SES) every daily report.
     out.results["report"] = invoker.invoke("ReportFunction", {"period": "daily", "as_of": DAY})
+    # A corrected re-export of the day after its daily reports went out: routed as template.yaml routes
+    # it, its UploadValidated event runs the analyse function, whose AnalysisFinished event (a correction)
+    # runs the report function, which restates the reports with a notice (SES) and stores them (S3).
+    out.results["restated"] = _correction_restates(stack, invoker, lines)
     # The monthly run for November, which has one day of data: the board's executive report is held.
     out.results["held"] = invoker.invoke("ReportFunction", {"period": "monthly", "as_of": "2026-12-01"})
     # Delivery of a message too large to attach: links to the stored copies instead (pre-signed).
@@ -235,6 +242,42 @@ def run_all(stack: Stack, recorder: Recorder, scratch: Path) -> Outcomes:
         )
         out.results["api"] = api
     return out
+
+
+def _correction_restates(stack: Stack, invoker: Invoker, lines: list[bytes]) -> dict[str, Any]:
+    from moto.ses.models import ses_backends
+
+    from infra.iam import ACCOUNT
+
+    earlier = {"analyse": delivered("AnalyseFunction"), "report": delivered("ReportFunction")}
+    ses = ses_backends[ACCOUNT][REGION]
+    mails_before = len(ses.sent_messages)
+    key = f"north/acd/calls-{DAY}-resent.csv.gz"
+    _, validated = _upload(stack, invoker, key, gzip.compress(b"".join(lines[:-60])))
+    [upload_validated] = delivered("AnalyseFunction")
+    analysed = invoker.invoke("AnalyseFunction", upload_validated)
+    [analysis_finished] = delivered("ReportFunction")
+    restated = invoker.invoke("ReportFunction", analysis_finished)
+    reports = stack_bucket(stack, "reports")
+    html = (
+        boto3.client("s3", region_name=REGION)
+        .get_object(Bucket=reports, Key=f"north/operations/daily/{DAY}.html")["Body"]
+        .read()
+        .decode()
+    )
+    return {
+        "earlier_routed": {name: [e["detail-type"] for e in events] for name, events in earlier.items()},
+        "validated": validated,
+        "upload_validated": upload_validated,
+        "analysis_finished": analysis_finished,
+        "analysed": analysed,
+        "restatements": restated["restatements"],
+        "subjects": [
+            str(email.message_from_string(m.raw_data, policy=policy.default)["Subject"])
+            for m in ses.sent_messages[mails_before:]
+        ],
+        "restated_banner": "Restated: this report replaces version 1" in html,
+    }
 
 
 def _first_report_key(stack: Stack) -> str:

@@ -48,6 +48,30 @@ def test_the_functions_do_their_work_on_the_stack(measured: Measured) -> None:
     }
 
 
+def test_a_corrected_re_export_restates_the_sent_reports_on_aws(measured: Measured) -> None:
+    """Issue 16: nobody calls restate_reports on AWS: the correction's events, routed by template.yaml's
+    rules, run analyse then report, and the recipients get a notice (SES) and the restated report (S3)."""
+    restated = measured.outcomes.results["restated"]
+    # Analyses that replaced nothing (the first uploads') never reach the report function.
+    assert restated["earlier_routed"]["report"] == []
+    assert set(restated["earlier_routed"]["analyse"]) == {"UploadValidated"}
+    [validated] = restated["validated"]
+    upload = validated["uploads"][0]["upload_id"]
+    assert restated["upload_validated"]["detail"]["upload_id"] == upload
+    replaced = restated["upload_validated"]["detail"]["replaced_upload_id"]
+    assert replaced
+    finished = restated["analysis_finished"]
+    assert finished["detail-type"] == "AnalysisFinished"
+    assert finished["detail"] == {
+        "centre_id": "north", "days": ["2026-11-02"], "replaced": True, "replaced_uploads": [replaced],
+    }  # fmt: skip
+    statuses = {(r["audience"], r["status"]) for r in restated["restatements"]}
+    assert ("operations", "restated") in statuses, restated["restatements"]
+    assert any(s.startswith("Restated: Operations daily report") for s in restated["subjects"])
+    assert any("(restated)" in s for s in restated["subjects"]), restated["subjects"]
+    assert restated["restated_banner"]
+
+
 @pytest.mark.parametrize(
     "function", ["IngestFunction", "ValidateFunction", "AnalyseFunction", "ReportFunction", "ApiFunction"]
 )

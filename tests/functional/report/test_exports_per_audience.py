@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import openpyxl
 import pandas as pd
@@ -45,6 +45,10 @@ def test_csv_and_xlsx_open_as_typed_data(
             for cell, value, column in zip(row_cells, row, table.columns, strict=True):
                 if isinstance(value, date):
                     assert isinstance(cell.value, datetime), (table.name, column.key)
+                elif column.fmt == "seconds" and isinstance(value, int | float):
+                    # a duration: a number of days formatted as m:ss (or h:mm:ss), read as a timedelta
+                    assert isinstance(cell.value, timedelta), (table.name, column.key)
+                    assert abs(cell.value.total_seconds() - value) < 1e-3, (table.name, column.key)
                 elif column.fmt in NUMERIC and isinstance(value, int | float):
                     assert isinstance(cell.value, int | float), (table.name, column.key)
                     assert cell.number_format != "General", (table.name, column.key)

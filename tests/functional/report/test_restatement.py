@@ -74,3 +74,90 @@ def test_a_corrected_re_export_restates_the_sent_report_with_a_notice(lake: Smal
     assert any(s.startswith("Operations daily report (restated)") for s in subjects), subjects
     html = lake.ports().store.get("reports", "north/operations/daily/2026-11-09.html").decode()
     assert "Restated: this report replaces version 1" in html
+
+
+def test_on_the_local_bus_the_correction_restates_by_its_events(lake: SmallLake) -> None:
+    """Nobody calls restate_reports: the corrected upload's UploadValidated event starts the analysis of
+    its day, whose AnalysisFinished event (a correction) restates the report, as on AWS."""
+    from contactlake.bus import deliver_locally
+
+    [sent] = build_reports(
+        lake.ports(), lake.config, lake.settings, period="daily", as_of=DAY, audience="operations",
+        centres=["north"],
+    )  # fmt: skip
+    assert sent.status == "sent"
+    ports = lake.ports()
+    lines = gzip.decompress(ports.store.get("raw", RAW)).decode().splitlines()
+    kept = [lines[0], *(line for n, line in enumerate(lines[1:]) if n % 40 != 39)]
+    ports.store.put("raw", RAW, gzip.compress(("\n".join(kept) + "\n").encode()))
+    with deliver_locally(ports, lake.config, lake.settings) as delivered:
+        manifest = process_upload(ports, lake.config, lake.settings, RAW)
+    assert manifest.replaced_upload_id
+    assert [d.function for d in delivered] == ["AnalyseFunction", "ReportFunction"]
+    analyse, restate = delivered
+    assert analyse.event["detail"]["upload_id"] == manifest.upload_id
+    assert restate.event["detail-type"] == "AnalysisFinished"
+    assert restate.event["detail"]["days"] == [DAY.isoformat()]
+    assert restate.event["detail"]["replaced_uploads"] == [manifest.replaced_upload_id]
+    [result] = restate.result
+    assert (result.status, result.version) == ("restated", 2)
+    subjects = [m["Subject"] for m in mails(lake)]
+    assert any(s.startswith("Restated: Operations daily report") for s in subjects), subjects
+    html = ports.store.get("reports", "north/operations/daily/2026-11-09.html").decode()
+    assert "Restated: this report replaces version 1" in html
+
+    # Analysing the day again (the nightly recompute) replaces nothing: no restatement, no mail.
+    from contactlake.jobs import AnalysisWindow, run_windows
+
+    sent_before = len(mails(lake))
+    with deliver_locally(ports, lake.config, lake.settings) as again:
+        run_windows(ports, lake.config, [AnalysisWindow("north", DAY, DAY)])
+    assert [d.function for d in again] == []
+    assert len(mails(lake)) == sent_before
+
+
+def test_which_version_used_which_uploads_is_a_lake_table(
+    lake: SmallLake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16: the issue records are in the lake (report_issues), queryable with `contactlake sql`, each
+    version with the uploads it rested on; a restatement adds version 2 beside version 1."""
+    from contactlake.cli import main
+
+    build_reports(
+        lake.ports(), lake.config, lake.settings, period="daily", as_of=DAY, audience="operations",
+        centres=["north"],
+    )  # fmt: skip
+    corrected_re_export(lake)
+    restate_reports(lake.ports(), lake.config, lake.settings, centre_id="north", days=[DAY])
+    rows = (
+        lake.ports()
+        .engine.query(
+            "SELECT version, upload_id, source, business_date, stakeholder, report_key FROM report_issues "
+            "WHERE centre_id = 'north' AND period_start = DATE '2026-11-09' AND audience = 'operations' "
+            "ORDER BY version, source"
+        )
+        .to_pylist()
+    )
+    record = json.loads(
+        lake.ports().store.get("reports", "north/operations/daily/2026-11-09.north_ops.issued.json")
+    )
+    by_version: dict[int, set[str]] = {}
+    for row in rows:
+        assert row["report_key"] == "north/operations/daily/2026-11-09"
+        assert row["stakeholder"] == "north_ops"
+        by_version.setdefault(row["version"], set()).add(row["upload_id"])
+    assert set(by_version) == {1, 2}
+    assert by_version[1] == {u[3] for u in record["previous"][0]["uploads"]}
+    assert by_version[2] == {u[3] for u in record["uploads"]}
+    assert by_version[1] != by_version[2]
+    assert {str(r["business_date"]) for r in rows} == {"2026-11-09"}
+
+    code = main([
+        "--home", str(lake.home), "sql",
+        "SELECT version, count(*) AS uploads FROM report_issues WHERE audience = 'operations' GROUP BY 1",
+        "--format", "csv",
+    ])  # fmt: skip
+    assert code == 0
+    out = [line.replace('"', "") for line in capsys.readouterr().out.splitlines()]
+    assert out[0] == "version,uploads"
+    assert sorted(out[1:]) == [f"1,{len(by_version[1])}", f"2,{len(by_version[2])}"]

@@ -35,7 +35,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"analyse", "jobs"}),  # KPIs and aggregates from the lake
     frozenset({"report"}),  # reports from the analyses
     # entry points and their wiring: the API, the CLI, the ports' implementations, the sample data
-    frozenset({"api", "cli", "runtime", "adapters", "sample"}),
+    # (``bus`` routes events locally as template.yaml routes them on AWS)
+    frozenset({"api", "cli", "runtime", "adapters", "sample", "bus"}),
 )
 
 

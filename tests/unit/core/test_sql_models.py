@@ -106,5 +106,12 @@ def test_the_registry_and_the_lake_layout_import_nothing_from_analyse(module: st
 
 def test_the_registry_holds_curated_tables_then_aggregates() -> None:
     names = list(LAKE_TABLES)
-    assert names[:5] == ["contacts", "pathway_steps", "agent_activity", "quarantine", "ingest_log"]
-    assert names[5:] == [t.name for t in AGGREGATE_TABLES]
+    assert names[:6] == [
+        "contacts",
+        "pathway_steps",
+        "agent_activity",
+        "quarantine",
+        "ingest_log",
+        "report_issues",
+    ]
+    assert names[6:] == [t.name for t in AGGREGATE_TABLES]

@@ -126,10 +126,12 @@ def _glue_tables_granted(template: dict[str, Any], role: str, sid: str) -> set[s
 def test_partition_grants_cover_the_tables_each_writer_registers(
     template: dict[str, Any], lake_tables: dict[str, Any]
 ) -> None:
-    """validate registers curated + quarantine partitions, ingest those of a rejected file, analyse aggregates."""
+    """validate registers curated + quarantine partitions, ingest those of a rejected file, analyse aggregates,
+    report the report_issues it writes."""
     curated = {n for n, t in lake_tables.items() if not gen_glue_tables.is_aggregate(t)}
     aggregates = {n for n, t in lake_tables.items() if gen_glue_tables.is_aggregate(t)}
-    assert _glue_tables_granted(template, "ValidateRole", "RegisterPartitions") == curated
+    assert _glue_tables_granted(template, "ValidateRole", "RegisterPartitions") == curated - {"report_issues"}
+    assert _glue_tables_granted(template, "ReportRole", "RegisterIssuePartitions") == {"report_issues"}
     assert _glue_tables_granted(template, "IngestRole", "RegisterRejectionPartitions") == {
         "quarantine",
         "ingest_log",

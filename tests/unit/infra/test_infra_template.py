@@ -164,13 +164,22 @@ def test_sample_events_match_the_triggers(repo: Path, template: dict[str, Any]) 
     ]
     assert detail["source"] in pattern["Pattern"]["source"]
     assert detail["detail-type"] in pattern["Pattern"]["detail-type"]
+    report_events = template["Resources"]["ReportFunction"]["Properties"]["Events"]
     inputs = {
         json.loads(e["Properties"]["Input"])["period"]
-        for e in template["Resources"]["ReportFunction"]["Properties"]["Events"].values()
+        for e in report_events.values()
+        if e["Type"] == "ScheduleV2"
     }
     assert inputs == {"daily", "weekly", "monthly", "quarterly"}
     for period in inputs:
         assert json.loads((events / f"schedule-report-{period}.json").read_text()) == {"period": period}
+    # A correction's AnalysisFinished reaches the report function; one that replaced nothing does not.
+    from contactlake.bus import matches
+
+    finished = json.loads((events / "eventbridge-analysis-finished.json").read_text())
+    restate = report_events["AnalysisFinished"]["Properties"]["Pattern"]
+    assert matches(restate, finished)
+    assert not matches(restate, {**finished, "detail": {**finished["detail"], "replaced": False}})
 
 
 def test_foreach_makes_per_centre_alarms_and_upload_grants(

@@ -82,11 +82,11 @@ def test_xlsx_cells_are_typed_dates_money_and_small_decimals() -> None:
         "Interval",
         "Day",
         "Service level",
-        "ASA (s)",
+        "ASA (m:ss)",
         "Staff cost",
         "Slope per week",
     ]
-    interval, day, level, _asa, cost, slope = sheet[2]
+    interval, day, level, asa, cost, slope = sheet[2]
     assert interval.value == datetime(2026, 11, 9, 8, 15)
     assert interval.is_date
     assert day.value == datetime(2026, 11, 9)
@@ -94,6 +94,9 @@ def test_xlsx_cells_are_typed_dates_money_and_small_decimals() -> None:
     assert level.number_format == "0.0%"
     assert "€" in cost.number_format
     assert slope.number_format == "0.00E+00"
+    # Seconds are Excel durations (a real number of days), shown as m:ss; openpyxl reads a timedelta.
+    assert asa.number_format == "[m]:ss"
+    assert abs(asa.value.total_seconds() - 12.345) < 1e-3
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == "A1:F3"
 
@@ -128,3 +131,18 @@ def test_e_mail_date_is_utc_and_chart_titles_are_said_once() -> None:
     assert message["Date"].endswith("+0000")
     text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert text.count("Service level by hour") == 1
+
+
+def test_xlsx_durations_of_an_hour_or_more_show_hours() -> None:
+    talk = Table(
+        "agents",
+        "Agents",
+        (Column("agent", "Agent"), Column("talk_seconds", "Talk time", "seconds")),
+        (("a1", 754.0), ("a2", 20_000.0)),
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(render_xlsx(_report((talk,)))))["agents"]
+    assert [c.value for c in sheet[1]] == ["Agent", "Talk time (h:mm:ss)"]
+    assert [row[1].number_format for row in sheet.iter_rows(min_row=2)] == ["[h]:mm:ss", "[h]:mm:ss"]
+    assert [row[1].value.total_seconds() for row in sheet.iter_rows(min_row=2)] == [754.0, 20_000.0]
+    frame = pd.read_excel(io.BytesIO(render_xlsx(_report((talk,)))), sheet_name="agents")
+    assert frame["Talk time (h:mm:ss)"].iloc[0] == pd.Timedelta(seconds=754)

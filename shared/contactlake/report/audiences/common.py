@@ -22,6 +22,7 @@ from contactlake.report.model import (
     Chart,
     Column,
     Format,
+    Measured,
     NumberStyle,
     Report,
     Scope,
@@ -80,9 +81,24 @@ class Context:
 
     @property
     def style(self) -> NumberStyle:
-        """Numbers and money as the (first) centre writes them: its locale and currency."""
+        """Numbers as the (first) centre writes them (its locale), money in the centres' currency; no
+        report currency when the centres' differ (each money cell then carries its own: :meth:`money`)."""
         first = self.centres[0] if self.centres else None
-        return NumberStyle(first.currency, first.locale) if first else NumberStyle()
+        if first is None:
+            return NumberStyle()
+        return NumberStyle(first.currency if not self.mixed_currencies else "", first.locale)
+
+    @property
+    def mixed_currencies(self) -> bool:
+        return len({c.currency for c in self.centres}) > 1
+
+    def money(self, centre: CentreConfig, value: float | None) -> Measured:
+        """A centre's money in its own currency (a report over several currencies never converts)."""
+        return Measured(value, "money", centre.currency)
+
+    @staticmethod
+    def centre_style(centre: CentreConfig) -> NumberStyle:
+        return NumberStyle(centre.currency, centre.locale)
 
     def report(
         self,

@@ -140,17 +140,19 @@ def executive(ctx: Context) -> Report:
             (centre, rows_of(kpis(ctx, centre, "weekly KPI history", "week", (hist_start, window.end))))
         )
         by_kpi = {str(r.get("kpi")): r for r in pva}
+        own = ctx.centre_style(centre)  # this centre's money in its own currency, never another's
         for row in pva:
             kpi = str(row.get("kpi"))
             fmt = _PLAN_FORMATS.get(kpi, "decimal")
+            currency = centre.currency if fmt == "money" else None
             verdict = row.get("on_target")
             plan_rows.append(
                 (
                     centre.name,
                     findings.measure_name(kpi),
-                    Measured(num(row, "actual"), fmt),
-                    Measured(num(row, "target"), fmt),
-                    ctx.style.currency if fmt == "money" else _UNITS.get(fmt, ""),
+                    Measured(num(row, "actual"), fmt, currency),
+                    Measured(num(row, "target"), fmt, currency),
+                    currency or _UNITS.get(fmt, ""),
                     num(row, "variance_pct"),
                     "on plan"
                     if verdict
@@ -165,9 +167,13 @@ def executive(ctx: Context) -> Report:
                 )
             )
             plan_status.append("bad" if verdict is False else ("good" if verdict else "neutral"))
-            facts.append(findings.from_plan(centre.name, row))
+            facts.append(findings.from_plan(centre.name, row, own))
         for row in cost:
-            cost_rows.append((centre.name, *(row.get(c.key) for c in _COST_COLUMNS[1:])))
+            values = (
+                ctx.money(centre, row.get(c.key)) if c.fmt == "money" else row.get(c.key)
+                for c in _COST_COLUMNS[1:]
+            )
+            cost_rows.append((centre.name, *((centre.currency,) if ctx.mixed_currencies else ()), *values))
         if trend is not None:
             facts += findings.trend_facts(centre.name, trend)
             for item in getattr(trend, "trends", ()):
@@ -193,8 +199,8 @@ def executive(ctx: Context) -> Report:
             tiles.append(
                 Tile(
                     f"{centre.name}: {label}",
-                    format_value(num(found, "actual"), fmt),
-                    f"plan {format_value(num(found, 'target'), fmt)}" if found else "",
+                    format_value(num(found, "actual"), fmt, own),
+                    f"plan {format_value(num(found, 'target'), fmt, own)}" if found else "",
                     "good" if verdict else ("bad" if verdict is False else "neutral"),
                 )
             )
@@ -223,11 +229,19 @@ def executive(ctx: Context) -> Report:
     cost_table = Table(
         "cost",
         "Cost per contact against budget",
-        _COST_COLUMNS,
+        (_COST_COLUMNS[0], Column("currency", "Currency"), *_COST_COLUMNS[1:])
+        if ctx.mixed_currencies
+        else _COST_COLUMNS,
         tuple(cost_rows),
         "Staff cost = staffed (logged-in) hours × the centre's cost per agent hour; cost per contact "
         "= staff cost / answered contacts; the monthly budget is pro-rated to the days with agent-state "
-        "data (the days the staff cost covers).",
+        "data (the days the staff cost covers)."
+        + (
+            " The centres keep their books in different currencies: each centre's money is in its own "
+            "currency, never converted or added across centres."
+            if ctx.mixed_currencies
+            else ""
+        ),
     )
     trend_table = Table(
         "trends",

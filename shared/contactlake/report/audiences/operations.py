@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contactlake.analyse.presets import PRESET_LABELS, service_level_presets
+from contactlake.analyse.presets import PRESET_LABELS, comparison_thresholds, service_level_presets
 from contactlake.config import CentreConfig
 from contactlake.report.audiences.common import (
     HEATMAP_MIN_OFFERED,
@@ -174,30 +174,49 @@ def _exceptions_section(centre: CentreConfig, hourly: list[Row], daily: bool) ->
 
 
 def presets_section(ctx: Context, centre: CentreConfig) -> Section:
-    """The period's service level under every definition the centre may be compared on, side by side."""
+    """The period's service level under every definition the centre may be compared on, at each
+    threshold it may be compared on, side by side."""
     title = "Service level under each definition"
     window = ctx.window
+    thresholds = comparison_thresholds(ctx.config, centre)
     rows = rows_of(
-        ctx.figures.get(centre, "service-level presets", service_level_presets, window.start, window.end)
-    )
+        ctx.figures.get(
+            centre, "service-level presets", service_level_presets, window.start, window.end,
+            thresholds=thresholds,
+        )
+    )  # fmt: skip
     if not rows:
         return Section(title, intro=unavailable("The service-level comparison"))
     variants = list(dict.fromkeys(str(r["variant"]) for r in rows))
-    by_queue: dict[str, dict[str, float | None]] = {}
+    by_row: dict[tuple[str, int], dict[str, float | None]] = {}
     for row in rows:
-        by_queue.setdefault(str(row["queue"]), {})[str(row["variant"])] = num(row, "service_level")
+        key = (str(row["queue"]), int(row["threshold_seconds"]))
+        by_row.setdefault(key, {})[str(row["variant"])] = num(row, "service_level")
     columns = (
         Column("queue", "Queue"),
+        Column("threshold_seconds", "Answered within (s)", "int"),
         *(Column(f"sl_{v}", PRESET_LABELS.get(v, v).split(" (")[0].capitalize(), "pct") for v in variants),
     )
-    order = sorted(by_queue, key=lambda q: (q == "all", q))
-    body = tuple(("all queues" if q == "all" else q, *(by_queue[q].get(v) for v in variants)) for q in order)
+    own = centre.service_level.threshold_seconds
+    order = sorted(by_row, key=lambda k: (k[0] == "all", k[0], k[1]))
+    body = tuple(
+        ("all queues" if q == "all" else q, t, *(by_row[(q, t)].get(v) for v in variants)) for q, t in order
+    )
     ours = PRESET_LABELS.get(centre.service_level.variant, centre.service_level.variant)
     note = (
-        f"Answered within {centre.service_level.threshold_seconds} s, with abandons treated four ways: "
+        f"Answered within {', '.join(str(t) for t in thresholds)} s (the thresholds this centre may be "
+        "compared on: its own, the industry's 20 s and the other centres'), with abandons treated four "
+        "ways: "
         + "; ".join(PRESET_LABELS.get(v, v) for v in variants)
-        + f". This centre reports by '{ours}'. Two systems that disagree on service level usually "
-        "differ here."
+        + f". This centre reports by '{ours}' at {own} s. Two systems that disagree on service level "
+        "usually differ here."
     )
-    table = Table("sl_presets", "Service level by definition", columns, body, note)
+    table = Table(
+        "sl_presets",
+        "Service level by definition and threshold",
+        columns,
+        body,
+        note,
+        row_status=tuple("good" if t == own else "neutral" for _q, t in order),
+    )
     return Section(title, tables=(table,))
