@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -30,9 +32,17 @@ class DuckDBEngine:
     serves one user, and DuckDB connections are not shared between threads.
     """
 
-    def __init__(self, store: LocalObjectStore, threads: int | None = None) -> None:
+    #: DuckDB's own memory (hash tables, sorts, windows) before it spills to a temporary folder. The
+    #: largest query, a centre-year's KPIs (3M contacts), peaks near 470 MB; without a limit DuckDB
+    #: keeps up to 80 % of the machine, and the process held 1.3 GB for that query (docs/benchmarks.md).
+    MEMORY_LIMIT = "512MB"
+
+    def __init__(
+        self, store: LocalObjectStore, threads: int | None = None, memory_limit: str = MEMORY_LIMIT
+    ) -> None:
         self.store = store
         self.threads = threads
+        self.memory_limit = memory_limit
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         #: Evolved tables whose files this engine has checked are at the current schema version.
@@ -70,7 +80,9 @@ class DuckDBEngine:
         DuckDB (and sqlglot) are imported on the first query, not with the module: ingesting an upload
         never queries, and the two take a noticeable share of a short run to import. Insertion order is
         not preserved (as on Athena): every shipped read ends in ORDER BY, and without the promise the
-        year's KPI materialisation ran 15 % faster in less memory (docs/benchmarks.md).
+        year's KPI materialisation ran 15 % faster in less memory (docs/benchmarks.md). Parquet footers
+        are cached between queries (DuckDB checks each file's modification before using its entry): a
+        year read for five centres opens the same month files for every grain.
         """
         import duckdb
 
@@ -78,6 +90,10 @@ class DuckDBEngine:
             self._connection = duckdb.connect(":memory:")
             self._connection.execute("SET TimeZone = 'UTC'")
             self._connection.execute("SET preserve_insertion_order = false")
+            self._connection.execute("SET parquet_metadata_cache = true")
+            self._connection.execute(f"SET memory_limit = '{self.memory_limit}'")
+            spill = (tempfile.gettempdir() + "/contactlake-duckdb").replace("'", "''")
+            self._connection.execute(f"SET temp_directory = '{spill}'")
             if self.threads:
                 self._connection.execute(f"SET threads = {int(self.threads)}")
         from contactlake import sqlfiles
@@ -112,7 +128,12 @@ class DuckDBEngine:
             # Only the tables the statement reads get a view: a view over a glob reads every footer.
             con = self.connect(sqlfiles.referenced_tables(sql))
             try:
-                return con.sql(text, params=bound).to_arrow_table()
+                # execute() binds the statement once; con.sql() binds it to learn the result's shape and
+                # again to run it: about 40 % of a small API read. The copy DuckDB warns of is one of
+                # the result, which for every shipped query is aggregates.
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+                    return con.execute(text, bound).to_arrow_table()
             except duckdb.Error as error:
                 raise QueryError(f"query failed on DuckDB: {error}") from error
 
