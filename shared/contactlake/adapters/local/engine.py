@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
-import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -33,8 +32,8 @@ class DuckDBEngine:
     """
 
     #: DuckDB's own memory (hash tables, sorts, windows) before it spills to a temporary folder. The
-    #: largest query, a centre-year's KPIs (3M contacts), peaks near 470 MB; without a limit DuckDB
-    #: keeps up to 80 % of the machine, and the process held 1.3 GB for that query (docs/benchmarks.md).
+    #: largest shipped query, a centre-year's KPIs (3M contacts), needs about 470 MB of it; without a
+    #: limit DuckDB may take 80 % of the machine (docs/benchmarks.md, "Issue 17, second pass").
     MEMORY_LIMIT = "512MB"
 
     def __init__(
@@ -128,12 +127,7 @@ class DuckDBEngine:
             # Only the tables the statement reads get a view: a view over a glob reads every footer.
             con = self.connect(sqlfiles.referenced_tables(sql))
             try:
-                # execute() binds the statement once; con.sql() binds it to learn the result's shape and
-                # again to run it: about 40 % of a small API read. The copy DuckDB warns of is one of
-                # the result, which for every shipped query is aggregates.
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
-                    return con.execute(text, bound).to_arrow_table()
+                return con.sql(text, params=bound).to_arrow_table()
             except duckdb.Error as error:
                 raise QueryError(f"query failed on DuckDB: {error}") from error
 
