@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -31,17 +30,9 @@ class DuckDBEngine:
     serves one user, and DuckDB connections are not shared between threads.
     """
 
-    #: DuckDB's own memory (hash tables, sorts, windows) before it spills to a temporary folder. The
-    #: largest shipped query, a centre-year's KPIs (3M contacts), needs about 470 MB of it; without a
-    #: limit DuckDB may take 80 % of the machine (docs/benchmarks.md, "Issue 17, second pass").
-    MEMORY_LIMIT = "512MB"
-
-    def __init__(
-        self, store: LocalObjectStore, threads: int | None = None, memory_limit: str = MEMORY_LIMIT
-    ) -> None:
+    def __init__(self, store: LocalObjectStore, threads: int | None = None) -> None:
         self.store = store
         self.threads = threads
-        self.memory_limit = memory_limit
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         #: Evolved tables whose files this engine has checked are at the current schema version.
@@ -90,9 +81,6 @@ class DuckDBEngine:
             self._connection.execute("SET TimeZone = 'UTC'")
             self._connection.execute("SET preserve_insertion_order = false")
             self._connection.execute("SET parquet_metadata_cache = true")
-            self._connection.execute(f"SET memory_limit = '{self.memory_limit}'")
-            spill = (tempfile.gettempdir() + "/contactlake-duckdb").replace("'", "''")
-            self._connection.execute(f"SET temp_directory = '{spill}'")
             if self.threads:
                 self._connection.execute(f"SET threads = {int(self.threads)}")
         from contactlake import sqlfiles
