@@ -155,7 +155,7 @@ def _write_month(
         return 0
     rows = rows.sort_by([(column, "ascending") for column in table.sort_by])
     ports.store.put("lake", key, parquet_bytes(rows))
-    return rows.num_rows
+    return int(rows.num_rows)
 
 
 def _days_in_month(month: date) -> int:

@@ -181,5 +181,7 @@ def test_two_analyses_of_one_month_at_once_keep_each_others_days(
         of_day = after.filter(pc.equal(after.column("contact_date"), pa.scalar(day, pa.date32())))
         assert of_day.column("contacts").equals(changed(day).column("contacts")), day
     others = pc.invert(pc.is_in(after.column("contact_date"), pa.array([first_day, second_day], pa.date32())))
-    unchanged = pc.invert(pc.is_in(rows.column("contact_date"), pa.array([first_day, second_day], pa.date32())))
+    unchanged = pc.invert(
+        pc.is_in(rows.column("contact_date"), pa.array([first_day, second_day], pa.date32()))
+    )
     assert after.filter(others).equals(rows.filter(unchanged))
