@@ -52,6 +52,10 @@ class Count:
     doc: str
     #: How rows combine at a coarser grain: ``sum``, or ``max`` for the longest wait.
     rollup: Literal["sum", "max"] = "sum"
+    #: Measured with the customer's later contacts (``no_repeat``, first-contact resolution), not from the
+    #: contact alone: the materialising query counts it over the first legs with their look-ahead
+    #: (``sql/intermediate/int_contact_repeats.sql``) and joins it to the other counts.
+    look_ahead: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,7 @@ COUNTS: tuple[Count, ...] = (
     Count("fcr_eligible", _I64, _count_if(_inbound("fcr_eligible")),
           "Answered first legs with a customer key (first-contact resolution base)."),
     Count("fcr_resolved", _I64, _count_if(_inbound("fcr_eligible AND no_repeat")),
-          "Eligible contacts with no repeat by the same customer within the FCR window."),
+          "Eligible contacts with no repeat by the same customer within the FCR window.", look_ahead=True),
 )  # fmt: skip
 _COUNT = {c.name: c for c in COUNTS}
 
@@ -269,6 +273,15 @@ def _fragments() -> dict[str, list[str]]:
         "kpi_counts": [f"{c.detail} AS {c.name}" for c in COUNTS],
         # The counts the service-level variants are measured from (api/sl_presets.sql, per threshold).
         "sl_counts": [f"{c.detail} AS {c.name}" for c in COUNTS if c.name in _service_level_terms()],
+        # The same split in two (marts/kpi_interval.sql): the counts measured from each contact alone,
+        # and those that need the customer's later contacts (counted over int_contact_repeats).
+        "kpi_contact_counts": [f"{c.detail} AS {c.name}" for c in COUNTS if not c.look_ahead],
+        "kpi_look_ahead_counts": [f"{c.detail} AS {c.name}" for c in COUNTS if c.look_ahead],
+        # Every count, in order, from the two halves joined: ``counted AS c LEFT JOIN repeats AS r`` (a
+        # group without an eligible contact has no ``r`` row: its look-ahead counts are 0).
+        "kpi_count_columns_joined": [
+            f"coalesce(r.{c.name}, 0) AS {c.name}" if c.look_ahead else f"c.{c.name}" for c in COUNTS
+        ],
         # The counts rolled up from stored rows to a coarser grain.
         "kpi_count_rollup": [f"{c.rollup}({c.name}) AS {c.name}" for c in COUNTS],
         # The counts as plain columns.

@@ -11,6 +11,7 @@ time-dependent is written, so re-running an analysis writes identical bytes.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -26,6 +27,7 @@ from contactlake.analyse.common import (
     range_params,
     run_sql,
 )
+from contactlake.commit.lease import commit_lease
 from contactlake.config import CentreConfig
 from contactlake.lake import parquet_bytes, partition_prefix
 from contactlake.ports import Ports, SqlParam
@@ -98,39 +100,62 @@ def _write_each_day(
 def _write_months(
     ports: Ports, table: LakeTable, centre_id: str, body: pa.Table, dates: pa.ChunkedArray, days: list[date]
 ) -> tuple[int, list[dict[str, str]]]:
-    """One sorted file per month the days touch; a partly recomputed month keeps its other days."""
-    import pyarrow.parquet as pq
+    """One sorted file per month the days touch; a partly recomputed month keeps its other days.
 
-    from contactlake.ports import ObjectNotFound
-
+    Each month's file is read, changed and written under a lease of that centre, table and month (the
+    commit lease, :mod:`contactlake.commit.lease`): two analyses of the same month at once — an upload's
+    and the nightly run — would otherwise each keep the other's days as they were before, and the later
+    write would lose the earlier run's days.
+    """
     written, partitions = 0, []
     months: dict[date, list[date]] = {}
     for day in days:
         months.setdefault(day.replace(day=1), []).append(day)
+    holder = f"analysis-{uuid.uuid4().hex}"
     for month, recomputed in months.items():
-        key = f"{partition_prefix(table, {'centre_id': centre_id, 'contact_month': month})}/part-0.parquet"
-        in_month = pc.and_(
-            pc.greater_equal(dates, pa.scalar(recomputed[0], pa.date32())),
-            pc.less_equal(dates, pa.scalar(recomputed[-1], pa.date32())),
-        )
-        rows = body.filter(in_month)
-        if len(recomputed) < _days_in_month(month):
-            try:
-                kept = pq.read_table(pa.BufferReader(ports.store.get("lake", key)), schema=table.schema)
-            except ObjectNotFound:
-                kept = None
-            if kept is not None:
-                replaced = pa.array(recomputed, pa.date32())
-                kept = kept.filter(pc.invert(pc.is_in(kept.column("contact_date"), value_set=replaced)))
-                rows = pa.concat_tables([kept, rows])
-        if rows.num_rows:
-            rows = rows.sort_by([(column, "ascending") for column in table.sort_by])
-            ports.store.put("lake", key, parquet_bytes(rows))
+        with commit_lease(ports.store, centre_id, f"analysis/{table.name}/{month}", holder):
+            rows = _write_month(ports, table, centre_id, body, dates, month, recomputed)
+        if rows:
             partitions.append({"centre_id": centre_id, "contact_month": str(month)})
-            written += rows.num_rows
-        else:
-            ports.store.delete("lake", [key])
+            written += rows
     return written, partitions
+
+
+def _write_month(
+    ports: Ports,
+    table: LakeTable,
+    centre_id: str,
+    body: pa.Table,
+    dates: pa.ChunkedArray,
+    month: date,
+    recomputed: list[date],
+) -> int:
+    """Replace the ``recomputed`` days of one month file; the rows it now holds (0: file removed)."""
+    import pyarrow.parquet as pq
+
+    from contactlake.ports import ObjectNotFound
+
+    key = f"{partition_prefix(table, {'centre_id': centre_id, 'contact_month': month})}/part-0.parquet"
+    in_month = pc.and_(
+        pc.greater_equal(dates, pa.scalar(recomputed[0], pa.date32())),
+        pc.less_equal(dates, pa.scalar(recomputed[-1], pa.date32())),
+    )
+    rows = body.filter(in_month)
+    if len(recomputed) < _days_in_month(month):
+        try:
+            kept = pq.read_table(pa.BufferReader(ports.store.get("lake", key)), schema=table.schema)
+        except ObjectNotFound:
+            kept = None
+        if kept is not None:
+            replaced = pa.array(recomputed, pa.date32())
+            kept = kept.filter(pc.invert(pc.is_in(kept.column("contact_date"), value_set=replaced)))
+            rows = pa.concat_tables([kept, rows])
+    if not rows.num_rows:
+        ports.store.delete("lake", [key])
+        return 0
+    rows = rows.sort_by([(column, "ascending") for column in table.sort_by])
+    ports.store.put("lake", key, parquet_bytes(rows))
+    return int(rows.num_rows)
 
 
 def _days_in_month(month: date) -> int:

@@ -5,6 +5,8 @@ centre-month; a nightly run over a few days replaces those days and leaves the r
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ import pyarrow.parquet as pq
 
 from contactlake.adapters.local import build_local_ports
 from contactlake.analyse import materialise_kpis, run_analysis
+from contactlake.analyse.aggregates import write_days
 from contactlake.config import Settings
 from contactlake.sqlfiles import referenced_tables
 from contactlake.tables import AGGREGATE_TABLES, KPI_AGENT_DAILY, KPI_DAILY, KPI_INTERVAL, LakeTable
@@ -132,3 +135,53 @@ def test_aggregate_files_of_the_day_layout_are_not_read(sample_lake: SampleLake,
         fresh.engine.query("SELECT count(*) AS n, sum(offered) AS offered FROM kpi_daily").to_pylist()
         == before
     )
+
+
+def test_two_analyses_of_one_month_at_once_keep_each_others_days(
+    sample_lake: SampleLake, tmp_path: Path
+) -> None:
+    """An upload's analysis and the nightly one rewriting the same month file at the same moment.
+
+    The first run reads the month file slowly; the second starts meanwhile and changes another day. Each
+    keeps the month's other days as it read them, so without the lease on the month the first run's
+    write would put the second day back as it was before.
+    """
+    ports, home = _copy(sample_lake, tmp_path)
+    ((key, old),) = _files(home, KPI_DAILY).items()
+    rows = pq.read_table(pa.BufferReader(old))
+    first_day, second_day = date(2026, 11, 9), date(2026, 11, 10)
+
+    def changed(day: date) -> pa.Table:
+        of_day = rows.filter(pc.equal(rows.column("contact_date"), pa.scalar(day, pa.date32())))
+        assert of_day.num_rows > 0
+        index = of_day.schema.get_field_index("contacts")
+        return of_day.set_column(index, "contacts", pc.add(of_day.column("contacts"), 1000))
+
+    month_key = f"{KPI_DAILY.prefix}/{key}"
+    reading, inner_get = threading.Event(), ports.store.get
+
+    def slow_get(area: Any, wanted: str) -> bytes:
+        data = inner_get(area, wanted)
+        if wanted == month_key and threading.current_thread().name == "first":
+            reading.set()
+            time.sleep(0.5)  # the second run starts while this one holds what it read
+        return data
+
+    ports.store.get = slow_get
+    first = threading.Thread(
+        target=write_days, args=(ports, KPI_DAILY, "north", changed(first_day), [first_day]), name="first"
+    )
+    first.start()
+    assert reading.wait(10)
+    write_days(ports, KPI_DAILY, "north", changed(second_day), [second_day])
+    first.join()
+
+    after = pq.read_table(home / KPI_DAILY.area / KPI_DAILY.prefix / key)
+    for day in (first_day, second_day):
+        of_day = after.filter(pc.equal(after.column("contact_date"), pa.scalar(day, pa.date32())))
+        assert of_day.column("contacts").equals(changed(day).column("contacts")), day
+    others = pc.invert(pc.is_in(after.column("contact_date"), pa.array([first_day, second_day], pa.date32())))
+    unchanged = pc.invert(
+        pc.is_in(rows.column("contact_date"), pa.array([first_day, second_day], pa.date32()))
+    )
+    assert after.filter(others).equals(rows.filter(unchanged))

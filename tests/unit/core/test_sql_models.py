@@ -50,11 +50,14 @@ def test_contact_defaults_and_the_test_contact_filter_are_written_only_in_stagin
 
 
 def test_an_include_can_rebind_a_parameter() -> None:
-    text = sqlfiles.load_sql("int_contacts_classified")
+    text = sqlfiles.load_sql("int_contact_flags")
     assert text.count("FROM contacts") == 1  # one scan: the range and its FCR look-ahead together
     assert "CAST(:lookahead_to AS DATE)" in text
-    assert "CAST(:date_to AS DATE)" in text
+    assert "CAST(:date_to AS DATE)" not in text  # rebound: the including models cut at date_to
     assert "@include" not in text
+    repeats = sqlfiles.load_sql("int_contact_repeats")
+    assert repeats.count("FROM contacts") == 1
+    assert "CAST(:date_to AS DATE)" in repeats  # the look-ahead rows dropped after the window
 
 
 def test_each_materialised_table_has_one_model_and_the_marts_are_materialised() -> None:
