@@ -6,7 +6,10 @@
 * Every start carries a ``ClientRequestToken``: a hash of the statement, its parameters and the caller's
   run id (e.g. the Lambda request or EventBridge event id). A retried Lambda re-attaches to the query it
   already started instead of paying for it twice; without a run id the token is unique per call, which
-  still makes botocore's own network retries idempotent.
+  still makes botocore's own network retries idempotent. A retry that re-attaches to an execution that
+  had already FAILED or been CANCELLED before the retry began (a transient failure: Athena keeps
+  answering the token with it) starts the query afresh under a token derived from that execution, so a
+  retry can recover; a failure of the retry's own execution is reported, never retried here.
 * Two ways to run a statement (ADR 0015). Given a boto3 session and ``wrangler=True`` (a function whose
   package carries awswrangler: the analyse function), awswrangler starts it (``wr.athena``, ``qmark``
   parameters bound server-side, the same request token), waits for it and reads the typed result
@@ -34,7 +37,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -164,6 +167,21 @@ def _table(columns: Sequence[Mapping[str, Any]], rows: Sequence[Sequence[str | N
     return pa.Table.from_arrays(arrays, schema=pa.schema(list(zip(names, types, strict=True))))
 
 
+#: How much earlier than the attempt an execution must have been submitted to count as a previous
+#: attempt's (Lambda retries an event a minute or more later; clocks of Lambda and Athena may differ).
+_STALE_MARGIN = timedelta(seconds=5)
+#: Restarts of one statement past executions that had already failed, before giving up.
+_MAX_STALE_RESTARTS = 5
+
+
+class _StaleFailure(Exception):
+    """The token re-attached to an execution that had failed before this attempt (internal to query)."""
+
+    def __init__(self, execution_id: str) -> None:
+        super().__init__(execution_id)
+        self.execution_id = execution_id
+
+
 class ScanBudgetExceeded(QueryError):
     """A query was refused before it started: it would read more than the run's Athena budget allows."""
 
@@ -262,6 +280,7 @@ class AthenaEngine:
         *,
         run_id: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         timeout_seconds: float = 600.0,
         poll_initial_seconds: float = 0.25,
         poll_max_seconds: float = 5.0,
@@ -282,6 +301,7 @@ class AthenaEngine:
         self.output_location = output_location
         self.run_id = run_id
         self.sleep = sleep
+        self.clock = clock
         self.timeout_seconds = timeout_seconds
         self.poll_initial_seconds = poll_initial_seconds
         self.poll_max_seconds = poll_max_seconds
@@ -369,7 +389,15 @@ class AthenaEngine:
                 delay = min(delay * 2, self.poll_max_seconds * 4)
         raise AssertionError("unreachable")
 
-    def _wait(self, execution_id: str, sql: str) -> dict[str, Any]:
+    def _raise_if_stale(self, execution_id: str, status: Mapping[str, Any], since: datetime) -> None:
+        """A run-scoped token answered by an execution that ended before this attempt began: restart."""
+        submitted = status.get("SubmissionDateTime")
+        if self.run_id is None or not isinstance(submitted, datetime):
+            return
+        if submitted.astimezone(UTC) < since - _STALE_MARGIN:
+            raise _StaleFailure(execution_id)
+
+    def _wait(self, execution_id: str, sql: str, since: datetime) -> dict[str, Any]:
         delay, waited = self.poll_initial_seconds, 0.0
         while True:
             response = self._call(
@@ -381,6 +409,7 @@ class AthenaEngine:
             if state == "SUCCEEDED":
                 return execution
             if state in ("FAILED", "CANCELLED"):
+                self._raise_if_stale(execution_id, status, since)
                 reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get("ErrorMessage")
                 hint = (
                     "fix the SQL or the table definitions, then re-run"
@@ -471,20 +500,32 @@ class AthenaEngine:
             # A run is an engine scoped by with_run_id (the analyse function: one per event); an engine
             # kept across warm invocations without one (report, API) checks each query on its own.
             self.budget.check(sql, params or {}, self.bytes_scanned if self.run_id is not None else 0)
-        if self.wrangler:
-            return self._query_with_wrangler(text, literals)
+        token, since = self.request_token(text, literals), self.clock()
+        for _ in range(_MAX_STALE_RESTARTS):
+            try:
+                if self.wrangler:
+                    return self._query_with_wrangler(text, literals, token, since)
+                return self._query_with_boto3(text, literals, token, since)
+            except _StaleFailure as stale:
+                token = hashlib.sha256(f"{token}:{stale.execution_id}".encode()).hexdigest()
+        raise QueryError(
+            f"Athena answered {_MAX_STALE_RESTARTS} restarts of one statement with executions that had "
+            f"already failed (workgroup {self.workgroup}; statement: {_summary(text)}); re-run the analysis"
+        )
+
+    def _query_with_boto3(self, text: str, literals: list[str], token: str, since: datetime) -> pa.Table:
         request: dict[str, Any] = {
             "QueryString": text,
             "QueryExecutionContext": {"Database": self.database},
             "WorkGroup": self.workgroup,
-            "ClientRequestToken": self.request_token(text, literals),
+            "ClientRequestToken": token,
         }
         if literals:
             request["ExecutionParameters"] = literals
         if self.output_location:
             request["ResultConfiguration"] = {"OutputLocation": self.output_location}
         started = self._call("StartQueryExecution", self.client.start_query_execution, **request)
-        execution = self._wait(started["QueryExecutionId"], text)
+        execution = self._wait(started["QueryExecutionId"], text, since)
         self.scanned.append(int(execution.get("Statistics", {}).get("DataScannedInBytes", 0)))
         dml = execution.get("StatementType", "DML") == "DML"
         if self.s3 is not None and dml and execution.get("ResultConfiguration", {}).get("OutputLocation"):
@@ -493,7 +534,7 @@ class AthenaEngine:
             columns, rows = self._rows(started["QueryExecutionId"], skip_header=dml)
         return _table(columns, rows)
 
-    def _query_with_wrangler(self, text: str, literals: list[str]) -> pa.Table:
+    def _query_with_wrangler(self, text: str, literals: list[str], token: str, since: datetime) -> pa.Table:
         """Start, wait and read with awswrangler: its polling, its typing of Athena's result (ADR 0015)."""
         wr = _wrangler(self.botocore_config)
         from botocore.exceptions import ClientError
@@ -506,7 +547,7 @@ class AthenaEngine:
                 workgroup=self.workgroup,
                 params=literals or None,
                 paramstyle="qmark",
-                client_request_token=self.request_token(text, literals),
+                client_request_token=token,
                 boto3_session=self.session,
             )
             execution = wr.athena.wait_query(
@@ -519,6 +560,12 @@ class AthenaEngine:
                 execution_id, boto3_session=self.session, dtype_backend="pyarrow", use_threads=False
             )
         except (wr.exceptions.QueryFailed, wr.exceptions.QueryCancelled) as error:
+            # Only a run-scoped token can be answered with an earlier attempt's failure.
+            if self.run_id is not None:
+                failed = self._call(
+                    "GetQueryExecution", self.client.get_query_execution, QueryExecutionId=execution_id
+                )
+                self._raise_if_stale(execution_id, failed["QueryExecution"].get("Status", {}), since)
             state = "CANCELLED" if isinstance(error, wr.exceptions.QueryCancelled) else "FAILED"
             hint = (
                 "fix the SQL or the table definitions, then re-run"

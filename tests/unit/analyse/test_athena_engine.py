@@ -7,8 +7,9 @@ Stubber covers FAILED, CANCELLED, throttling, pagination and the timeout.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -306,3 +307,42 @@ def test_bytes_scanned_are_kept_per_query_and_priced(stubbed: tuple[Any, Stubber
     # $5 per TB, the second query billed at the 10 MB minimum.
     assert query_cost_usd(engine.scanned) == pytest.approx((123_456_789 + 10 * 1024 * 1024) * 5 / 1e12)
     assert engine.with_run_id("event-2").scanned == []  # a new run counts its own queries
+
+
+def _submitted(state: str, execution_id: str, at: datetime, reason: str | None = None) -> dict[str, Any]:
+    answer = _execution(state, reason)
+    answer["QueryExecution"]["QueryExecutionId"] = execution_id
+    answer["QueryExecution"]["Status"]["SubmissionDateTime"] = at
+    return answer
+
+
+def test_a_retried_run_restarts_a_query_that_had_already_failed(stubbed: tuple[Any, Stubber]) -> None:
+    """A Lambda retry reuses the event id, so Athena answers the run's token with the execution that
+    failed in the first attempt: the retry starts it afresh under a token derived from that one."""
+    client, stubber = stubbed
+    now = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+    engine = AthenaEngine(client, run_id="event-1", sleep=lambda _: None, clock=lambda: now)
+    first = engine.request_token("SELECT 1", [])
+    again = hashlib.sha256(f"{first}:q-old".encode()).hexdigest()
+    stubber.add_response("start_query_execution", {"QueryExecutionId": "q-old"}, {
+        "QueryString": "SELECT 1", "QueryExecutionContext": {"Database": "contactlake"},
+        "WorkGroup": "contactlake", "ClientRequestToken": first})  # fmt: skip
+    stubber.add_response(
+        "get_query_execution", _submitted("FAILED", "q-old", now - timedelta(minutes=2), "slow down")
+    )
+    stubber.add_response("start_query_execution", {"QueryExecutionId": "q-new"}, {
+        "QueryString": "SELECT 1", "QueryExecutionContext": {"Database": "contactlake"},
+        "WorkGroup": "contactlake", "ClientRequestToken": again})  # fmt: skip
+    stubber.add_response("get_query_execution", _submitted("SUCCEEDED", "q-new", now))
+    stubber.add_response("get_query_results", _results([_row("n"), _row("1")]))
+    assert engine.query("SELECT 1").to_pylist() == [{"n": 1}]
+
+
+def test_a_query_failing_in_this_attempt_is_reported_not_restarted(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    now = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+    stubber.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
+    stubber.add_response("get_query_execution", _submitted("FAILED", "q-1", now, "SYNTAX_ERROR"))
+    engine = AthenaEngine(client, run_id="event-1", sleep=lambda _: None, clock=lambda: now)
+    with pytest.raises(QueryError, match="q-1 FAILED: SYNTAX_ERROR"):
+        engine.query("SELECT 1")

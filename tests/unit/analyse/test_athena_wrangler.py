@@ -188,6 +188,8 @@ def test_the_request_carries_statement_parameters_and_the_runs_token(stubbed: _S
         _execution("FAILED", reason="COLUMN_NOT_FOUND: line 1:8: Column 'offered' cannot be resolved"),
         {"QueryExecutionId": "q-1"},
     )
+    # A run-scoped failure is looked up once more: was it this attempt's, or an earlier attempt's?
+    stubbed.stub.add_response("get_query_execution", _execution("FAILED"), {"QueryExecutionId": "q-1"})
     with pytest.raises(QueryError, match=r"FAILED: COLUMN_NOT_FOUND.*fix the SQL") as failure:
         engine.query(SQL, PARAMS)
     assert "kpi_daily" in str(failure.value)
