@@ -182,3 +182,22 @@ def test_the_day_closed_marker_is_in_the_lake_agrees_with_the_api_and_drives_ban
     # After the deadline the day is closed: no banner, nothing held for it.
     later = report("executive", datetime(1999, 10, 3, 6, 0))
     assert not [g for g in later.gaps if g.kind == "open"]
+
+
+def test_the_data_quality_report_shows_when_each_upload_arrived(tmp_path: Path) -> None:
+    """Lateness is judged on arrival, so the report shows arrival beside processing."""
+    lake = _lake(tmp_path)
+    key = "leeds/ctr/ctr-2024-03-05.jsonl"
+    lake.put(key, CONNECT.read_bytes())
+    arrived = datetime(2024, 3, 6, 5, 0, tzinfo=UTC)
+    os.utime(lake.home / "raw" / key, (arrived.timestamp(),) * 2)
+    lake.ingest(key)
+    report = build_document(
+        lake.ports, lake.config, audience="data_quality", centre_ids=["leeds"], period="daily",
+        as_of=date(2024, 3, 5), now=datetime(2024, 3, 7, 12, 0, tzinfo=UTC),
+    )  # fmt: skip
+    (table,) = [t for t in report.tables if any(c.label == "Arrived (local)" for c in t.columns)]
+    labels = [c.label for c in table.columns]
+    (row,) = table.rows
+    assert row[labels.index("Arrived (local)")] == datetime(2024, 3, 6, 5, 0)
+    assert row[labels.index("Late")] == ""

@@ -32,6 +32,7 @@ def data_quality(ctx: Context) -> Report:
         Column("rows_stored", "Stored", "int"),
         Column("rows_quarantined", "Quarantined", "int"),
         Column("rows_excluded", "Excluded", "int"),
+        Column("arrived_local", "Arrived (local)", "datetime"),
         Column("finished_local", "Processed (local)", "datetime"),
         Column("deadline_local", "Deadline", "datetime"),
         Column("late", "Late"),
