@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -62,3 +64,23 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_REGION": "eu-west-2",
     }.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def athena_session(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A moto boto3 session with a results bucket and an Athena workgroup writing to it (awswrangler's
+    way to Athena: it reads the workgroup's output location)."""
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        session = boto3.session.Session(region_name="eu-west-2")
+        session.client("s3").create_bucket(
+            Bucket="results", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"}
+        )
+        session.client("athena").create_work_group(
+            Name="wg", Configuration={"ResultConfiguration": {"OutputLocation": "s3://results/q/"}}
+        )
+        yield session

@@ -10,11 +10,8 @@ sets and the grains the API reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
-import pyarrow as pa
 import pytest
 
 from contactlake.adapters.athena import AthenaEngine
@@ -22,7 +19,7 @@ from contactlake.analyse.common import normalise
 from contactlake.sqlfiles import load_sql, parameter_names, referenced_tables
 from tests.functional.analyse.conftest import SampleLake
 from tests.functional.analyse.test_athena_shaped_sql import PARAMS, _as_athena_runs_it, _rows
-from tests.functional.aws.moto_stack import _athena_type, _text
+from tests.functional.aws.moto_stack import athena_query_results
 
 REGION = "eu-west-2"
 ACCOUNT = "123456789012"
@@ -35,45 +32,9 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def session(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.session.Session]:
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        session = boto3.session.Session(region_name=REGION)
-        session.client("s3").create_bucket(
-            Bucket="results",
-            CreateBucketConfiguration={"LocationConstraint": REGION},  # type: ignore[typeddict-item]
-        )
-        session.client("athena").create_work_group(
-            Name="wg", Configuration={"ResultConfiguration": {"OutputLocation": "s3://results/q/"}}
-        )
-        yield session
-
-
-def _as_athena_returns_it(table: pa.Table) -> Any:
-    from moto.athena.models import QueryResults
-
-    columns = [
-        {
-            "Name": f.name,
-            "Label": f.name,
-            "Type": _athena_type(f.type),
-            "Precision": getattr(f.type, "precision", 0),
-            "Scale": getattr(f.type, "scale", 0),
-        }
-        for f in table.schema
-    ]
-    header = {"Data": [{"VarCharValue": f.name} for f in table.schema]}
-    rows = [header] + [{"Data": [_text(v) for v in row.values()]} for row in table.to_pylist()]
-    return QueryResults(rows, columns)
-
-
 @pytest.mark.parametrize(("model", "choice"), CASES)
 def test_awswrangler_reads_what_the_local_engine_computes(
-    sample_lake: SampleLake, session: Any, model: str, choice: dict[str, str]
+    sample_lake: SampleLake, athena_session: Any, model: str, choice: dict[str, str]
 ) -> None:
     from moto.athena.models import athena_backends
 
@@ -83,15 +44,15 @@ def test_awswrangler_reads_what_the_local_engine_computes(
     local = normalise(local_engine.query(sql, bound))
     connection = local_engine.connect(referenced_tables(sql))  # type: ignore[attr-defined]
     computed = connection.sql(_as_athena_runs_it(sql, bound)).to_arrow_table()
-    athena_backends[ACCOUNT][REGION].query_results_queue.append(_as_athena_returns_it(computed))
+    athena_backends[ACCOUNT][REGION].query_results_queue.append(athena_query_results(computed))
 
     engine = AthenaEngine(
-        session.client("athena"),
+        athena_session.client("athena"),
         None,
         "wg",
         "lakedb",
         "s3://results/q/",
-        session=session,
+        session=athena_session,
         wrangler=True,
         wait_poll_seconds=0.01,
     )

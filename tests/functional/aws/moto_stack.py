@@ -258,6 +258,25 @@ def _text(value: Any) -> dict[str, str]:
     return {"VarCharValue": str(value)}
 
 
+def athena_query_results(table: pa.Table) -> Any:
+    """``table`` as Athena's GetQueryResults gives it (moto's ``QueryResults``): text cells, a header row."""
+    from moto.athena.models import QueryResults
+
+    columns = [
+        {
+            "Name": f.name,
+            "Label": f.name,
+            "Type": _athena_type(f.type),
+            "Precision": getattr(f.type, "precision", 0),
+            "Scale": getattr(f.type, "scale", 0),
+        }
+        for f in table.schema
+    ]
+    header = {"Data": [{"VarCharValue": f.name} for f in table.schema]}
+    rows = [header] + [{"Data": [_text(v) for v in row.values()]} for row in table.to_pylist()]
+    return QueryResults(rows, columns)
+
+
 def _store_result_csv(backend: Any, execution_id: str, rows: list[dict[str, Any]]) -> None:
     from moto.s3.models import s3_backends
     from moto.s3.utils import bucket_and_name_from_url
@@ -279,7 +298,7 @@ class AthenaOnDuckDB:
     def __call__(self, call: Call, parsed: dict[str, Any]) -> None:
         if call.service != "athena" or call.operation != "StartQueryExecution" or not call.result_id:
             return
-        from moto.athena.models import QueryResults, athena_backends
+        from moto.athena.models import athena_backends
 
         from contactlake.adapters import build_ports
         from contactlake.config import Settings
@@ -294,22 +313,10 @@ class AthenaOnDuckDB:
                     target.write_bytes(data)
         sql = _inline(str(call.params["QueryString"]), list(call.params.get("ExecutionParameters", [])))
         engine = build_ports(Settings(mode="local", home=home)).engine
-        table = engine.query(sql)
-        columns = [
-            {
-                "Name": f.name,
-                "Label": f.name,
-                "Type": _athena_type(f.type),
-                "Precision": getattr(f.type, "precision", 0),
-                "Scale": getattr(f.type, "scale", 0),
-            }
-            for f in table.schema
-        ]
-        header = {"Data": [{"VarCharValue": f.name} for f in table.schema]}
-        rows = [header] + [{"Data": [_text(v) for v in row.values()]} for row in table.to_pylist()]
+        results = athena_query_results(engine.query(sql))
         backend = athena_backends[ACCOUNT][REGION]
-        backend.query_results[call.result_id] = QueryResults(rows, columns)
+        backend.query_results[call.result_id] = results
         # The result CSV Athena leaves in the results location, which awswrangler reads (ADR 0015), written
         # as Athena writes it: every value quoted, quotes inside doubled, NULL as nothing. (moto's own
         # writer does not double quotes, so a JSON value shifted the columns.)
-        _store_result_csv(backend, call.result_id, rows)
+        _store_result_csv(backend, call.result_id, results.rows)

@@ -52,24 +52,6 @@ ROWS = [
 ]
 
 
-@pytest.fixture
-def moto_session(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.session.Session]:
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        session = boto3.session.Session(region_name=REGION)
-        session.client("s3").create_bucket(
-            Bucket="results",
-            CreateBucketConfiguration={"LocationConstraint": REGION},  # type: ignore[typeddict-item]
-        )
-        session.client("athena").create_work_group(
-            Name="wg", Configuration={"ResultConfiguration": {"OutputLocation": "s3://results/q/"}}
-        )
-        yield session
-
-
 def _engine(session: Any, **kwargs: Any) -> AthenaEngine:
     return AthenaEngine(
         session.client("athena"),
@@ -84,11 +66,11 @@ def _engine(session: Any, **kwargs: Any) -> AthenaEngine:
     )
 
 
-def test_moto_round_trip_binds_parameters_server_side_and_types_the_result(moto_session: Any) -> None:
+def test_moto_round_trip_binds_parameters_server_side_and_types_the_result(athena_session: Any) -> None:
     from moto.athena.models import QueryResults, athena_backends
 
     athena_backends[ACCOUNT][REGION].query_results_queue.append(QueryResults(ROWS, COLUMNS))
-    engine = _engine(moto_session, run_id="evt-1")
+    engine = _engine(athena_session, run_id="evt-1")
     table = engine.query(SQL, PARAMS)
 
     assert table.schema == pa.schema(
@@ -105,7 +87,7 @@ def test_moto_round_trip_binds_parameters_server_side_and_types_the_result(moto_
     assert table.to_pylist()[0]["offered"] == 1200
     assert table.to_pylist()[0]["day"] == date(2026, 11, 2)
     assert table.to_pylist()[1] == dict.fromkeys(table.column_names) | {"centre_id": "south"}
-    athena = moto_session.client("athena")
+    athena = athena_session.client("athena")
     (execution_id,) = athena.list_query_executions()["QueryExecutionIds"]
     execution = athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
     assert execution["Query"] == (
@@ -215,7 +197,7 @@ def test_a_refused_start_is_a_clear_error(stubbed: _StubbedSession) -> None:
         _engine(stubbed).query("SELECT 1")
 
 
-def test_bytes_scanned_are_summed_over_the_run(moto_session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bytes_scanned_are_summed_over_the_run(athena_session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """What the analyse function reports and emits as AthenaBytesScanned (functions/analyse/app.py)."""
     import awswrangler as wr
     from moto.athena.models import QueryResults, athena_backends
@@ -230,7 +212,7 @@ def test_bytes_scanned_are_summed_over_the_run(moto_session: Any, monkeypatch: p
         return {**execution, "Statistics": {"DataScannedInBytes": next(reported)}}
 
     monkeypatch.setattr(wr.athena, "wait_query", wait_query)
-    engine = _engine(moto_session, run_id="nightly")
+    engine = _engine(athena_session, run_id="nightly")
     engine.query("SELECT 1")
     engine.query("SELECT 2")
     assert engine.scanned == [5_000_000, 70_000_000]
@@ -328,7 +310,7 @@ def test_from_settings_wires_the_session_and_budget(tmp_path: Path) -> None:
 
 
 def test_a_failed_query_leaves_the_aggregates_as_they_were(
-    tmp_path: Path, moto_session: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, athena_session: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The nightly run stops at the first failed statement with Athena's reason; the aggregates already
     in the lake are untouched and nothing of the failed run is written."""
@@ -347,7 +329,7 @@ def test_a_failed_query_leaves_the_aggregates_as_they_were(
     ports = build_local_ports(Settings(home=tmp_path / "lake"))
     earlier = "aggregates/kpi_daily/centre_id=north/contact_month=2026-11-01/part-0.parquet"
     ports.store.put("lake", earlier, b"an earlier run's month")
-    athena = replace(ports, engine=_engine(moto_session, run_id="nightly"))
+    athena = replace(ports, engine=_engine(athena_session, run_id="nightly"))
 
     with pytest.raises(QueryError, match=r"FAILED: HIVE_BAD_DATA: Malformed Parquet file.*fix the SQL"):
         run_analysis(athena, load_app_config(), ["north"], date(2026, 11, 2), date(2026, 11, 2))
@@ -355,13 +337,13 @@ def test_a_failed_query_leaves_the_aggregates_as_they_were(
     assert ports.store.get("lake", earlier) == b"an earlier run's month"
 
 
-def test_without_a_run_each_query_is_checked_on_its_own(tmp_path: Path, moto_session: Any) -> None:
+def test_without_a_run_each_query_is_checked_on_its_own(tmp_path: Path, athena_session: Any) -> None:
     """A report or API container keeps its engine across warm invocations: what earlier requests read
     must not refuse the next one."""
     from moto.athena.models import QueryResults, athena_backends
 
     athena_backends[ACCOUNT][REGION].query_results_queue.append(QueryResults(ROWS, COLUMNS))
-    engine = _engine(moto_session, budget=ScanBudget(_lake(tmp_path), limit_bytes=5_000))
+    engine = _engine(athena_session, budget=ScanBudget(_lake(tmp_path), limit_bytes=5_000))
     engine.scanned.append(1_000_000)  # earlier requests of this container
     window = {"centre_id": "north", "date_from": "2026-11-02", "date_to": "2026-11-02"}
     assert engine.query("SELECT * FROM contacts WHERE centre_id = :centre_id", window).num_rows == 2
