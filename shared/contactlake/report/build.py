@@ -84,20 +84,24 @@ def _scope(config: AppConfig, job: _Job) -> Scope:
     )
 
 
+def _listed(gaps: Sequence[Gap]) -> str:
+    """The first few gaps' texts, and how many more there are."""
+    listed = "; ".join(g.text for g in gaps[:_MAX_LISTED_GAPS])
+    return listed + (f"; and {len(gaps) - _MAX_LISTED_GAPS} more" if len(gaps) > _MAX_LISTED_GAPS else "")
+
+
 def _gap_banners(gaps: Sequence[Gap], window: Window, held: bool) -> list[Banner]:
     banners = []
     uploads = [g for g in gaps if g.kind == "upload"]
     queries = [g for g in gaps if g.kind == "query"]
     if uploads:
-        listed = "; ".join(g.text for g in uploads[:_MAX_LISTED_GAPS])
-        more = f"; and {len(uploads) - _MAX_LISTED_GAPS} more" if len(uploads) > _MAX_LISTED_GAPS else ""
         consequence = (
             "This report is held until they arrive."
             if held
             else "Figures for the days and sources listed are missing or partial; the rest is complete."
         )
         banners.append(
-            Banner("error", f"{len(uploads)} expected upload(s) missing: {listed}{more}. {consequence}")
+            Banner("error", f"{len(uploads)} expected upload(s) missing: {_listed(uploads)}. {consequence}")
         )
     if queries:
         listed = "; ".join(g.text for g in queries[:_MAX_LISTED_GAPS])
@@ -110,15 +114,13 @@ def _gap_banners(gaps: Sequence[Gap], window: Window, held: bool) -> list[Banner
         )
     opened = [g for g in gaps if g.kind == "open"]
     if opened:
-        listed = "; ".join(g.text for g in opened[:_MAX_LISTED_GAPS])
-        more = f"; and {len(opened) - _MAX_LISTED_GAPS} more" if len(opened) > _MAX_LISTED_GAPS else ""
         consequence = (
             "This report is held until they close."
             if held
             else "Their figures may still change when the rest of the day arrives."
         )
         banners.append(
-            Banner("warning", f"{len(opened)} day(s) not closed yet: {listed}{more}. {consequence}")
+            Banner("warning", f"{len(opened)} day(s) not closed yet: {_listed(opened)}. {consequence}")
         )
     for gap in (g for g in gaps if g.kind == "coverage"):
         consequence = "This report is held until the data is complete." if held else "Read costs with care."
