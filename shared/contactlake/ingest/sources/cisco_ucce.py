@@ -21,15 +21,16 @@ bounded by the calls of that window, for files ordered by time (as TCD extracts 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from contactlake.contract import ParsedBatch, Upload
 from contactlake.ingest.reader import open_decoded
 from contactlake.ingest.sources.base import AdapterContext
-from contactlake.ingest.sources.jsonbase import ContactRows, RecordProblem, Step
+from contactlake.ingest.sources.jsonbase import ContactRows, Measures, RecordProblem, Step
 from contactlake.kernels.csvblocks import MAX_FIELD_CHARS, iter_csv_blocks
 
 __all__ = ["DISPOSITIONS", "HORIZON_SECONDS", "REQUIRED", "CiscoUcceAdapter"]
@@ -58,6 +59,10 @@ DISPOSITIONS: dict[int, str] = {
 }
 HORIZON_SECONDS = 6 * 3600
 _NUMBERS = ("Duration", "RingTime", "DelayTime", "HoldTime", "TalkTime", "WorkTime", "LocalQTime")
+#: The leg's numbers that place it in time (it started ``DateTime - Duration``): not a number rejects the
+#: call, whose start is its earliest leg's. The others are measures: not a number flags the call.
+_PLACING = ("Duration",)
+_WAITS = ("DelayTime", "LocalQTime", "RingTime")
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S")
 
 
@@ -76,6 +81,12 @@ class _Leg:
     ani: str | None = None
     wrapup: str | None = None
     problem: RecordProblem | None = None
+    #: Measures that are not numbers (name → the text exported); counted as 0 in ``numbers``.
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+    def known(self, *names: str) -> bool:
+        """True when none of ``names`` was unreadable on this leg."""
+        return not any(name in self.unreadable for name in names)
 
     @property
     def answered(self) -> bool:
@@ -110,10 +121,15 @@ def _leg(row: dict[str, str], line: int, raw: str) -> _Leg:
             value = _clean(row.get(name))
             try:
                 leg.numbers[name] = float(value) if value is not None else 0.0
+                if not math.isfinite(leg.numbers[name]):
+                    raise ValueError(value)  # nan / inf are not numbers (docs/validation.md)
             except ValueError:
-                raise RecordProblem(
-                    "number.invalid", f"line {line}: {name} {value!r} is not a number"
-                ) from None
+                if name in _PLACING:
+                    raise RecordProblem(
+                        "number.invalid", f"line {line}: {name} {value!r} is not a number"
+                    ) from None
+                leg.numbers[name] = 0.0
+                leg.unreadable[name] = value or ""
             if leg.numbers[name] < 0:
                 raise RecordProblem("duration.negative", f"line {line}: {name} is negative")
         try:
@@ -138,9 +154,23 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") if value else None
 
 
-def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, object], str | None, list[Step]]:
-    """Assemble one call's contact values, caller and steps from its (valid) legs."""
+def _undecided(line: int, name: str, value: str, decides: str) -> RecordProblem:
+    return RecordProblem(
+        "number.invalid",
+        f"line {line}: {name} {value!r} is not a number, and it decides {decides}; export it as a number",
+    )
+
+
+def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, Any], str | None, list[Step]]:
+    """Assemble one call's contact values, caller and steps from its (valid) legs.
+
+    A measure that is not a number (:data:`_PLACING` aside) flags the call ``number.invalid`` and nulls
+    what it feeds (:class:`Measures`), unless it decides the outcome: a talk time of a leg an agent took
+    (answered or not), a wait of an unanswered call whose other waits are zero (abandoned or not)."""
     legs = sorted(legs, key=lambda leg: (leg.sequence, leg.start or datetime.min))
+    for leg in legs:
+        if leg.agent is not None and not leg.known("TalkTime"):
+            raise _undecided(leg.line, "TalkTime", leg.unreadable["TalkTime"], "whether the agent answered")
     first_answer = next((leg for leg in legs if leg.answered), None)
     waited = legs if first_answer is None else legs[: legs.index(first_answer) + 1]
     wait = sum(leg.wait for leg in waited)
@@ -152,6 +182,23 @@ def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, object], str | N
             f"CallDisposition {last.disposition} is not a known code; ask for it to be added to the adapter",
         )
     agent_legs = [leg for leg in legs if leg.answered]
+    if first_answer is None and meaning != "failed" and wait == 0:
+        for leg in waited:
+            name = next((name for name in _WAITS if name in leg.unreadable), None)
+            if name is not None:
+                raise _undecided(leg.line, name, leg.unreadable[name], "whether the caller abandoned")
+    measures = Measures()
+    for leg in legs:
+        for name, value in leg.unreadable.items():
+            feeds = {
+                "TalkTime": ("ivr_seconds",),
+                "HoldTime": ("hold_seconds",) if leg in agent_legs else (),
+                "WorkTime": ("disconnected_utc", *(("acw_seconds",) if leg in agent_legs else ())),
+            }.get(name) or (
+                *(("queue_seconds",) if leg in waited else ()),
+                *(("answered_utc",) if leg is first_answer else ()),
+            )
+            measures.unreadable("number.invalid", f"line {leg.line}: {name} {value!r}", *feeds)
     if first_answer is not None:
         outcome = "answered"
     elif meaning == "failed":
@@ -162,7 +209,7 @@ def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, object], str | N
         outcome = "abandoned" if wait > 0 else "ivr_abandoned"
     answered_at = (
         first_answer.start + timedelta(seconds=first_answer.wait)
-        if first_answer and first_answer.start
+        if first_answer and first_answer.start and first_answer.known(*_WAITS)
         else None
     )
     ends = [
@@ -185,33 +232,35 @@ def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, object], str | N
                 )
             )
         if queued and leg.start is not None:
+            known = leg.known("LocalQTime", "DelayTime")  # else the queue's length is unknown
             steps.append(
                 Step(
                     "queue",
                     leg.skill,
                     _iso(leg.start),
-                    _iso(leg.start + timedelta(seconds=queued)),
-                    queued,
+                    _iso(leg.start + timedelta(seconds=queued)) if known else None,
+                    queued if known else None,
                     "answered" if leg.answered else f"disposition {leg.disposition}",
                 )
             )
         if leg.agent is not None and leg.start is not None:
-            answer = leg.start + timedelta(seconds=leg.wait)
+            answer = leg.start + timedelta(seconds=leg.wait) if leg.known(*_WAITS) else None
             talk = leg.numbers.get("TalkTime", 0) + leg.numbers.get("HoldTime", 0)
+            talked = talk if leg.known("HoldTime") else None
             steps.append(
                 Step(
                     "agent",
                     leg.agent,
                     _iso(answer),
-                    _iso(answer + timedelta(seconds=talk)),
-                    talk,
+                    _iso(answer + timedelta(seconds=talk)) if answer and talked is not None else None,
+                    talked,
                     "completed" if leg.answered else f"disposition {leg.disposition}",
                 )
             )
             if leg.numbers.get("HoldTime", 0):
                 steps.append(Step("hold", leg.agent, None, None, leg.numbers["HoldTime"], "resumed"))
     handled = agent_legs[-1] if agent_legs else None
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "contact_id": contact_id,
         "channel": "voice",
         "direction": "inbound",
@@ -230,12 +279,12 @@ def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, object], str | N
         "transfer_count": float(max(0, len(agent_legs) - 1)),
     }
     caller = next((leg.ani for leg in legs if leg.ani), None)
-    return values, caller, steps
+    return measures.finish(values), caller, steps
 
 
 class CiscoUcceAdapter:
     name = "cisco_ucce"
-    version = "1"
+    version = "2"
     #: A nightly TCD extract per centre/day: a corrected re-extract replaces the earlier one.
     dataset_grain = "day"
 
