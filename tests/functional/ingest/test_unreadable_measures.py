@@ -165,6 +165,7 @@ def test_cisco_stores_a_call_whose_leg_measures_are_unreadable(lake: LocalLake) 
             3: {"HoldTime": "n/a"},  # call 1001's agent leg
             4: {"WorkTime": "--"},  # call 1002 (abandoned in queue): its end is unknown
             6: {"LocalQTime": "abc"},  # call 1004's first leg: the queue wait is unknown
+            9: {"DateTime": "2024-03-05 1O:12:30.000"},  # call 1004's last leg: when it ended is unknown
             5: {"LocalQTime": "?"},  # call 1003: no other wait, so whether it abandoned is unknown
             12: {"TalkTime": "forty"},  # a non-routed call an agent took: answered or not is unknown
         }
@@ -177,9 +178,11 @@ def test_cisco_stores_a_call_whose_leg_measures_are_unreadable(lake: LocalLake) 
         "disposition.unknown_code": 1,
         "timestamp.invalid": 1,
     }
-    assert manifest.flagged_by_rule == {"number.invalid": 3}
+    assert manifest.flagged_by_rule == {"number.invalid": 3, "timestamp.invalid": 1}
     first, abandoned, transferred = (_contact(lake, f"153001-{n}") for n in (1001, 1002, 1004))
-    assert {c["quality_flags"] for c in (first, abandoned, transferred)} == {"number.invalid"}
+    assert [c["quality_flags"] for c in (first, abandoned, transferred)] == [
+        "number.invalid", "number.invalid", "number.invalid,timestamp.invalid",
+    ]  # fmt: skip
     assert (first["hold_seconds"], first["talk_seconds"], first["acw_seconds"], first["queue_seconds"]) == (
         None, 200.0, 20.0, 29.0,
     )  # fmt: skip
@@ -190,7 +193,18 @@ def test_cisco_stores_a_call_whose_leg_measures_are_unreadable(lake: LocalLake) 
     assert (transferred["queue_seconds"], transferred["talk_seconds"], transferred["outcome"]) == (
         None, 610.0, "answered",
     )  # fmt: skip
-    assert transferred["answered_utc"] is not None  # its answering leg's waits are readable
+    # Its answering leg (the second) is readable; its last leg's end is not, and the call may end there.
+    assert (transferred["answered_utc"], transferred["disconnected_utc"]) == (
+        datetime(2024, 3, 5, 10, 0, 55),
+        None,
+    )
+    steps = [s for s in lake.steps().to_pylist() if s["contact_id"] == "153001-1004"]
+    assert [
+        (s["step_type"], s["step_name"], s["started_utc"]) for s in steps if s["step_type"] == "agent"
+    ] == [
+        ("agent", "5102", datetime(2024, 3, 5, 10, 0, 55)),
+        ("agent", "5103", None),
+    ]
     quarantine = {q["source_line"]: q for q in lake.quarantine().to_pylist()}
     assert "decides whether the caller abandoned" in quarantine[5]["message"]
     assert "decides whether the agent answered" in quarantine[12]["message"]

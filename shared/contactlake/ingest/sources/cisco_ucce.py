@@ -59,9 +59,6 @@ DISPOSITIONS: dict[int, str] = {
 }
 HORIZON_SECONDS = 6 * 3600
 _NUMBERS = ("Duration", "RingTime", "DelayTime", "HoldTime", "TalkTime", "WorkTime", "LocalQTime")
-#: The leg's numbers that place it in time (it started ``DateTime - Duration``): not a number rejects the
-#: call, whose start is its earliest leg's. The others are measures: not a number flags the call.
-_PLACING = ("Duration",)
 _WAITS = ("DelayTime", "LocalQTime", "RingTime")
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S")
 
@@ -81,7 +78,8 @@ class _Leg:
     ani: str | None = None
     wrapup: str | None = None
     problem: RecordProblem | None = None
-    #: Measures that are not numbers (name → the text exported); counted as 0 in ``numbers``.
+    #: Fields that are not numbers (or, ``DateTime``, not a time): name → the text exported; counted as 0
+    #: in ``numbers``. The call's first leg must have both ``DateTime`` and ``Duration``: they place it.
     unreadable: dict[str, str] = field(default_factory=dict)
 
     def known(self, *names: str) -> bool:
@@ -114,9 +112,7 @@ def _leg(row: dict[str, str], line: int, raw: str) -> _Leg:
             except ValueError:
                 continue
         else:
-            raise RecordProblem(
-                "timestamp.invalid", f"line {line}: DateTime {when!r} is not YYYY-MM-DD HH:MM:SS"
-            )
+            leg.unreadable["DateTime"] = when or ""
         for name in _NUMBERS:
             value = _clean(row.get(name))
             try:
@@ -124,10 +120,6 @@ def _leg(row: dict[str, str], line: int, raw: str) -> _Leg:
                 if not math.isfinite(leg.numbers[name]):
                     raise ValueError(value)  # nan / inf are not numbers (docs/validation.md)
             except ValueError:
-                if name in _PLACING:
-                    raise RecordProblem(
-                        "number.invalid", f"line {line}: {name} {value!r} is not a number"
-                    ) from None
                 leg.numbers[name] = 0.0
                 leg.unreadable[name] = value or ""
             if leg.numbers[name] < 0:
@@ -139,7 +131,8 @@ def _leg(row: dict[str, str], line: int, raw: str) -> _Leg:
             raise RecordProblem(
                 "number.invalid", f"line {line}: CallDisposition and the sequence number must be integers"
             ) from None
-        leg.start = leg.end - timedelta(seconds=leg.numbers["Duration"])
+        if leg.end is not None and leg.known("Duration"):
+            leg.start = leg.end - timedelta(seconds=leg.numbers["Duration"])
         leg.agent = _clean(row.get("AgentSkillTargetID")) or _clean(row.get("AgentPeripheralNumber"))
         leg.skill = _clean(row.get("SkillGroupSkillTargetID"))
         leg.call_type = _clean(row.get("CallTypeID"))
@@ -152,6 +145,24 @@ def _leg(row: dict[str, str], line: int, raw: str) -> _Leg:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") if value else None
+
+
+def _feeds(
+    leg: _Leg, name: str, waited: list[_Leg], agent_legs: list[_Leg], first_answer: _Leg | None
+) -> tuple[str, ...]:
+    """The call's canonical values computed from ``name`` of ``leg``: unknown when it is unreadable."""
+    answered = ("answered_utc",) if leg is first_answer else ()
+    if name == "DateTime":  # the leg's end (and start): the call's end may be this leg's
+        return ("disconnected_utc", *answered)
+    if name == "Duration":  # the leg's start
+        return answered
+    if name == "TalkTime":  # only on legs no agent took (else it decides the outcome): IVR time
+        return ("ivr_seconds",)
+    if name in ("HoldTime", "WorkTime"):
+        canonical = "hold_seconds" if name == "HoldTime" else "acw_seconds"
+        ends = ("disconnected_utc",) if name == "WorkTime" else ()  # the customer left before wrap-up
+        return (*ends, *((canonical,) if leg in agent_legs else ()))
+    return (*(("queue_seconds",) if leg in waited else ()), *answered)  # a wait
 
 
 def _undecided(line: int, name: str, value: str, decides: str) -> RecordProblem:
@@ -168,6 +179,15 @@ def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, Any], str | None
     what it feeds (:class:`Measures`), unless it decides the outcome: a talk time of a leg an agent took
     (answered or not), a wait of an unanswered call whose other waits are zero (abandoned or not)."""
     legs = sorted(legs, key=lambda leg: (leg.sequence, leg.start or datetime.min))
+    first = legs[0]  # the call starts with its first leg: it must be placed in time
+    if first.start is None:
+        name = "DateTime" if "DateTime" in first.unreadable else "Duration"
+        expected = "YYYY-MM-DD HH:MM:SS" if name == "DateTime" else "a number"
+        raise RecordProblem(
+            "timestamp.invalid" if name == "DateTime" else "number.invalid",
+            f"line {first.line}: {name} {first.unreadable[name]!r} is not {expected}; "
+            "the call's first leg places it in time",
+        )
     for leg in legs:
         if leg.agent is not None and not leg.known("TalkTime"):
             raise _undecided(leg.line, "TalkTime", leg.unreadable["TalkTime"], "whether the agent answered")
@@ -184,21 +204,15 @@ def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, Any], str | None
     agent_legs = [leg for leg in legs if leg.answered]
     if first_answer is None and meaning != "failed" and wait == 0:
         for leg in waited:
-            name = next((name for name in _WAITS if name in leg.unreadable), None)
-            if name is not None:
-                raise _undecided(leg.line, name, leg.unreadable[name], "whether the caller abandoned")
+            unread = next((wait for wait in _WAITS if wait in leg.unreadable), None)
+            if unread is not None:
+                raise _undecided(leg.line, unread, leg.unreadable[unread], "whether the caller abandoned")
     measures = Measures()
     for leg in legs:
         for name, value in leg.unreadable.items():
-            feeds = {
-                "TalkTime": ("ivr_seconds",),
-                "HoldTime": ("hold_seconds",) if leg in agent_legs else (),
-                "WorkTime": ("disconnected_utc", *(("acw_seconds",) if leg in agent_legs else ())),
-            }.get(name) or (
-                *(("queue_seconds",) if leg in waited else ()),
-                *(("answered_utc",) if leg is first_answer else ()),
-            )
-            measures.unreadable("number.invalid", f"line {leg.line}: {name} {value!r}", *feeds)
+            rule = "timestamp.invalid" if name == "DateTime" else "number.invalid"
+            feeds = _feeds(leg, name, waited, agent_legs, first_answer)
+            measures.unreadable(rule, f"line {leg.line}: {name} {value!r}", *feeds)
     if first_answer is not None:
         outcome = "answered"
     elif meaning == "failed":
@@ -227,24 +241,24 @@ def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, Any], str | None
                     leg.call_type,
                     _iso(leg.start),
                     _iso(leg.end),
-                    leg.numbers["Duration"],
+                    leg.numbers["Duration"] if leg.known("Duration") else None,
                     f"disposition {leg.disposition}",
                 )
             )
-        if queued and leg.start is not None:
+        if queued:
             known = leg.known("LocalQTime", "DelayTime")  # else the queue's length is unknown
             steps.append(
                 Step(
                     "queue",
                     leg.skill,
                     _iso(leg.start),
-                    _iso(leg.start + timedelta(seconds=queued)) if known else None,
+                    _iso(leg.start + timedelta(seconds=queued)) if known and leg.start else None,
                     queued if known else None,
                     "answered" if leg.answered else f"disposition {leg.disposition}",
                 )
             )
-        if leg.agent is not None and leg.start is not None:
-            answer = leg.start + timedelta(seconds=leg.wait) if leg.known(*_WAITS) else None
+        if leg.agent is not None:
+            answer = leg.start + timedelta(seconds=leg.wait) if leg.start and leg.known(*_WAITS) else None
             talk = leg.numbers.get("TalkTime", 0) + leg.numbers.get("HoldTime", 0)
             talked = talk if leg.known("HoldTime") else None
             steps.append(
