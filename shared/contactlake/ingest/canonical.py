@@ -64,13 +64,14 @@ class RowChecks:
     _failed: pa.Array | None = field(init=False, default=None)
     _flags: dict[str, pa.Array] = field(init=False, default_factory=dict)
 
-    def flag(self, mask: pa.Array | pa.ChunkedArray, rule_id: str, message: str) -> None:
+    def flag(self, mask: pa.Array | pa.ChunkedArray, rule_id: str, message: str | pa.Array) -> None:
         """Mark rows where ``mask`` is true with the flag ``rule_id``: stored, with the rule id in
-        ``quality_flags`` — or rejected with ``message`` when the centre raised the flag to a rejection."""
+        ``quality_flags`` — or rejected with ``message`` (one, or one per row) when the centre raised the
+        flag to a rejection."""
         if rule_id not in schema.QUALITY_FLAGS:
             raise ValueError(f"{rule_id!r} is not a flag rule; add it to schema.QUALITY_FLAGS")
         if rule_id in self.rejecting:
-            self.fail(mask, rule_id, message)
+            self._record(mask, rule_id, message)
             return
         if isinstance(mask, pa.ChunkedArray):
             mask = mask.combine_chunks()

@@ -39,10 +39,10 @@ from contactlake.ingest.sources.base import AdapterContext
 from contactlake.ingest.sources.jsonbase import (
     BATCH_RECORDS,
     ContactRows,
+    Measures,
     RecordProblem,
     Step,
     dig,
-    number,
     text,
 )
 from contactlake.pii import mask_numbers_array, pseudonymise_array
@@ -86,7 +86,9 @@ def _outcome(record: dict[str, Any], queued: bool, answered: bool) -> str:
 
 
 def pick_contact(record: dict[str, Any]) -> tuple[dict[str, Any], str | None, list[Step]]:
-    """Canonical values, caller number and pathway steps of one CTR (raises :class:`RecordProblem`)."""
+    """Canonical values, caller number and pathway steps of one CTR (raises :class:`RecordProblem`).
+
+    A duration or count that is not a number is a flag (:class:`Measures`), the value null."""
     method = text(record.get("InitiationMethod"), "InitiationMethod")
     channel_code = text(record.get("Channel"), "Channel")
     channel = "callback" if method == "CALLBACK" else _CHANNELS.get(channel_code or "")
@@ -106,11 +108,14 @@ def pick_contact(record: dict[str, Any]) -> tuple[dict[str, Any], str | None, li
     initiated = text(record.get("InitiationTimestamp"), "InitiationTimestamp")
     system = text(record.get("ConnectedToSystemTimestamp"), "ConnectedToSystemTimestamp")
     disconnected = text(record.get("DisconnectTimestamp"), "DisconnectTimestamp")
-    talk = number(agent.get("AgentInteractionDuration"), "Agent.AgentInteractionDuration")
-    hold = number(agent.get("CustomerHoldDuration"), "Agent.CustomerHoldDuration")
-    holds = number(agent.get("NumberOfHolds"), "Agent.NumberOfHolds")
-    acw = number(agent.get("AfterContactWorkDuration"), "Agent.AfterContactWorkDuration")
-    queue_seconds = number(queue.get("Duration"), "Queue.Duration")
+    measures = Measures()
+    talk = measures.number(
+        agent.get("AgentInteractionDuration"), "Agent.AgentInteractionDuration", "talk_seconds"
+    )
+    hold = measures.number(agent.get("CustomerHoldDuration"), "Agent.CustomerHoldDuration", "hold_seconds")
+    holds = measures.number(agent.get("NumberOfHolds"), "Agent.NumberOfHolds")
+    acw = measures.number(agent.get("AfterContactWorkDuration"), "Agent.AfterContactWorkDuration")
+    queue_seconds = measures.number(queue.get("Duration"), "Queue.Duration")
     queue_name = text(queue.get("Name"), "Queue.Name")
     username = text(agent.get("Username"), "Agent.Username")
     next_id = text(record.get("NextContactId"), "NextContactId")
@@ -155,7 +160,7 @@ def pick_contact(record: dict[str, Any]) -> tuple[dict[str, Any], str | None, li
         steps.append(Step("queue", queue_name, enqueued, dequeued, queue_seconds, queue_outcome))
     if answered is not None:
         end = text(agent.get("AfterContactWorkStartTimestamp"), "Agent.AfterContactWorkStartTimestamp")
-        handled = (talk or 0) + (hold or 0)
+        handled = (talk or 0) + (hold or 0) if measures.readable("talk_seconds", "hold_seconds") else None
         steps.append(
             Step(
                 "agent",
@@ -170,7 +175,8 @@ def pick_contact(record: dict[str, Any]) -> tuple[dict[str, Any], str | None, li
             steps.append(Step("hold", f"{int(holds)} hold(s)", None, None, hold, "resumed"))
     if next_id:
         steps.append(Step("transfer", next_id, disconnected, None, None, "next_contact"))
-    return values, text(dig(record, "CustomerEndpoint", "Address"), "CustomerEndpoint.Address"), steps
+    caller = text(dig(record, "CustomerEndpoint", "Address"), "CustomerEndpoint.Address")
+    return measures.finish(values), caller, steps
 
 
 def _between(start: str | None, end: str | None) -> float | None:
@@ -277,7 +283,7 @@ class _Latest:
 
 class AmazonConnectAdapter:
     name = "amazon_connect"
-    version = "2"
+    version = "3"
     #: Firehose writes many objects a day, each with different contacts: every object is a dataset.
     dataset_grain = "object"
 

@@ -21,15 +21,16 @@ bounded by the calls of that window, for files ordered by time (as TCD extracts 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from contactlake.contract import ParsedBatch, Upload
 from contactlake.ingest.reader import open_decoded
 from contactlake.ingest.sources.base import AdapterContext
-from contactlake.ingest.sources.jsonbase import ContactRows, RecordProblem, Step
+from contactlake.ingest.sources.jsonbase import ContactRows, Measures, RecordProblem, Step
 from contactlake.kernels.csvblocks import MAX_FIELD_CHARS, iter_csv_blocks
 
 __all__ = ["DISPOSITIONS", "HORIZON_SECONDS", "REQUIRED", "CiscoUcceAdapter"]
@@ -58,6 +59,7 @@ DISPOSITIONS: dict[int, str] = {
 }
 HORIZON_SECONDS = 6 * 3600
 _NUMBERS = ("Duration", "RingTime", "DelayTime", "HoldTime", "TalkTime", "WorkTime", "LocalQTime")
+_WAITS = ("DelayTime", "LocalQTime", "RingTime")
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S")
 
 
@@ -76,6 +78,13 @@ class _Leg:
     ani: str | None = None
     wrapup: str | None = None
     problem: RecordProblem | None = None
+    #: Fields that are not numbers (or, ``DateTime``, not a time): name → the text exported; counted as 0
+    #: in ``numbers``. The call's first leg must have both ``DateTime`` and ``Duration``: they place it.
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+    def known(self, *names: str) -> bool:
+        """True when none of ``names`` was unreadable on this leg."""
+        return not any(name in self.unreadable for name in names)
 
     @property
     def answered(self) -> bool:
@@ -103,17 +112,16 @@ def _leg(row: dict[str, str], line: int, raw: str) -> _Leg:
             except ValueError:
                 continue
         else:
-            raise RecordProblem(
-                "timestamp.invalid", f"line {line}: DateTime {when!r} is not YYYY-MM-DD HH:MM:SS"
-            )
+            leg.unreadable["DateTime"] = when or ""
         for name in _NUMBERS:
             value = _clean(row.get(name))
             try:
                 leg.numbers[name] = float(value) if value is not None else 0.0
+                if not math.isfinite(leg.numbers[name]):
+                    raise ValueError(value)  # nan / inf are not numbers (docs/validation.md)
             except ValueError:
-                raise RecordProblem(
-                    "number.invalid", f"line {line}: {name} {value!r} is not a number"
-                ) from None
+                leg.numbers[name] = 0.0
+                leg.unreadable[name] = value or ""
             if leg.numbers[name] < 0:
                 raise RecordProblem("duration.negative", f"line {line}: {name} is negative")
         try:
@@ -123,7 +131,8 @@ def _leg(row: dict[str, str], line: int, raw: str) -> _Leg:
             raise RecordProblem(
                 "number.invalid", f"line {line}: CallDisposition and the sequence number must be integers"
             ) from None
-        leg.start = leg.end - timedelta(seconds=leg.numbers["Duration"])
+        if leg.end is not None and leg.known("Duration"):
+            leg.start = leg.end - timedelta(seconds=leg.numbers["Duration"])
         leg.agent = _clean(row.get("AgentSkillTargetID")) or _clean(row.get("AgentPeripheralNumber"))
         leg.skill = _clean(row.get("SkillGroupSkillTargetID"))
         leg.call_type = _clean(row.get("CallTypeID"))
@@ -138,9 +147,50 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") if value else None
 
 
-def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, object], str | None, list[Step]]:
-    """Assemble one call's contact values, caller and steps from its (valid) legs."""
+def _feeds(
+    leg: _Leg, name: str, waited: list[_Leg], agent_legs: list[_Leg], first_answer: _Leg | None
+) -> tuple[str, ...]:
+    """The call's canonical values computed from ``name`` of ``leg``: unknown when it is unreadable."""
+    answered = ("answered_utc",) if leg is first_answer else ()
+    if name == "DateTime":  # the leg's end (and start): the call's end may be this leg's
+        return ("disconnected_utc", *answered)
+    if name == "Duration":  # the leg's start
+        return answered
+    if name == "TalkTime":  # only on legs no agent took (else it decides the outcome): IVR time
+        return ("ivr_seconds",)
+    if name in ("HoldTime", "WorkTime"):
+        canonical = "hold_seconds" if name == "HoldTime" else "acw_seconds"
+        ends = ("disconnected_utc",) if name == "WorkTime" else ()  # the customer left before wrap-up
+        return (*ends, *((canonical,) if leg in agent_legs else ()))
+    return (*(("queue_seconds",) if leg in waited else ()), *answered)  # a wait
+
+
+def _undecided(line: int, name: str, value: str, decides: str) -> RecordProblem:
+    return RecordProblem(
+        "number.invalid",
+        f"line {line}: {name} {value!r} is not a number, and it decides {decides}; export it as a number",
+    )
+
+
+def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, Any], str | None, list[Step]]:
+    """Assemble one call's contact values, caller and steps from its (valid) legs.
+
+    A measure that is not a number (:data:`_PLACING` aside) flags the call ``number.invalid`` and nulls
+    what it feeds (:class:`Measures`), unless it decides the outcome: a talk time of a leg an agent took
+    (answered or not), a wait of an unanswered call whose other waits are zero (abandoned or not)."""
     legs = sorted(legs, key=lambda leg: (leg.sequence, leg.start or datetime.min))
+    first = legs[0]  # the call starts with its first leg: it must be placed in time
+    if first.start is None:
+        name = "DateTime" if "DateTime" in first.unreadable else "Duration"
+        expected = "YYYY-MM-DD HH:MM:SS" if name == "DateTime" else "a number"
+        raise RecordProblem(
+            "timestamp.invalid" if name == "DateTime" else "number.invalid",
+            f"line {first.line}: {name} {first.unreadable[name]!r} is not {expected}; "
+            "the call's first leg places it in time",
+        )
+    for leg in legs:
+        if leg.agent is not None and not leg.known("TalkTime"):
+            raise _undecided(leg.line, "TalkTime", leg.unreadable["TalkTime"], "whether the agent answered")
     first_answer = next((leg for leg in legs if leg.answered), None)
     waited = legs if first_answer is None else legs[: legs.index(first_answer) + 1]
     wait = sum(leg.wait for leg in waited)
@@ -152,6 +202,17 @@ def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, object], str | N
             f"CallDisposition {last.disposition} is not a known code; ask for it to be added to the adapter",
         )
     agent_legs = [leg for leg in legs if leg.answered]
+    if first_answer is None and meaning != "failed" and wait == 0:
+        for leg in waited:
+            unread = next((wait for wait in _WAITS if wait in leg.unreadable), None)
+            if unread is not None:
+                raise _undecided(leg.line, unread, leg.unreadable[unread], "whether the caller abandoned")
+    measures = Measures()
+    for leg in legs:
+        for name, value in leg.unreadable.items():
+            rule = "timestamp.invalid" if name == "DateTime" else "number.invalid"
+            feeds = _feeds(leg, name, waited, agent_legs, first_answer)
+            measures.unreadable(rule, f"line {leg.line}: {name} {value!r}", *feeds)
     if first_answer is not None:
         outcome = "answered"
     elif meaning == "failed":
@@ -162,7 +223,7 @@ def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, object], str | N
         outcome = "abandoned" if wait > 0 else "ivr_abandoned"
     answered_at = (
         first_answer.start + timedelta(seconds=first_answer.wait)
-        if first_answer and first_answer.start
+        if first_answer and first_answer.start and first_answer.known(*_WAITS)
         else None
     )
     ends = [
@@ -180,38 +241,40 @@ def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, object], str | N
                     leg.call_type,
                     _iso(leg.start),
                     _iso(leg.end),
-                    leg.numbers["Duration"],
+                    leg.numbers["Duration"] if leg.known("Duration") else None,
                     f"disposition {leg.disposition}",
                 )
             )
-        if queued and leg.start is not None:
+        if queued:
+            known = leg.known("LocalQTime", "DelayTime")  # else the queue's length is unknown
             steps.append(
                 Step(
                     "queue",
                     leg.skill,
                     _iso(leg.start),
-                    _iso(leg.start + timedelta(seconds=queued)),
-                    queued,
+                    _iso(leg.start + timedelta(seconds=queued)) if known and leg.start else None,
+                    queued if known else None,
                     "answered" if leg.answered else f"disposition {leg.disposition}",
                 )
             )
-        if leg.agent is not None and leg.start is not None:
-            answer = leg.start + timedelta(seconds=leg.wait)
+        if leg.agent is not None:
+            answer = leg.start + timedelta(seconds=leg.wait) if leg.start and leg.known(*_WAITS) else None
             talk = leg.numbers.get("TalkTime", 0) + leg.numbers.get("HoldTime", 0)
+            talked = talk if leg.known("HoldTime") else None
             steps.append(
                 Step(
                     "agent",
                     leg.agent,
                     _iso(answer),
-                    _iso(answer + timedelta(seconds=talk)),
-                    talk,
+                    _iso(answer + timedelta(seconds=talk)) if answer and talked is not None else None,
+                    talked,
                     "completed" if leg.answered else f"disposition {leg.disposition}",
                 )
             )
             if leg.numbers.get("HoldTime", 0):
                 steps.append(Step("hold", leg.agent, None, None, leg.numbers["HoldTime"], "resumed"))
     handled = agent_legs[-1] if agent_legs else None
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "contact_id": contact_id,
         "channel": "voice",
         "direction": "inbound",
@@ -230,12 +293,12 @@ def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, object], str | N
         "transfer_count": float(max(0, len(agent_legs) - 1)),
     }
     caller = next((leg.ani for leg in legs if leg.ani), None)
-    return values, caller, steps
+    return measures.finish(values), caller, steps
 
 
 class CiscoUcceAdapter:
     name = "cisco_ucce"
-    version = "1"
+    version = "2"
     #: A nightly TCD extract per centre/day: a corrected re-extract replaces the earlier one.
     dataset_grain = "day"
 

@@ -38,7 +38,14 @@ from contactlake.contract import ParsedBatch, Upload
 from contactlake.ingest.jsonrecords import iter_json_records
 from contactlake.ingest.reader import open_decoded
 from contactlake.ingest.sources.base import AdapterContext
-from contactlake.ingest.sources.jsonbase import BATCH_RECORDS, ContactRows, RecordProblem, Step, number, text
+from contactlake.ingest.sources.jsonbase import (
+    BATCH_RECORDS,
+    ContactRows,
+    Measures,
+    RecordProblem,
+    Step,
+    text,
+)
 
 __all__ = ["GenesysCloudAdapter", "pick_conversation"]
 
@@ -51,6 +58,8 @@ _DIRECTIONS = {"inbound": "inbound", "outbound": "outbound"}
 _DIALER_PURPOSES = ("dialer", "outbound")
 #: The wrap-up Genesys Cloud writes when an agent skips a preview-dialling record.
 PREVIEW_SKIPPED = "ININ-OUTBOUND-PREVIEW-SKIPPED"
+#: What an agent segment's times feed, by ``segmentType`` (a time that is not a time nulls them).
+_AGENT_SEGMENT_FEEDS = {"interact": ("talk_seconds",), "hold": ("hold_seconds",), "wrapup": ("acw_seconds",)}
 
 
 def conversation_ended(conversation: dict[str, Any]) -> bool:
@@ -105,28 +114,33 @@ def _direction(conversation: dict[str, Any], participants: list[dict[str, Any]])
     return _DIRECTIONS.get(str(first.get("direction") or "").lower())
 
 
-def _last_segment_end(participants: list[dict[str, Any]]) -> str | None:
+def _last_segment_end(participants: list[dict[str, Any]], measures: Measures) -> str | None:
+    """The latest ``segmentEnd`` (the end of a conversation without ``conversationEnd``); null when one
+    is not a time, since it might have been the latest."""
     ends = [
-        str(segment["segmentEnd"])
+        (str(segment["segmentEnd"]), _when(measures, segment["segmentEnd"], "segmentEnd", "disconnected_utc"))
         for participant in participants
         for _, segment in _segments(participant)
         if segment.get("segmentEnd")
     ]
-    return max(ends, key=lambda end: datetime.fromisoformat(end.replace("Z", "+00:00"))) if ends else None
+    if not ends or not measures.readable("disconnected_utc"):
+        return None
+    return max(ends, key=lambda end: end[1] or datetime.min)[0]
 
 
-def _seconds(start: str | None, end: str | None) -> float | None:
-    if not start or not end:
+def _when(measures: Measures, value: Any, name: str, *feeds: str) -> datetime | None:
+    """A segment time; one that is not ISO 8601 is noted as ``timestamp.invalid``, nulling ``feeds``."""
+    if not value:
         return None
     try:
-        delta = datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(
-            start.replace("Z", "+00:00")
-        )
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise RecordProblem(
-            "timestamp.invalid", f"segment time {start!r} / {end!r} is not ISO 8601"
-        ) from None
-    return delta.total_seconds()
+        measures.unreadable("timestamp.invalid", f"{name} {value!r}", *feeds)
+        return None
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    return (end - start).total_seconds() if start and end else None
 
 
 def _segments(participant: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -142,10 +156,10 @@ def _segments(participant: dict[str, Any]) -> list[tuple[dict[str, Any], dict[st
     return sorted(pairs, key=lambda pair: str(pair[1].get("segmentStart") or ""))
 
 
-def _metric(session: dict[str, Any], name: str) -> float | None:
+def _metric(session: dict[str, Any], name: str, measures: Measures, feeds: str) -> float | None:
     for metric in session.get("metrics") or []:
         if isinstance(metric, dict) and metric.get("name") == name:
-            return number(metric.get("value"), f"metrics.{name}")
+            return measures.number(metric.get("value"), f"metrics.{name}", feeds)
     return None
 
 
@@ -182,6 +196,7 @@ def pick_conversation(conversation: dict[str, Any]) -> tuple[dict[str, Any], str
     answered: str | None = None
     agent_id, wrap_code = None, None
     talk, hold, acw, holds, agent_legs = 0.0, 0.0, 0.0, 0, 0
+    measures = Measures()  # a segment time that is not a time nulls what it feeds and flags the contact
     timeline: list[tuple[str, Step]] = []
     for participant in participants:
         purpose = participant.get("purpose")
@@ -196,11 +211,13 @@ def pick_conversation(conversation: dict[str, Any]) -> tuple[dict[str, Any], str
                     text(segment.get("segmentEnd"), "segmentEnd"),
                 )
                 ivr_start = min(filter(None, (ivr_start, start)), default=None)
-                ivr_seconds += _seconds(start, end) or 0.0
-                ivr_outcome = "queued" if segment.get("disconnectType") == "transfer" else "ended"
-                timeline.append(
-                    (start or "", Step("ivr_menu", name, start, end, _seconds(start, end), ivr_outcome))
+                seconds = _seconds(
+                    _when(measures, start, "segmentStart", "ivr_entered_utc", "ivr_seconds"),
+                    _when(measures, end, "segmentEnd", "ivr_seconds"),
                 )
+                ivr_seconds += seconds or 0.0
+                ivr_outcome = "queued" if segment.get("disconnectType") == "transfer" else "ended"
+                timeline.append((start or "", Step("ivr_menu", name, start, end, seconds, ivr_outcome)))
         elif purpose == "acd":
             for session, segment in pairs:
                 start, end = (
@@ -209,32 +226,43 @@ def pick_conversation(conversation: dict[str, Any]) -> tuple[dict[str, Any], str
                 )
                 enqueued = min(filter(None, (enqueued, start)), default=None)
                 queue_name = queue_name or name or text(segment.get("queueId"), "queueId")
-                queue_seconds += _seconds(start, end) or 0.0
-                queue_metric = queue_metric if queue_metric is not None else _metric(session, "tAcd")
-                left = "to_agent" if segment.get("disconnectType") == "transfer" else "abandoned"
-                timeline.append(
-                    (start or "", Step("queue", queue_name, start, end, _seconds(start, end), left))
+                seconds = _seconds(
+                    _when(measures, start, "segmentStart", "enqueued_utc", "queue segments"),
+                    _when(measures, end, "segmentEnd", "queue segments"),
                 )
+                queue_seconds += seconds or 0.0
+                if queue_metric is None:
+                    queue_metric = _metric(session, "tAcd", measures, "queue_seconds")
+                left = "to_agent" if segment.get("disconnectType") == "transfer" else "abandoned"
+                timeline.append((start or "", Step("queue", queue_name, start, end, seconds, left)))
         elif purpose == "agent":
-            leg_start, leg_end, leg_seconds, leg_disconnect = None, None, 0.0, None
+            leg_start, leg_end, leg_disconnect = None, None, None
+            leg_seconds: float | None = 0.0
             for _, segment in pairs:
                 kind = segment.get("segmentType")
                 start, end = (
                     text(segment.get("segmentStart"), "segmentStart"),
                     text(segment.get("segmentEnd"), "segmentEnd"),
                 )
-                seconds = _seconds(start, end) or 0.0
+                feeds = _AGENT_SEGMENT_FEEDS.get(str(kind), ())
+                answer = ("answered_utc",) if kind == "interact" else ()
+                started_at = _when(measures, start, "segmentStart", *feeds, *answer)
+                ended_at = _when(measures, end, "segmentEnd", *feeds)
+                exact = _seconds(started_at, ended_at)
+                if exact is None and start and end and kind in ("interact", "hold"):
+                    leg_seconds = None  # a time of the leg is not a time: its length is unknown
+                seconds = exact or 0.0
                 if kind == "interact":
                     leg_start = leg_start or start
                     leg_end, leg_disconnect = end, segment.get("disconnectType")
                     answered = min(filter(None, (answered, start)), default=None)
                     talk += seconds
-                    leg_seconds += seconds
+                    leg_seconds = None if leg_seconds is None else leg_seconds + seconds
                 elif kind == "hold":
                     hold += seconds
                     holds += 1
-                    leg_seconds += seconds
-                    timeline.append((start or "", Step("hold", name, start, end, seconds, "resumed")))
+                    leg_seconds = None if leg_seconds is None else leg_seconds + seconds
+                    timeline.append((start or "", Step("hold", name, start, end, exact, "resumed")))
                 elif kind == "wrapup":
                     acw += seconds
                     wrap_code = text(segment.get("wrapUpCode"), "wrapUpCode") or wrap_code
@@ -283,9 +311,13 @@ def pick_conversation(conversation: dict[str, Any]) -> tuple[dict[str, Any], str
     if queue_metric is not None:
         queue_wait = queue_metric / 1000.0
     elif answered is not None and enqueued is not None:
-        queue_wait = _seconds(enqueued, answered)
-    else:
+        queue_wait = _seconds(
+            _when(measures, enqueued, "segmentStart"), _when(measures, answered, "segmentStart")
+        )
+    elif measures.readable("queue segments"):
         queue_wait = queue_seconds if enqueued is not None else None
+    else:
+        queue_wait = None
     direction = _direction(conversation, participants)
     values = {
         "contact_id": text(conversation.get("conversationId"), "conversationId"),
@@ -298,7 +330,7 @@ def pick_conversation(conversation: dict[str, Any]) -> tuple[dict[str, Any], str
         "enqueued_utc": enqueued,
         "answered_utc": answered,
         "disconnected_utc": text(conversation.get("conversationEnd"), "conversationEnd")
-        or _last_segment_end(participants),
+        or _last_segment_end(participants, measures),
         "ivr_seconds": ivr_seconds if ivr_start else None,
         "queue_seconds": queue_wait,
         "talk_seconds": talk if answered else None,
@@ -310,12 +342,12 @@ def pick_conversation(conversation: dict[str, Any]) -> tuple[dict[str, Any], str
         "transfer_count": float(max(0, agent_legs - 1)),
     }
     ani = text(customer_session.get("ani"), "ani") if customer_session else None
-    return values, ani.removeprefix("tel:") if ani else None, steps
+    return measures.finish(values), ani.removeprefix("tel:") if ani else None, steps
 
 
 class GenesysCloudAdapter:
     name = "genesys_cloud"
-    version = "2"
+    version = "3"
     #: Details jobs return pages; every page object is its own dataset.
     dataset_grain = "object"
 

@@ -25,7 +25,7 @@ from contactlake.ingest.jsonrecords import JsonRecord
 from contactlake.ingest.rules import check_contacts
 from contactlake.ingest.sources.base import AdapterContext
 
-__all__ = ["BATCH_RECORDS", "ContactRows", "RecordProblem", "Step", "dig", "number", "text"]
+__all__ = ["BATCH_RECORDS", "ContactRows", "Measures", "RecordProblem", "Step", "dig", "number", "text"]
 
 #: Records per batch of a JSON source: a record is wide (its JSON is kept for the quarantine, its
 #: values and pathway steps are Python objects until the batch is built), so fewer than a CSV batch.
@@ -51,6 +51,10 @@ class RecordProblem(ValueError):
     def __init__(self, rule_id: str, message: str) -> None:
         super().__init__(message)
         self.rule_id = rule_id
+
+    def __reduce__(self) -> tuple[type[RecordProblem], tuple[str, str]]:
+        """Both arguments: Amazon Connect's reader pickles problems to its scratch file and back."""
+        return RecordProblem, (self.rule_id, str(self))
 
 
 def dig(record: Mapping[str, Any], *path: str) -> Any:
@@ -87,6 +91,56 @@ def number(value: Any, name: str) -> float | None:
 
 
 @dataclass
+class Measures:
+    """One record's measures (durations, counts, times other than the start) read without rejecting it.
+
+    A measure that is not a number or not a time neither identifies the contact nor places it in time, so
+    the contact is stored with the flag ``number.invalid`` / ``timestamp.invalid`` and every canonical
+    value computed from it null (docs/validation.md, "Flags"), as the CSV sources do. The picker reads
+    such fields through :meth:`number` (or notes a bad time with :meth:`unreadable`) naming the values
+    they feed (canonical names, or the picker's own for what it checks with :meth:`readable`);
+    :meth:`finish` nulls the canonical ones and hands the flags to :meth:`ContactRows.add` in the
+    values (key ``quality_flags``: rule id → message, the message used when a centre raises the flag).
+    """
+
+    found: dict[str, list[str]] = field(default_factory=dict)
+    nulled: set[str] = field(default_factory=set)
+
+    def number(self, value: Any, name: str, *feeds: str) -> float | None:
+        """:func:`number`, or None (noted) when ``value`` is not a number; ``feeds``: canonical values
+        computed from it, nulled by :meth:`finish`."""
+        try:
+            return number(value, name)
+        except RecordProblem as problem:
+            self.unreadable(problem.rule_id, f"{name} {value!r}", *feeds)
+            return None
+
+    def unreadable(self, rule_id: str, what: str, *feeds: str) -> None:
+        """Note a field that is not a number (``number.invalid``) or a time (``timestamp.invalid``)."""
+        whats = self.found.setdefault(rule_id, [])
+        if what not in whats:
+            whats.append(what)
+        self.nulled.update(feeds)
+
+    def readable(self, *feeds: str) -> bool:
+        """True when none of ``feeds`` was computed from an unreadable field."""
+        return not self.nulled.intersection(feeds)
+
+    def finish(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` with what unreadable fields fed nulled and the flags added (``quality_flags``)."""
+        if not self.found:
+            return values
+        for name in self.nulled.intersection(values):
+            values[name] = None
+        kind = {"number.invalid": "a number", "timestamp.invalid": "an ISO 8601 time"}
+        values["quality_flags"] = {
+            rule_id: f"{', '.join(whats)}: not {kind.get(rule_id, 'readable')}; stored as null (unknown)"
+            for rule_id, whats in self.found.items()
+        }
+        return values
+
+
+@dataclass
 class Step:
     """One pathway step as picked from a record (times as the source's ISO strings)."""
 
@@ -111,6 +165,8 @@ class ContactRows:
     #: The caller's keyed hash where the adapter already has it instead of the number (a carried record).
     keys: list[str | None] = field(default_factory=list)
     problems: list[tuple[str, str] | None] = field(default_factory=list)
+    #: Per record, the flags its picker found (rule id → message): :class:`Measures`.
+    flags: list[Mapping[str, str] | None] = field(default_factory=list)
     steps: list[list[Step]] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     excluded: Counter[str] = field(default_factory=Counter)
@@ -150,6 +206,7 @@ class ContactRows:
         self.callers.append(caller if problem is None else None)
         self.keys.append(customer_key if problem is None else None)
         self.problems.append((problem.rule_id, str(problem)) if problem is not None else None)
+        self.flags.append(values.get("quality_flags") if values is not None and problem is None else None)
         self.steps.append(steps or [])
         for name in (*_TEXTS, *_TIMESTAMPS, *_NUMBERS, *_COUNTS):
             self.values[name].append(None if values is None else values.get(name))
@@ -163,6 +220,9 @@ class ContactRows:
             mask = pa.array([r == rule_id for r in problem_rules], pa.bool_())
             messages = pa.array([p[1] if p and p[0] == rule_id else None for p in self.problems], pa.string())
             checks.fail_rows(mask, rule_id, messages)
+        for rule_id in sorted({r for flags in self.flags if flags for r in flags}):
+            messages = pa.array([f.get(rule_id) if f else None for f in self.flags], pa.string())
+            checks.flag(pc.is_valid(messages), rule_id, messages)
         zone = self.upload.centre.timezone
         columns: dict[str, pa.Array] = {}
         for name in _TIMESTAMPS:
