@@ -217,3 +217,18 @@ def test_cisco_stores_a_call_whose_leg_measures_are_unreadable(lake: LocalLake) 
         "disposition.unknown_code": 1,
         "timestamp.invalid": 1,
     }
+
+
+def test_cisco_flags_a_negative_leg_measure_and_nulls_what_it_feeds(lake: LocalLake) -> None:
+    """A negative duration is a flag that nulls the value, as in every other source (docs/validation.md);
+    on the first leg's Duration, which places the call in time, it still rejects the call."""
+    data = _tcd({3: {"HoldTime": "-12"}, 6: {"Duration": "-5"}})  # 1001's agent leg; 1004's first leg
+    manifest = lake.ingest("leeds/tcd/tcd-2024-03-05.csv", data)
+    assert manifest.flagged_by_rule == {"duration.negative": 1}
+    assert manifest.quarantined_by_rule.get("duration.negative") == 1
+    first = _contact(lake, "153001-1001")
+    assert (first["quality_flags"], first["hold_seconds"], first["talk_seconds"]) == (
+        "duration.negative", None, 200.0,
+    )  # fmt: skip
+    quarantine = {q["source_line"]: q for q in lake.quarantine().to_pylist()}
+    assert "Duration '-5' is negative" in quarantine[6]["message"]

@@ -81,6 +81,18 @@ class _Leg:
     #: Fields that are not numbers (or, ``DateTime``, not a time): name → the text exported; counted as 0
     #: in ``numbers``. The call's first leg must have both ``DateTime`` and ``Duration``: they place it.
     unreadable: dict[str, str] = field(default_factory=dict)
+    #: Of those, the numbers that were read but are negative (a duration cannot be): ``duration.negative``.
+    negative: set[str] = field(default_factory=set)
+
+    def rule(self, name: str) -> str:
+        """The flag (or reject) rule of the unusable field ``name``."""
+        if name in self.negative:
+            return "duration.negative"
+        return "timestamp.invalid" if name == "DateTime" else "number.invalid"
+
+    def fault(self, name: str) -> str:
+        """What is wrong with the field ``name``, for messages."""
+        return "is negative" if name in self.negative else "is not a number"
 
     def known(self, *names: str) -> bool:
         """True when none of ``names`` was unreadable on this leg."""
@@ -123,7 +135,9 @@ def _leg(row: dict[str, str], line: int, raw: str) -> _Leg:
                 leg.numbers[name] = 0.0
                 leg.unreadable[name] = value or ""
             if leg.numbers[name] < 0:
-                raise RecordProblem("duration.negative", f"line {line}: {name} is negative")
+                leg.numbers[name] = 0.0
+                leg.unreadable[name] = value or ""
+                leg.negative.add(name)
         try:
             leg.sequence = int(_clean(row.get("RouterCallKeySequenceNumber")) or 0)
             leg.disposition = int(_clean(row.get("CallDisposition")) or "")
@@ -165,10 +179,11 @@ def _feeds(
     return (*(("queue_seconds",) if leg in waited else ()), *answered)  # a wait
 
 
-def _undecided(line: int, name: str, value: str, decides: str) -> RecordProblem:
+def _undecided(leg: _Leg, name: str, decides: str) -> RecordProblem:
     return RecordProblem(
-        "number.invalid",
-        f"line {line}: {name} {value!r} is not a number, and it decides {decides}; export it as a number",
+        leg.rule(name),
+        f"line {leg.line}: {name} {leg.unreadable[name]!r} {leg.fault(name)}, and it decides {decides}; "
+        "export it as a number of seconds, 0 or more",
     )
 
 
@@ -182,15 +197,15 @@ def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, Any], str | None
     first = legs[0]  # the call starts with its first leg: it must be placed in time
     if first.start is None:
         name = "DateTime" if "DateTime" in first.unreadable else "Duration"
-        expected = "YYYY-MM-DD HH:MM:SS" if name == "DateTime" else "a number"
+        fault = "is not YYYY-MM-DD HH:MM:SS" if name == "DateTime" else first.fault(name)
         raise RecordProblem(
-            "timestamp.invalid" if name == "DateTime" else "number.invalid",
-            f"line {first.line}: {name} {first.unreadable[name]!r} is not {expected}; "
+            first.rule(name),
+            f"line {first.line}: {name} {first.unreadable[name]!r} {fault}; "
             "the call's first leg places it in time",
         )
     for leg in legs:
         if leg.agent is not None and not leg.known("TalkTime"):
-            raise _undecided(leg.line, "TalkTime", leg.unreadable["TalkTime"], "whether the agent answered")
+            raise _undecided(leg, "TalkTime", "whether the agent answered")
     first_answer = next((leg for leg in legs if leg.answered), None)
     waited = legs if first_answer is None else legs[: legs.index(first_answer) + 1]
     wait = sum(leg.wait for leg in waited)
@@ -206,13 +221,12 @@ def _call(contact_id: str, legs: list[_Leg]) -> tuple[dict[str, Any], str | None
         for leg in waited:
             unread = next((wait for wait in _WAITS if wait in leg.unreadable), None)
             if unread is not None:
-                raise _undecided(leg.line, unread, leg.unreadable[unread], "whether the caller abandoned")
+                raise _undecided(leg, unread, "whether the caller abandoned")
     measures = Measures()
     for leg in legs:
         for name, value in leg.unreadable.items():
-            rule = "timestamp.invalid" if name == "DateTime" else "number.invalid"
             feeds = _feeds(leg, name, waited, agent_legs, first_answer)
-            measures.unreadable(rule, f"line {leg.line}: {name} {value!r}", *feeds)
+            measures.unreadable(leg.rule(name), f"line {leg.line}: {name} {value!r}", *feeds)
     if first_answer is not None:
         outcome = "answered"
     elif meaning == "failed":
