@@ -19,7 +19,7 @@ from chalicelib.observability import logger, metrics
 from contactlake.config import PERIODS, AppConfig
 from contactlake.report.build import build_reports
 from contactlake.report.periods import scheduled_as_of
-from contactlake.runtime import runtime
+from contactlake.runtime import for_run, runtime
 
 __all__ = ["handler", "resolve_as_of"]
 
@@ -38,7 +38,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     period = str((event or {}).get("period", ""))
     if period not in PERIODS:
         raise ValueError(f'scheduled_report needs {{"period": one of {", ".join(PERIODS)}}}, got {event!r}')
-    rt = runtime()
+    rt = for_run(runtime(), context.aws_request_id)  # one scan budget per invocation
     as_of = resolve_as_of(rt.config, event, datetime.now(UTC))
     results = build_reports(
         rt.ports, rt.config, rt.settings, period=period, as_of=as_of, on_step=lambda step: logger.info(step)
