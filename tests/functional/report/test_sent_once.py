@@ -95,10 +95,12 @@ def test_a_report_sent_with_a_gap_is_sent_again_once_the_gap_is_gone(
 
     monkeypatch.setattr(queries, "kpis", failing)
     (flagged,) = _operations(lake, centres=["north"])
-    assert flagged.status == "sent" and flagged.gaps
+    assert flagged.status == "sent"
+    assert flagged.gaps
     monkeypatch.setattr(queries, "kpis", real)
     (fixed,) = _operations(lake, centres=["north"])  # the operator re-runs once the cause is fixed
-    assert fixed.status == "sent" and not fixed.gaps
+    assert fixed.status == "sent"
+    assert not fixed.gaps
     (same,) = _operations(lake, centres=["north"])
     assert same.status == "stored"
     assert len(outbox(lake)) == 2
