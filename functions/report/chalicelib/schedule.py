@@ -1,9 +1,11 @@
 """The scheduled reports: the four SAM schedules in template.yaml (daily, weekly, monthly, quarterly) invoke
 ``app.scheduled_report`` with ``{"period": "…"}`` (docs/adr/0007-reporting-and-api.md says why SAM).
 
-The handler never raises for a report that failed or was held: an error would make Lambda retry the
-asynchronous invocation and e-mail the reports that did go out a second time. Failures are logged,
-published as events by the report builder, and counted as metrics (alarm on ``ReportsFailed``).
+The handler never raises for a report that failed or was held: a retry would only store the reports
+that did go out again (each version is e-mailed once: the issue record says to whom, docs/reports.md),
+and a failure is better reported than retried. Failures are logged, published as events by the report
+builder, and counted as metrics (alarm on ``ReportsFailed``). The Athena engine is scoped to the
+invocation (its scan budget is one run's).
 """
 
 from __future__ import annotations
