@@ -438,13 +438,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     results = build_reports(
         ports, config, settings, period=args.period, as_of=as_of, audience=args.audience,
         centres=[args.centre] if args.centre else None, deliver=not args.no_email,
-        on_step=lambda step: print(f"  {step}"),
+        resend=args.resend, on_step=lambda step: print(f"  {step}"),
     )  # fmt: skip
     for result in results:
         print(
             f"  {result.audience:<12} {result.centre_id:<8} {result.period:<9} {result.status:<7} "
             f"{', '.join(result.keys)}"
         )
+        if "already e-mailed" in result.message:
+            print(f"    {result.message}; add --resend to send it again")
     if not results:
         print("no report matched: check --audience/--period against the [stakeholders] in the configuration")
     failed = [r for r in results if r.status == "failed"]
@@ -941,6 +943,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--centre", help="only this centre")
     report.add_argument("--no-email", action="store_true", help="store the reports, send nothing")
+    report.add_argument(
+        "--resend",
+        action="store_true",
+        help="e-mail reports again to recipients who already have this version (default: each version once)",
+    )
     report.set_defaults(func=cmd_report)
 
     sql = command("sql", "run Athena-dialect SQL on the local lake (as a BI tool would)")

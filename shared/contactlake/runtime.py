@@ -18,7 +18,7 @@ from contactlake.adapters import build_ports
 from contactlake.config import AppConfig, ConfigError, Settings, load_app_config, load_settings
 from contactlake.ports import Ports
 
-__all__ = ["Runtime", "runtime"]
+__all__ = ["Runtime", "for_run", "runtime"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,19 @@ def runtime() -> Runtime:
     uri = settings.config_path
     config = _config_from_s3(settings, uri) if uri and uri.startswith("s3://") else load_app_config(uri)
     return Runtime(settings=settings, config=config, ports=build_ports(settings))
+
+
+def for_run(rt: Runtime, run_id: str) -> Runtime:
+    """``rt`` with its Athena engine scoped to one run: a Lambda invocation, an API request.
+
+    The runtime (and its engine) lives as long as the warm container; the engine's scan budget counts the
+    bytes of one run and its ``scanned`` list holds one run's queries only when scoped, so every handler
+    scopes it per invocation (the analyse function per event). Locally (DuckDB) there is nothing to scope.
+    """
+    if rt.settings.mode != "aws":
+        return rt
+    from contactlake.adapters.athena import AthenaEngine
+
+    if not isinstance(rt.ports.engine, AthenaEngine):
+        return rt
+    return replace(rt, ports=replace(rt.ports, engine=rt.ports.engine.with_run_id(run_id)))

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.observability import logger, metrics
 from contactlake.report.restate import restate_after_analysis
-from contactlake.runtime import runtime
+from contactlake.runtime import for_run, runtime
 
 __all__ = ["handler"]
 
@@ -24,7 +24,7 @@ __all__ = ["handler"]
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    rt = runtime()
+    rt = for_run(runtime(), context.aws_request_id)  # one scan budget per invocation
     detail = dict(event.detail or {})
     results = restate_after_analysis(
         rt.ports, rt.config, rt.settings, detail, on_step=lambda step: logger.info(step)

@@ -1,9 +1,11 @@
 """The scheduled reports: the four SAM schedules in template.yaml (daily, weekly, monthly, quarterly) invoke
 ``app.scheduled_report`` with ``{"period": "…"}`` (docs/adr/0007-reporting-and-api.md says why SAM).
 
-The handler never raises for a report that failed or was held: an error would make Lambda retry the
-asynchronous invocation and e-mail the reports that did go out a second time. Failures are logged,
-published as events by the report builder, and counted as metrics (alarm on ``ReportsFailed``).
+The handler never raises for a report that failed or was held: a retry would only store the reports
+that did go out again (each version is e-mailed once: the issue record says to whom, docs/reports.md),
+and a failure is better reported than retried. Failures are logged, published as events by the report
+builder, and counted as metrics (alarm on ``ReportsFailed``). The Athena engine is scoped to the
+invocation (its scan budget is one run's).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from chalicelib.observability import logger, metrics
 from contactlake.config import PERIODS, AppConfig
 from contactlake.report.build import build_reports
 from contactlake.report.periods import scheduled_as_of
-from contactlake.runtime import runtime
+from contactlake.runtime import for_run, runtime
 
 __all__ = ["handler", "resolve_as_of"]
 
@@ -38,7 +40,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     period = str((event or {}).get("period", ""))
     if period not in PERIODS:
         raise ValueError(f'scheduled_report needs {{"period": one of {", ".join(PERIODS)}}}, got {event!r}')
-    rt = runtime()
+    rt = for_run(runtime(), context.aws_request_id)  # one scan budget per invocation
     as_of = resolve_as_of(rt.config, event, datetime.now(UTC))
     results = build_reports(
         rt.ports, rt.config, rt.settings, period=period, as_of=as_of, on_step=lambda step: logger.info(step)

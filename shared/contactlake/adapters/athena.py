@@ -497,8 +497,9 @@ class AthenaEngine:
         text, values = positional_statement(sql, params or {})
         literals = [sql_literal(v) for v in values]
         if self.budget is not None:
-            # A run is an engine scoped by with_run_id (the analyse function: one per event); an engine
-            # kept across warm invocations without one (report, API) checks each query on its own.
+            # A run is an engine scoped by with_run_id (runtime.for_run: the analyse function per event,
+            # the report function per invocation, the API per request); an unscoped one checks each
+            # query on its own.
             self.budget.check(sql, params or {}, self.bytes_scanned if self.run_id is not None else 0)
         token, since = self.request_token(text, literals), self.clock()
         for _ in range(_MAX_STALE_RESTARTS):

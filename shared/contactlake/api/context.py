@@ -11,7 +11,9 @@ import functools
 import json
 import logging
 import os
+import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from chalice.app import IAMAuthorizer, Request, Response
@@ -19,7 +21,7 @@ from chalice.app import IAMAuthorizer, Request, Response
 from contactlake.api import access, pages
 from contactlake.api.errors import ApiError, code_for_status
 from contactlake.config import ApiCaller
-from contactlake.runtime import Runtime, runtime
+from contactlake.runtime import Runtime, for_run, runtime
 
 __all__ = [
     "ROUTE_AUTH",
@@ -45,8 +47,20 @@ ROUTE_AUTH = _route_auth()
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
+#: The runtime of the request being answered, scoped on first use (:func:`state`); set per view call.
+_request_runtime: ContextVar[dict[str, Runtime] | None] = ContextVar("request_runtime", default=None)
+
+
 def state() -> Runtime:
-    return runtime()
+    """The container's runtime with its query engine scoped to the current request
+    (:func:`contactlake.runtime.for_run`): the Athena scan budget is one request's, and the engine's
+    record of bytes scanned does not grow across warm requests. Outside a view: the container's own."""
+    scoped = _request_runtime.get()
+    if scoped is None:
+        return runtime()
+    if "rt" not in scoped:
+        scoped["rt"] = for_run(runtime(), uuid.uuid4().hex)
+    return scoped["rt"]
 
 
 def caller(request: Request, action: str = "read") -> ApiCaller:
@@ -88,12 +102,15 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 def handle_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     """Every failure becomes a JSON error; unexpected ones are logged and answered without internals.
 
+    Each call is one request: :func:`state` scopes the runtime's query engine to it.
+
     A view wrapper, not Chalice middleware: Chalice turns any exception but ``ChaliceUnhandledError`` into
     its own 500 body before middleware sees it, and the API promises one error shape (docs/api.md).
     """
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        request_scope = _request_runtime.set({})
         try:
             return view(*args, **kwargs)
         except ApiError as error:
@@ -104,6 +121,8 @@ def handle_errors(view: Callable[..., Any]) -> Callable[..., Any]:
                 500, "internal_error", "the request failed on the server; it has been logged"
             ).body()
             return json_response(body, 500)
+        finally:
+            _request_runtime.reset(request_scope)
 
     return wrapper
 

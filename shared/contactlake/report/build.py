@@ -12,6 +12,12 @@ are contractual or go to the board (executive, vendor) are **held**: nothing is 
 (operations, workforce, team leaders, data quality) gets the report with a red banner naming exactly
 what is missing — for them a late report is worse than a flagged one.
 
+**At most once per version.** A report version is e-mailed to a recipient once: the issue record
+(:mod:`contactlake.report.issues`) keeps whom it was sent to, written after the mailer accepts the message
+and checked before sending, so a re-run of the same job (a Lambda retry after a crash, an operator
+re-running the night) stores the report again and says it was already e-mailed (status ``stored``).
+Only the CLI's ``--resend`` sends it again; schedules and the API never do.
+
 **Delivery failures** (SES rejection, SMTP down) leave the stored report in place; the result is
 ``failed``, the error is logged, and a ``ReportDeliveryFailed`` event is published (the scheduled
 handler also counts it as a metric).
@@ -216,9 +222,17 @@ class _Publisher:
     """Stores and sends reports for one run; reports shared by stakeholders are rendered once per format."""
 
     def __init__(
-        self, ports: Ports, settings: Settings, deliver: bool, on_step: Step | None, issued: bool = True
+        self,
+        ports: Ports,
+        settings: Settings,
+        deliver: bool,
+        on_step: Step | None,
+        issued: bool = True,
+        resend: bool = False,
     ) -> None:
         self.ports, self.settings, self.deliver = ports, settings, deliver
+        #: Send even to recipients the issue record says already have this version (the CLI's --resend).
+        self.resend = resend
         #: Issued to a stakeholder (the schedules, restatements): its version goes to the lake's
         #: report_issues. A report built on request is issued to nobody, and the API has no lake writes.
         self.issued = issued
@@ -275,9 +289,9 @@ class _Publisher:
             )
             return replace(base, keys=tuple(keys), status="failed", message=f"not stored: {error}")
         base = replace(base, keys=tuple(keys))
-        from contactlake.report.issues import record_issue
+        from contactlake.report.issues import already_sent, record_delivery, record_issue
 
-        record_issue(
+        record = record_issue(
             self.ports, report, name, formats, recipients if self.deliver else (), in_lake=self.issued
         )
         gaps = f" with {len(report.gaps)} data gap(s) flagged" if report.gaps else ""
@@ -291,6 +305,18 @@ class _Publisher:
                 else "no recipients configured"
             )
             return replace(base, message=f"stored{gaps}; not e-mailed ({why})")
+        sent = {} if self.resend else already_sent(record, report)
+        earlier = [sent[r.lower()] for r in allowed if r.lower() in sent]
+        if len(earlier) == len(allowed):
+            when = ", ".join(sorted({e["at"] for e in earlier}))
+            self.on_step(f"already e-mailed to {', '.join(allowed)} at {when}")
+            return replace(
+                base,
+                message=f"stored{gaps}; already e-mailed to {', '.join(allowed)} at {when} UTC "
+                f"(version {record['version']}), not sent again",
+            )
+        already = [r for r in allowed if r.lower() in sent]
+        allowed = [r for r in allowed if r.lower() not in sent]
         try:
             message = compose_email(
                 report, sender=self.settings.mail_sender, recipients=allowed, attachments=attachments
@@ -298,8 +324,10 @@ class _Publisher:
             reference = self.ports.mailer.send(message)
         except Exception as error:
             return self._failed(report, base, allowed, error, gaps)
+        record_delivery(self.ports, report, name, allowed, reference, datetime.now(UTC))
         self.on_step(f"e-mailed {', '.join(allowed)}")
         note = f"; refused external {', '.join(refused)}" if refused else ""
+        note += f"; already e-mailed earlier to {', '.join(already)}" if already else ""
         return replace(
             base,
             email=reference,
@@ -386,18 +414,20 @@ def build_reports(
     audience: str | None = None,
     centres: Sequence[str] | None = None,
     deliver: bool = True,
+    resend: bool = False,
     on_step: Callable[[str], None] | None = None,
 ) -> list[ReportResult]:
     """Build, store and (if ``deliver``) e-mail every configured stakeholder report for ``period``.
 
     ``as_of`` is the last local day covered (schedules pass yesterday). When ``audience`` is given and
     no stakeholder of that audience takes ``period``, one unaddressed report is built and stored
-    (``stakeholder="ad-hoc"``), so the CLI can produce any report on request.
+    (``stakeholder="ad-hoc"``), so the CLI can produce any report on request. A report version already
+    e-mailed to a recipient is not e-mailed to them again unless ``resend`` (the CLI's ``--resend``).
     """
     _check(config, period, audience, centres)
     now = datetime.now(UTC)
     step = on_step or (lambda _step: None)
-    publisher = _Publisher(ports, settings, deliver, on_step)
+    publisher = _Publisher(ports, settings, deliver, on_step, resend=resend)
     chosen = [s for s in config.stakeholders if period in s.periods and audience in (None, s.audience)]
     plan = [(s.name, s.formats, s.recipients, job) for s in chosen for job in _jobs(s, centres)]
     if not chosen and audience is not None:

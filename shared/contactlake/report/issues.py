@@ -9,6 +9,14 @@ recipients and to tell them the figures before and after.
 Each version is also written to the lake table ``report_issues`` (:data:`contactlake.schema.REPORT_ISSUES`,
 one row per version and upload), so which report version used which upload versions is queryable with
 the rest of the lake (``contactlake sql``, Athena) and outlives the reports' retention.
+
+The record is also the **delivery record**: ``sent`` lists, for the current version, each recipient the
+report was e-mailed to (when, the mail reference, and the data gaps it was sent with), written right after
+the mailer accepted the message; ``notices`` lists each restatement notice sent (the uploads it announced).
+The builder checks them before sending, so a re-run of a schedule (a Lambda retry after a crash, an
+operator re-running the night) never e-mails a version twice. A new version starts with nobody sent to;
+so does the same version whose gaps changed (a report sent with figures missing, re-run once the cause
+is fixed, is sent again).
 """
 
 from __future__ import annotations
@@ -31,11 +39,16 @@ from contactlake.tables import LAKE_TABLES
 __all__ = [
     "ISSUED_SUFFIX",
     "Change",
+    "already_sent",
     "changes",
+    "gap_signature",
     "issued_key",
     "load_issue",
+    "notice_sent",
     "primary_table",
+    "record_delivery",
     "record_issue",
+    "record_notice",
     "table_data",
 ]
 
@@ -86,12 +99,15 @@ def record_issue(
     formats: Sequence[str],
     recipients: Sequence[str],
     in_lake: bool = True,
+    keep_sent: bool = False,
 ) -> dict[str, Any]:
     """Write (or bump the version of) the issue record of ``report`` for ``stakeholder``; with ``in_lake``
     also its rows in the lake's report_issues.
 
     A version is a basis: the uploads the figures rest on. Issuing the report again on the same uploads
     (a re-run of the schedule) keeps the version and its lake rows; other uploads make a new version.
+    A new version starts with nobody sent to, unless ``keep_sent`` (new uploads, figures unchanged: the
+    recipients already have these figures).
     """
     key = issued_key(report, stakeholder)
     before = load_issue(ports, key)
@@ -117,11 +133,83 @@ def record_issue(
             *(before or {}).get("previous", []),
             *([_summary(before)] if before and not same else []),
         ],
+        "sent": (before or {}).get("sent", []) if same or keep_sent else [],
+        "notices": (before or {}).get("notices", []),
     }
     ports.store.put("reports", key, json.dumps(record, indent=2).encode(), "application/json")
     if in_lake:
         _write_lake_rows(ports, report, stakeholder, version, keep_existing=same)
     return record
+
+
+def gap_signature(report: Report) -> list[str]:
+    """The report's gaps as its delivery record keeps them: kind, centre and what (not the detail text,
+    which may carry an error message that differs from run to run)."""
+    return sorted({f"{g.kind}:{g.centre_id}:{g.what}" for g in report.gaps})
+
+
+def already_sent(record: dict[str, Any], report: Report) -> dict[str, dict[str, Any]]:
+    """The recipients the current version of ``record`` was e-mailed to with the same gaps as ``report``
+    has now, each with its delivery entry (``at``, ``reference``)."""
+    gaps = gap_signature(report)
+    return {
+        entry["recipient"].lower(): entry for entry in record.get("sent", []) if entry.get("gaps") == gaps
+    }
+
+
+def record_delivery(
+    ports: Ports, report: Report, stakeholder: str, recipients: Sequence[str], reference: str, at: datetime
+) -> None:
+    """Add ``recipients`` (one message, ``reference``) to the delivery record of the current version."""
+    key = issued_key(report, stakeholder)
+    record = load_issue(ports, key) or {}
+    gaps = gap_signature(report)
+    taken = {r.lower() for r in recipients}
+    record["sent"] = [
+        *(e for e in record.get("sent", []) if e["recipient"].lower() not in taken),
+        *(
+            {"recipient": r, "at": at.isoformat(timespec="seconds"), "reference": reference, "gaps": gaps}
+            for r in recipients
+        ),
+    ]
+    ports.store.put("reports", key, json.dumps(record, indent=2).encode(), "application/json")
+
+
+def _basis(uploads: Sequence[Sequence[str]]) -> list[list[str]]:
+    return sorted(list(u) for u in uploads)
+
+
+def notice_sent(record: dict[str, Any], report: Report) -> dict[str, Any] | None:
+    """The restatement notice already sent for the uploads ``report`` rests on, if any."""
+    basis = _basis(report.uploads_used)
+    return next((n for n in record.get("notices", []) if n.get("uploads") == basis), None)
+
+
+def record_notice(
+    ports: Ports,
+    key: str,
+    report: Report,
+    recipients: Sequence[str],
+    reference: str,
+    at: datetime,
+    banner: str,
+    changed: int,
+) -> None:
+    """Note in the issue record at ``key`` that the notice announcing ``report``'s uploads was sent, with
+    the restated banner and the number of figures changed (to finish the re-issue after a crash)."""
+    record = load_issue(ports, key) or {}
+    record["notices"] = [
+        *record.get("notices", []),
+        {
+            "uploads": _basis(report.uploads_used),
+            "recipients": list(recipients),
+            "at": at.isoformat(timespec="seconds"),
+            "reference": reference,
+            "banner": banner,
+            "changes": changed,
+        },
+    ]
+    ports.store.put("reports", key, json.dumps(record, indent=2).encode(), "application/json")
 
 
 def _write_lake_rows(

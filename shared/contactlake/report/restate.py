@@ -8,6 +8,11 @@ rebuilt; where the uploads behind it changed *and* its figures moved, the stakeh
 * the **re-issued report**, titled and bannered "restated", stored over the old one (the issue record
   keeps the earlier version's uploads, so which version used which uploads stays known).
 
+Each notice is recorded in the issue record before the re-issued report is published, and the re-issued
+report's delivery is recorded like any other (:mod:`contactlake.report.issues`): a re-run of the same
+restatement — even one after a crash half-way — sends neither twice. A later correction is a new version,
+and is announced.
+
 A report whose uploads changed but whose figures did not is re-recorded silently (new upload versions,
 same version number is not enough: the record says what it rests on now).
 
@@ -35,10 +40,13 @@ from contactlake.report.build import _Publisher, build_document
 from contactlake.report.issues import (
     ISSUED_SUFFIX,
     Change,
+    already_sent,
     changes,
     load_issue,
+    notice_sent,
     primary_table,
     record_issue,
+    record_notice,
     table_data,
 )
 from contactlake.report.mail import sender_domain
@@ -142,41 +150,50 @@ def restate_reports(
             )  # fmt: skip
         report = built[(*scope, as_of)]
         start = date.fromisoformat(record["period_start"])
-        if sorted(tuple(u) for u in record.get("uploads", [])) == sorted(report.uploads_used):
-            results.append(Restatement(record["stakeholder"], record["audience"], start, "same uploads"))
-            continue
-        found = changes(record.get("primary", {}), table_data(primary_table(report)))
-        if not found:
-            new = record_issue(ports, report, record["stakeholder"], record["formats"], record["recipients"])
-            results.append(
-                Restatement(record["stakeholder"], record["audience"], start, "unchanged", 0, new["version"])
-            )
-            continue
-        restated = replace(
-            report,
-            title=f"{report.title} (restated)",
-            banners=(
-                Banner(
-                    "warning",
-                    f"Restated: this report replaces version {record['version']} issued "
-                    f"{record['generated_at']} UTC. A corrected export changed {len(found)} figure(s); "
-                    "the notice sent with it lists each before and after.",
-                ),
-                *report.banners,
-            ),
-        )
         recipients = record["recipients"]
-        notice = None
-        if recipients:
-            notice = ports.mailer.send(_notice(settings.mail_sender, recipients, report, found, record))
         publisher = _Publisher(ports, settings, bool(recipients), on_step)
+        earlier = notice_sent(record, report)
+        if sorted(tuple(u) for u in record.get("uploads", [])) == sorted(report.uploads_used):
+            allowed, _refused = publisher._recipients(report, recipients)
+            delivered = already_sent(record, report)
+            if earlier is None or all(r.lower() in delivered for r in allowed):
+                results.append(Restatement(record["stakeholder"], record["audience"], start, "same uploads"))
+                continue
+            # Noticed and recorded, but the re-issued report was not e-mailed (a crash between): finish it.
+            count, banner = int(earlier.get("changes", 0)), str(earlier.get("banner", ""))
+        else:
+            found = changes(record.get("primary", {}), table_data(primary_table(report)))
+            if not found:
+                new = record_issue(
+                    ports, report, record["stakeholder"], record["formats"], recipients, keep_sent=True
+                )
+                results.append(
+                    Restatement(
+                        record["stakeholder"], record["audience"], start, "unchanged", 0, new["version"]
+                    )
+                )
+                continue
+            count = len(found)
+            banner = (
+                f"Restated: this report replaces version {record['version']} issued "
+                f"{record['generated_at']} UTC. A corrected export changed {count} figure(s); "
+                "the notice sent with it lists each before and after."
+            )
+        restated = replace(
+            report, title=f"{report.title} (restated)", banners=(Banner("warning", banner), *report.banners)
+        )
+        notice = None
+        if recipients and earlier:
+            notice = earlier["reference"]
+            step(f"restatement notice already sent to {', '.join(earlier['recipients'])} at {earlier['at']}")
+        elif recipients:
+            notice = ports.mailer.send(_notice(settings.mail_sender, recipients, report, found, record))
+            record_notice(ports, _key, report, recipients, notice, datetime.now(UTC), banner, count)
         published = publisher.publish(restated, record["stakeholder"], record["formats"], recipients)
         version = (load_issue(ports, _key) or {}).get("version", 0)
-        step(f"{record['audience']} {record['period']} {start}: restated ({len(found)} figure(s) changed)")
+        step(f"{record['audience']} {record['period']} {start}: restated ({count} figure(s) changed)")
         results.append(
-            Restatement(
-                record["stakeholder"], record["audience"], start, "restated", len(found), version, notice
-            )
+            Restatement(record["stakeholder"], record["audience"], start, "restated", count, version, notice)
         )
         logger.info("restated %s: %s", published.keys, published.message)
     return results

@@ -105,3 +105,43 @@ def test_a_report_email_throttled_past_the_retries_is_recorded_not_lost_and_the_
     again = _team_leader_report(lake, ses)  # the next run (or a re-run of this one)
     assert again.status == "sent"
     assert [message.id for message in _sent()] == [again.email]
+
+
+def test_the_same_report_job_run_twice_sends_one_message(lake: SmallLake, ses: Any) -> None:
+    first = _team_leader_report(lake, ses)
+    again = _team_leader_report(lake, ses)  # an operator re-running the night, or a Lambda retry
+    assert (first.status, again.status) == ("sent", "stored")
+    assert "already e-mailed to " in again.message
+    assert [message.id for message in _sent()] == [first.email]
+
+
+class _Crash(BaseException):
+    """The function dying after SES accepted a message (timeout, out of memory)."""
+
+
+def test_a_retry_after_a_crash_between_two_reports_sends_each_once_through_ses(
+    lake: SmallLake, ses: Any
+) -> None:
+    calls = {"n": 0}
+
+    def crash_on_the_second(**_: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise _Crash
+
+    ses.meta.events.register("before-call.sesv2.SendEmail", crash_on_the_second)
+
+    def run() -> list[Any]:
+        ports = lake.ports()
+        ports.mailer = SesMailer(ses, ports.store, max_attempts=3, sleep=lambda _seconds: None)
+        return build_reports(
+            ports, lake.config, lake.settings, period="weekly", as_of=SUNDAY, audience="team_leader"
+        )
+
+    with pytest.raises(_Crash):
+        run()
+    assert len(_sent()) == 1
+    retried = run()
+    assert sorted(r.status for r in retried) == ["sent", "stored"]
+    assert len(_sent()) == 2
+    assert sorted(r.email for r in retried if r.status == "sent") == sorted(m.id for m in _sent()[1:])

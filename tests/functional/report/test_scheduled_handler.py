@@ -48,3 +48,17 @@ def test_schedule_needs_a_period(lake: SmallLake, monkeypatch: pytest.MonkeyPatc
     use_lake(monkeypatch, lake.home)
     with pytest.raises(ValueError, match=r'needs \{"period": one of daily, weekly, monthly, quarterly\}'):
         load_report_app().scheduled_report({"period": "hourly"}, Context())
+
+
+@pytest.mark.slow
+def test_the_same_schedule_invoked_again_sends_nothing_twice_and_says_so(
+    lake: SmallLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_lake(monkeypatch, lake.home)
+    app = load_report_app()
+    event = {"period": "daily", "as_of": "2026-11-09"}
+    assert app.scheduled_report(event, Context())["counts"] == {"sent": 3}
+    again = app.scheduled_report(event, Context())  # Lambda's retry, or an operator's re-run
+    assert again["counts"] == {"stored": 3}
+    assert all("already e-mailed to " in r["message"] for r in again["reports"])
+    assert len(list((lake.home / "outbox").glob("*.eml"))) == 3
