@@ -150,31 +150,15 @@ def parse_app_config(raw: dict[str, Any], source_path: str = "<memory>") -> AppC
         raise ConfigError(explain(error, source_path)) from None
     centres = {
         centre_id: CentreConfig(
+            # The file's tables and the code's objects have the same fields (a test reads one back as
+            # the other): only the nested tables and the defaults taken from the table name differ.
+            **body.model_dump(exclude={"name", "service_level", "plan", "sources", "reject_flags"}),
             centre_id=centre_id,
             name=body.name or centre_id,
-            timezone=body.timezone,
             service_level=ServiceLevelPolicy(**body.service_level.model_dump()),
-            short_abandon_seconds=body.short_abandon_seconds,
-            fcr_window_hours=body.fcr_window_hours,
-            max_occupancy=body.max_occupancy,
-            shrinkage=body.shrinkage,
-            cost_per_agent_hour=body.cost_per_agent_hour,
-            currency=body.currency,
-            locale=body.locale,
-            upload_deadline_local=body.upload_deadline_local,
             plan=PlanTargets(**body.plan.model_dump()),
             sources=tuple(
-                SourceConfig(
-                    name=name,
-                    adapter=source.adapter or name,
-                    mapping=source.mapping,
-                    allow_empty=source.allow_empty,
-                    schedule=source.schedule,
-                    deadline_local=source.deadline_local,
-                    replaces=source.replaces,
-                    export_time_metadata=source.export_time_metadata,
-                    carry_horizon_hours=source.carry_horizon_hours,
-                )
+                SourceConfig(**{**source.model_dump(), "name": name, "adapter": source.adapter or name})
                 for name, source in body.sources.items()
             ),
             reject_flags=frozenset(body.reject_flags),
@@ -235,19 +219,7 @@ def effective_config(config: AppConfig) -> dict[str, Any]:
         body["service_level"] = present(body["service_level"])
         body["plan"] = present(body["plan"])
         body["sources"] = {
-            s.name: present(
-                {
-                    "adapter": s.adapter,
-                    "mapping": s.mapping,
-                    "allow_empty": s.allow_empty,
-                    "schedule": s.schedule,
-                    "deadline_local": s.deadline_local,
-                    "replaces": s.replaces,
-                    "export_time_metadata": s.export_time_metadata,
-                    "carry_horizon_hours": s.carry_horizon_hours,
-                }
-            )
-            for s in centre.sources
+            s.name: present({k: v for k, v in asdict(s).items() if k != "name"}) for s in centre.sources
         }
         body["reject_flags"] = sorted(centre.reject_flags)
         centres[centre_id] = present(body)
