@@ -7,6 +7,9 @@ measured from the detail (the SQL models in ``sql/marts/``), one query per model
 and :mod:`contactlake.analyse.run` runs every model in the order their reads require. The days of the
 window are replaced whole (the other days of a month file are kept) under fixed names, and nothing
 time-dependent is written, so re-running an analysis writes identical bytes.
+
+A window too big for one query's memory (a year of a large centre) is cut into runs of whole months
+(:func:`month_chunks`); a nightly run, a few days, is one query per model.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from contactlake.lake import parquet_bytes, partition_prefix
 from contactlake.ports import Ports, SqlParam
 from contactlake.tables import (
     AGENT_STATE_INTERVAL,
+    CURATED_TABLES,
     KPI_AGENT_DAILY,
     KPI_DAILY,
     KPI_INTERVAL,
@@ -45,11 +49,22 @@ __all__ = [
     "detail_kpis",
     "materialise_agent_state_interval",
     "materialise_contact_kpis",
+    "month_chunks",
     "write_days",
 ]
 
 #: The SQL models that measure KPIs from the contact detail (all built on int_contacts_classified.sql).
 DETAIL_MODELS = ("kpi_interval", "kpi_agent_interval", "test_contact_kpis")
+
+#: The most detail (Parquet bytes on disk) one materialising query reads. The engine holds every first
+#: leg of its window in the first-contact-resolution sort and the grouped result at once, so memory
+#: follows the window: on DuckDB a 3M-contact centre-year (108 MB of contacts) peaked at 920 MB in one
+#: query, 670 MB in two, 450 MB in four; each further query costs about 0.3 s (the files listed again,
+#: the look-ahead days read twice). At 48 MiB the year of the largest benchmark centre takes three
+#: queries and the whole benchmark stays under 1 GB (docs/benchmarks.md); the analyse Lambda holds the
+#: same result in its memory. A nightly run (a few days) is always one query.
+MATERIALISE_BYTES_PER_QUERY = 48 * 1024 * 1024
+_CONTACTS, _AGENT_ACTIVITY = CURATED_TABLES["contacts"], CURATED_TABLES["agent_activity"]
 
 
 @dataclass(frozen=True)
@@ -163,6 +178,53 @@ def _days_in_month(month: date) -> int:
     return (following - month).days
 
 
+def month_chunks(
+    ports: Ports,
+    detail: LakeTable,
+    centre_id: str,
+    date_from: date,
+    date_to: date,
+    budget_bytes: int | None = None,
+) -> list[tuple[date, date]]:
+    """The window cut into runs of whole calendar months whose ``detail`` files hold at most ``budget_bytes``
+    (default :data:`MATERIALISE_BYTES_PER_QUERY`).
+
+    The sizes come from one listing of the centre's partitions of ``detail`` (partitioned by centre and
+    local date). A chunk ends on a month's last day (or the window's end), so each month file of the
+    aggregates is written whole by one query, never read back and merged; a month over the budget on
+    its own is a chunk by itself. Chunks cover the window exactly, in order.
+    """
+    budget = MATERIALISE_BYTES_PER_QUERY if budget_bytes is None else budget_bytes
+    day_column = detail.partition_names[1]
+    sizes: dict[date, int] = {}
+    for info in ports.store.list(detail.area, f"{detail.prefix}/centre_id={centre_id}/"):
+        found = _partition_date(info.key, day_column)
+        if found is not None and date_from <= found <= date_to:
+            sizes[found.replace(day=1)] = sizes.get(found.replace(day=1), 0) + info.size
+    chunks: list[tuple[date, date]] = []
+    start, used, month = date_from, 0, date_from.replace(day=1)
+    while month <= date_to:
+        size = sizes.get(month, 0)
+        if used and used + size > budget:
+            chunks.append((start, month - timedelta(days=1)))
+            start, used = month, 0
+        used += size
+        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    chunks.append((start, date_to))
+    return chunks
+
+
+def _partition_date(key: str, column: str) -> date | None:
+    for part in key.split("/"):
+        name, _, value = part.partition("=")
+        if name == column:
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                return None
+    return None
+
+
 def _classify_params(
     centre: CentreConfig, date_from: date, date_to: date, grain_minutes: int
 ) -> dict[str, SqlParam]:
@@ -206,24 +268,37 @@ def materialise_contact_kpis(
 
     The contacts are scanned and classified once for the three tables (first-contact resolution is the
     costly part); a day's row of kpi_daily is the sum of its intervals because both are sums of the same
-    classified contacts.
+    classified contacts. A long window runs as one such query per chunk of months (:func:`month_chunks`).
     """
-    measured = detail_kpis(ports, centre, "kpi_interval", date_from, date_to)
-    days = days_between(date_from, date_to)
-    grain_set = measured.column("grain_set")
-    return [
-        write_days(ports, table, centre.centre_id, measured.filter(pc.equal(grain_set, name)), days)
-        for table, name in ((KPI_INTERVAL, "interval"), (KPI_DAILY, "day"), (KPI_AGENT_DAILY, "agent_day"))
-    ]
+    tables = ((KPI_INTERVAL, "interval"), (KPI_DAILY, "day"), (KPI_AGENT_DAILY, "agent_day"))
+    rows = dict.fromkeys((table.name for table, _ in tables), 0)
+    for first, last in month_chunks(ports, _CONTACTS, centre.centre_id, date_from, date_to):
+        measured = detail_kpis(ports, centre, "kpi_interval", first, last)
+        grain_set = measured.column("grain_set")
+        for table, name in tables:
+            chosen = measured.filter(pc.equal(grain_set, name))
+            rows[table.name] += write_days(
+                ports, table, centre.centre_id, chosen, days_between(first, last)
+            ).rows
+    days = len(days_between(date_from, date_to))
+    return [MaterialiseResult(centre.centre_id, table.name, days, rows[table.name]) for table, _ in tables]
 
 
 def materialise_agent_state_interval(
     ports: Ports, centre: CentreConfig, date_from: date, date_to: date
 ) -> MaterialiseResult:
-    params = {
-        **range_params(centre, date_from, date_to),
-        "activity_from": (date_from - timedelta(days=1)).isoformat(),
-        "grain_minutes": INTERVAL_MINUTES,
-    }
-    states = run_sql(ports, "agent_state_interval", params)
-    return write_days(ports, AGENT_STATE_INTERVAL, centre.centre_id, states, days_between(date_from, date_to))
+    """agent_state_interval from the agents' activity: a query per chunk of months (:func:`month_chunks`)."""
+    rows = 0
+    for first, last in month_chunks(ports, _AGENT_ACTIVITY, centre.centre_id, date_from, date_to):
+        params = {
+            **range_params(centre, first, last),
+            "activity_from": (first - timedelta(days=1)).isoformat(),
+            "grain_minutes": INTERVAL_MINUTES,
+        }
+        states = run_sql(ports, "agent_state_interval", params)
+        rows += write_days(
+            ports, AGENT_STATE_INTERVAL, centre.centre_id, states, days_between(first, last)
+        ).rows
+    return MaterialiseResult(
+        centre.centre_id, AGENT_STATE_INTERVAL.name, len(days_between(date_from, date_to)), rows
+    )
