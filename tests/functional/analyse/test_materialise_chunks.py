@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,7 +58,7 @@ def _three_months(sample_lake: SampleLake, tmp_path: Path) -> tuple[Ports, Path]
 
 
 def _aggregate_files(home: Path) -> dict[str, bytes]:
-    found = {}
+    found: dict[str, bytes] = {}
     for table in (KPI_INTERVAL, KPI_DAILY, KPI_AGENT_DAILY):
         folder = home / table.area / table.prefix
         found |= {f"{table.name}/{p.relative_to(folder)}": p.read_bytes() for p in folder.rglob("*.parquet")}
@@ -101,9 +102,12 @@ def test_chunked_materialisation_writes_the_bytes_of_one_query(
     monkeypatch.setattr(aggregates, "MATERIALISE_BYTES_PER_QUERY", 1)
     queries: list[str] = []
     inner = ports.engine.query
-    monkeypatch.setattr(
-        ports.engine, "query", lambda sql, params=None: queries.append(sql) or inner(sql, params)
-    )
+
+    def recording(sql: str, params: Any = None) -> pa.Table:
+        queries.append(sql)
+        return inner(sql, params)
+
+    monkeypatch.setattr(ports.engine, "query", recording)
     chunked = materialise_kpis(ports, sample_lake.centre, *window)
 
     assert len([q for q in queries if "contacts" in q]) == 3  # one per month
