@@ -84,6 +84,9 @@ def _sum(table: Any, column: str) -> float:
 def run_contactlake(args: dict[str, Any]) -> dict[str, Any]:
     """Child side: materialise every centre's year, then ask for every grain by queue.
 
+    Each read — one centre, one grain, the year — is timed on its own (``reads``); a grain's time is the
+    sum over the centres.
+
     ``materialise_kpis`` reports each table it writes through ``on_step``; the time between reports is
     that table's cost, so the nightly job is broken down by aggregate table. The grains go through
     :func:`contactlake.analyse.queries.kpis`, what the API and the reports call.
@@ -116,16 +119,22 @@ def run_contactlake(args: dict[str, Any]) -> dict[str, Any]:
         clock[0] = time.perf_counter()
         materialise_kpis(ports, centre, date_from, date_to, on_step=on_step)
     seconds["materialise"] = time.perf_counter() - started
+    reads: dict[str, dict[str, float]] = {}
     for grain in GRAINS:
-        started = time.perf_counter()
-        results = [kpis(ports, centre, grain, date_from, date_to, "queue") for centre in centres]
-        seconds[grain] = time.perf_counter() - started
+        results = []
+        reads[grain] = {}
+        for centre in centres:
+            started = time.perf_counter()
+            results.append(kpis(ports, centre, grain, date_from, date_to, "queue"))
+            reads[grain][centre.centre_id] = time.perf_counter() - started
+        seconds[grain] = sum(reads[grain].values())
         rows[grain] = sum(r.num_rows for r in results)
         totals[grain] = {k: sum(_sum(r, k) for r in results) for k in TOTALS}
     # Not timed: first-contact resolution as a count (kpis() returns it as a rate), for the agreement check.
     whole = [rollup(ports, centre, date_from, date_to, "all") for centre in centres]
     return {
         "seconds": seconds,
+        "reads": reads,
         "materialise": materialise,
         "rows": rows,
         "totals": totals,
@@ -450,6 +459,15 @@ class KpiComparison:
     def ratio(self) -> float:
         """Baseline all-grains time / contactlake all-grains time (> 1: contactlake faster)."""
         return self.total(self.baseline) / self.total(self.contender)
+
+    @property
+    def slowest_read(self) -> tuple[str, str, float]:
+        """The slowest single read of one grain for the year: (grain, centre, seconds)."""
+        reads = self.contender["reads"]
+        grain, centre = max(
+            ((g, c) for g in self.grains for c in reads[g]), key=lambda gc: float(reads[gc[0]][gc[1]])
+        )
+        return grain, centre, float(reads[grain][centre])
 
     @property
     def one_core_ratio(self) -> float | None:

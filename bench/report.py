@@ -31,7 +31,9 @@ INGEST_SPEEDUP_TARGET = 2.0
 INGEST_TARGET_ROWS = 1_000_000
 INGEST_RSS_LIMIT_MB = 600.0
 #: Issue 17's KPI targets: all grains (materialising included) against pandas in the same run, memory,
-#: the slowest single grain read for a year, the local API's p95 for a month of days, bytes read.
+#: reading one grain for a year (the slowest single read: one centre, one grain, as the API and the
+#: reports ask; the grain rows of the table sum the five centres), the local API's p95 for a month of
+#: days, bytes read.
 KPI_SPEEDUP_TARGET = 3.0
 KPI_RSS_LIMIT_MB = 1024.0
 KPI_GRAIN_SECONDS = 0.3
@@ -277,8 +279,7 @@ def targets(ingest: Sequence[IngestComparison], kpi: KpiComparison | None) -> li
 def _kpi_speed_targets(kpi: KpiComparison) -> list[Target]:
     contacts = f"{kpi.lake['contacts']:,} contacts"
     rss = float(kpi.contender["peak_rss_mb"])
-    slowest = max(kpi.grains, key=lambda g: float(kpi.contender["seconds"][g]))
-    grain_seconds = float(kpi.contender["seconds"][slowest])
+    grain, centre, read_seconds = kpi.slowest_read
     nightly, report = kpi.share("one_centre_day_from_lake"), kpi.share("report_from_aggregates")
     found = [
         Target(
@@ -289,10 +290,10 @@ def _kpi_speed_targets(kpi: KpiComparison) -> list[Target]:
         ),
         Target("KPI peak RSS", f"≤ {KPI_RSS_LIMIT_MB:,.0f} MB", f"{rss:,.0f} MB", rss <= KPI_RSS_LIMIT_MB),
         Target(
-            f"one grain for the year, all {kpi.lake['centres']} centres (slowest grain)",
+            "reading one grain for the year (slowest of every grain × centre read)",
             f"≤ {KPI_GRAIN_SECONDS:g} s",
-            f"{grain_seconds:.3f} s ({slowest})",
-            grain_seconds <= KPI_GRAIN_SECONDS,
+            f"{read_seconds:.3f} s ({grain}, {centre})",
+            read_seconds <= KPI_GRAIN_SECONDS,
         ),
         Target(
             "nightly KPI job for one centre-day reads",

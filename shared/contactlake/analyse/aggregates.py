@@ -58,12 +58,12 @@ DETAIL_MODELS = ("kpi_interval", "kpi_agent_interval", "test_contact_kpis")
 
 #: The most detail (Parquet bytes on disk) one materialising query reads. The engine holds every first
 #: leg of its window in the first-contact-resolution sort and the grouped result at once, so memory
-#: follows the window: on DuckDB a 3M-contact centre-year (108 MB of contacts) peaked at 920 MB in one
-#: query, 670 MB in two, 450 MB in four; each further query costs about 0.3 s (the files listed again,
-#: the look-ahead days read twice). At 48 MiB the year of the largest benchmark centre takes three
-#: queries and the whole benchmark stays under 1 GB (docs/benchmarks.md); the analyse Lambda holds the
-#: same result in its memory. A nightly run (a few days) is always one query.
-MATERIALISE_BYTES_PER_QUERY = 48 * 1024 * 1024
+#: follows the window. Measured on DuckDB, a 3M-contact centre-year (108 MB of contacts), peak RSS of
+#: the process: one query 920 MB; chunks of at most 48 MiB 1,040 MB (DuckDB keeps its buffers between
+#: queries), 24 MiB 660 MB, 16 MiB 530 MB; each further query costs about 0.3 s (the files listed again,
+#: the look-ahead days read twice). 24 MiB keeps the KPI benchmark under 1 GB (docs/benchmarks.md); the
+#: analyse Lambda holds the same results in its memory. A nightly run (a few days) is one query.
+MATERIALISE_BYTES_PER_QUERY = 24 * 1024 * 1024
 _CONTACTS, _AGENT_ACTIVITY = CURATED_TABLES["contacts"], CURATED_TABLES["agent_activity"]
 
 
