@@ -49,6 +49,7 @@ EPHEMERAL = ("staging", "intermediate")
 
 __all__ = [
     "FOLDERS",
+    "centre_filtered_tables",
     "for_athena",
     "for_duckdb",
     "load_sql",
@@ -166,6 +167,54 @@ def _referenced_tables(sql: str) -> frozenset[str]:
     tree = _parse(sql)
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     return frozenset(table.name for table in tree.find_all(exp.Table) if table.name not in ctes)
+
+
+def centre_filtered_tables(sql: str) -> set[str]:
+    """Tables of which the statement keeps only the rows of one centre wherever it reads them.
+
+    A table qualifies when every read of it sits in a SELECT whose WHERE has ``centre_id = :centre_id``
+    as one of its top-level ``AND`` terms, on that table's column (qualified by its alias, or unqualified
+    when it is the SELECT's only source). An engine may then read only that centre's partition for it:
+    the rows it leaves out are rows the statement drops. Anything else (an ``OR``, a join on the column,
+    another parameter) does not qualify.
+    """
+    return set(_centre_filtered_tables(sql))
+
+
+@cache
+def _centre_filtered_tables(sql: str) -> frozenset[str]:
+    tree = _parse(sql)
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    verdict: dict[str, bool] = {}
+    for table in tree.find_all(exp.Table):
+        if table.name not in ctes:
+            select = table.find_ancestor(exp.Select)
+            kept = select is not None and _keeps_one_centre(select, table)
+            verdict[table.name] = verdict.get(table.name, True) and kept
+    return frozenset(name for name, kept in verdict.items() if kept)
+
+
+def _keeps_one_centre(select: exp.Select, table: exp.Table) -> bool:
+    where = select.args.get("where")
+    source = select.args.get("from_") or select.args.get("from")
+    if where is None or source is None:
+        return False
+    joins = select.args.get("joins") or []
+    only_source = not joins and source.this is table
+    alias = table.alias_or_name
+    for term in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+        if not isinstance(term, exp.EQ):
+            continue
+        for column, value in ((term.this, term.expression), (term.expression, term.this)):
+            if (
+                isinstance(column, exp.Column)
+                and column.name == "centre_id"
+                and isinstance(value, exp.Placeholder)
+                and value.name == "centre_id"
+                and (column.table == alias or (not column.table and only_source))
+            ):
+                return True
+    return False
 
 
 def _check(sql: str, params: Mapping[str, SqlParam]) -> None:
