@@ -24,10 +24,17 @@ __all__ = ["handler"]
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    rt = for_run(runtime(), context.aws_request_id)  # one scan budget per invocation
+    base = runtime()
+    rt = for_run(base, context.aws_request_id)
     detail = dict(event.detail or {})
     results = restate_after_analysis(
-        rt.ports, rt.config, rt.settings, detail, on_step=lambda step: logger.info(step)
+        rt.ports,
+        rt.config,
+        rt.settings,
+        detail,
+        on_step=lambda step: logger.info(step),
+        # One scan budget per re-built report (ADR 0015), keyed by the invocation so a retry re-attaches.
+        report_ports=lambda name: for_run(base, f"{context.aws_request_id}/{name}").ports,
     )
     restated = [r for r in results if r.status == "restated"]
     metrics.add_metric(name="ReportsRestated", unit=MetricUnit.Count, value=len(restated))

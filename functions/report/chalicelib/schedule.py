@@ -40,10 +40,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     period = str((event or {}).get("period", ""))
     if period not in PERIODS:
         raise ValueError(f'scheduled_report needs {{"period": one of {", ".join(PERIODS)}}}, got {event!r}')
-    rt = for_run(runtime(), context.aws_request_id)  # one scan budget per invocation
+    base = runtime()
+    rt = for_run(base, context.aws_request_id)  # the alerts' scan budget: one per invocation
     as_of = resolve_as_of(rt.config, event, datetime.now(UTC))
     results = build_reports(
-        rt.ports, rt.config, rt.settings, period=period, as_of=as_of, on_step=lambda step: logger.info(step)
+        rt.ports,
+        rt.config,
+        rt.settings,
+        period=period,
+        as_of=as_of,
+        on_step=lambda step: logger.info(step),
+        # One scan budget per report (ADR 0015), keyed by the invocation so a retry re-attaches.
+        report_ports=lambda name: for_run(base, f"{context.aws_request_id}/{name}").ports,
     )
     if period == "daily":  # the nightly run: exception alerts, one digest per recipient
         from contactlake.report.alerts import send_alert_digests

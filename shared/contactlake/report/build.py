@@ -43,12 +43,28 @@ from contactlake.report.periods import Window, window_for
 __all__ = [
     "CONTENT_TYPES",
     "HOLD_WHEN_INCOMPLETE",
+    "ReportPorts",
     "build_document",
     "build_reports",
+    "document_name",
     "generate_report",
 ]
 
 logger = logging.getLogger("contactlake.report")
+
+#: The ports to query one report document with, given a name for it. On AWS the report handlers scope the
+#: Athena engine per document (:func:`contactlake.runtime.for_run`), so the scan budget is checked per
+#: report rather than per invocation (a daily run builds a dozen); by default every document uses the
+#: caller's ports.
+ReportPorts = Callable[[str], Ports]
+
+
+def document_name(
+    audience: str, centre_ids: Sequence[str], period: str, as_of: date, queues: Sequence[str]
+) -> str:
+    """A stable name for one report document (the same on a retried invocation: it keys Athena's tokens)."""
+    return "/".join([audience, "+".join(centre_ids), period, as_of.isoformat(), *queues])
+
 
 #: Audiences whose report is held (not sent) when data is missing; the others get a banner.
 HOLD_WHEN_INCOMPLETE = frozenset({"executive", "vendor"})
@@ -416,6 +432,7 @@ def build_reports(
     deliver: bool = True,
     resend: bool = False,
     on_step: Callable[[str], None] | None = None,
+    report_ports: ReportPorts | None = None,
 ) -> list[ReportResult]:
     """Build, store and (if ``deliver``) e-mail every configured stakeholder report for ``period``.
 
@@ -423,6 +440,7 @@ def build_reports(
     no stakeholder of that audience takes ``period``, one unaddressed report is built and stored
     (``stakeholder="ad-hoc"``), so the CLI can produce any report on request. A report version already
     e-mailed to a recipient is not e-mailed to them again unless ``resend`` (the CLI's ``--resend``).
+    Each document is queried with ``report_ports(its name)`` when given (:data:`ReportPorts`).
     """
     _check(config, period, audience, centres)
     now = datetime.now(UTC)
@@ -440,8 +458,9 @@ def build_reports(
     for name, formats, recipients, job in plan:
         if job not in documents:
             step(f"{job.audience} {period} for {'+'.join(job.centre_ids)}: querying")
+            named = document_name(job.audience, job.centre_ids, period, as_of, job.queues)
             documents[job] = build_document(
-                ports,
+                report_ports(named) if report_ports else ports,
                 config,
                 audience=job.audience,
                 centre_ids=job.centre_ids,

@@ -36,7 +36,7 @@ from typing import Any
 
 from contactlake.config import AppConfig, Settings
 from contactlake.ports import Ports
-from contactlake.report.build import _Publisher, build_document
+from contactlake.report.build import ReportPorts, _Publisher, build_document, document_name
 from contactlake.report.issues import (
     ISSUED_SUFFIX,
     Change,
@@ -135,8 +135,12 @@ def restate_reports(
     centre_id: str,
     days: Sequence[date],
     on_step: Callable[[str], None] | None = None,
+    report_ports: ReportPorts | None = None,
 ) -> list[Restatement]:
-    """Re-issue each recorded report of ``centre_id`` over ``days`` whose figures changed, with a notice."""
+    """Re-issue each recorded report of ``centre_id`` over ``days`` whose figures changed, with a notice.
+
+    Each document is queried with ``report_ports(its name)`` when given (a scan budget per report on AWS).
+    """
     step = on_step or (lambda _s: None)
     results = []
     built: dict[tuple[Any, ...], Report] = {}
@@ -144,8 +148,12 @@ def restate_reports(
         scope = (record["audience"], tuple(record["centres"]), tuple(record["queues"]), record["period"])
         as_of = date.fromisoformat(record["period_end"])
         if (*scope, as_of) not in built:
+            name = document_name(
+                record["audience"], record["centres"], record["period"], as_of, record["queues"]
+            )
             built[(*scope, as_of)] = build_document(
-                ports, config, audience=record["audience"], centre_ids=record["centres"],
+                report_ports(name) if report_ports else ports,
+                config, audience=record["audience"], centre_ids=record["centres"],
                 period=record["period"], as_of=as_of, queues=record["queues"],
             )  # fmt: skip
         report = built[(*scope, as_of)]
@@ -205,6 +213,7 @@ def restate_after_analysis(
     settings: Settings,
     detail: Mapping[str, Any],
     on_step: Callable[[str], None] | None = None,
+    report_ports: ReportPorts | None = None,
 ) -> list[Restatement]:
     """What an ``AnalysisFinished`` event runs: restate the centre's reports over its days, when the
     analysed upload replaced another (a corrected re-export or a replay); nothing otherwise."""
@@ -212,4 +221,6 @@ def restate_after_analysis(
         return []
     centre_id = config.centre(str(detail["centre_id"])).centre_id
     days = [date.fromisoformat(str(day)) for day in detail["days"]]
-    return restate_reports(ports, config, settings, centre_id=centre_id, days=days, on_step=on_step)
+    return restate_reports(
+        ports, config, settings, centre_id=centre_id, days=days, on_step=on_step, report_ports=report_ports
+    )

@@ -94,3 +94,51 @@ def test_each_api_request_has_its_own_engine(lake: SmallLake, monkeypatch: pytes
     assert seen[0].run_id != seen[1].run_id
     assert seen[0].scanned is not seen[1].scanned
     assert container.ports.engine.run_id is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_each_scheduled_report_has_its_own_scan_budget(
+    lake: SmallLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_lake(monkeypatch, lake.home)
+    load_report_app()
+    import chalicelib.schedule as schedule
+
+    container = _on_athena(lake)
+    factories: list[Any] = []
+    monkeypatch.setattr(schedule, "runtime", lambda: container)
+    def build_reports(ports: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        factories.append(kwargs["report_ports"])
+        return []
+
+    monkeypatch.setattr(schedule, "build_reports", build_reports)
+    schedule.handler({"period": "daily", "as_of": "2026-11-08"}, _Invocation("req-1"))
+    (report_ports,) = factories
+    north, south = (
+        report_ports("operations/north/daily/2026-11-08"),
+        report_ports("operations/south/daily/2026-11-08"),
+    )
+    assert north.engine.run_id == "req-1/operations/north/daily/2026-11-08"
+    assert south.engine.run_id == "req-1/operations/south/daily/2026-11-08"
+    assert north.engine.scanned is not south.engine.scanned
+    # The same report in a retried invocation keeps its name, so its queries re-attach (same tokens).
+    assert report_ports("operations/north/daily/2026-11-08").engine.run_id == north.engine.run_id
+
+
+@pytest.mark.slow
+def test_build_reports_queries_each_document_with_its_own_ports(lake: SmallLake) -> None:
+    from datetime import date
+
+    from contactlake.report import build_reports
+
+    names: list[str] = []
+
+    def report_ports(name: str) -> Any:
+        names.append(name)
+        return lake.ports()
+
+    build_reports(
+        lake.ports(), lake.config, lake.settings, period="daily", as_of=date(2026, 11, 9),
+        audience="operations", report_ports=report_ports,
+    )  # fmt: skip
+    assert names == ["operations/north/daily/2026-11-09", "operations/south/daily/2026-11-09"]
