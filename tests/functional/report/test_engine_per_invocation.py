@@ -107,6 +107,7 @@ def test_each_scheduled_report_has_its_own_scan_budget(
     container = _on_athena(lake)
     factories: list[Any] = []
     monkeypatch.setattr(schedule, "runtime", lambda: container)
+
     def build_reports(ports: Any, *args: Any, **kwargs: Any) -> list[Any]:
         factories.append(kwargs["report_ports"])
         return []
