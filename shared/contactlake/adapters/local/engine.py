@@ -119,6 +119,10 @@ class DuckDBEngine:
             except duckdb.Error as error:
                 raise QueryError(f"query failed on DuckDB: {error}") from error
 
+    def unload(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table:
+        """As :meth:`query`: DuckDB hands back typed Arrow already (Athena's UNLOAD exists to get that)."""
+        return self.query(sql, params)
+
 
 def upgrade_files(store: LocalObjectStore, table: LakeTable) -> int:
     """Give a local table's files written under an older schema version the columns added since.
