@@ -298,6 +298,7 @@ class AthenaEngine:
         botocore_config: Any = None,
         wait_poll_seconds: float = 1.0,
         unload_location: str | None = None,
+        scratch_s3: S3Client | None = None,
     ) -> None:
         if wrangler and session is None:
             raise ValueError("awswrangler needs the boto3 session its clients are made from")
@@ -324,6 +325,9 @@ class AthenaEngine:
         self.wait_poll_seconds = wait_poll_seconds
         #: Where :meth:`unload` has Athena write (``s3://<results bucket>/unload/``), a folder per token.
         self.unload_location = unload_location
+        #: The S3 client that lists, reads and deletes the UNLOAD files. Apart from ``s3_client``, which
+        #: switches the boto3 path to reading the result CSV (one GET instead of result pages).
+        self.scratch_s3 = scratch_s3
         #: Bytes each query of this engine scanned (Athena's ``DataScannedInBytes``), in order.
         self.scanned: list[int] = []
         #: UNLOAD executions whose files this engine has read and deleted (never read twice).
@@ -332,6 +336,15 @@ class AthenaEngine:
     @property
     def bytes_scanned(self) -> int:
         return sum(self.scanned)
+
+    def usage(self) -> dict[str, Any]:
+        """What this engine's queries read and cost (a run's, when scoped by :meth:`with_run_id`)."""
+        return {
+            "queries": len(self.scanned),
+            "bytes_scanned": self.bytes_scanned,
+            "bytes_per_query": list(self.scanned),
+            "cost_usd": round(query_cost_usd(self.scanned), 6),
+        }
 
     @classmethod
     def from_settings(
@@ -343,6 +356,7 @@ class AthenaEngine:
         session: boto3.Session | None = None,
         store: ObjectStore | None = None,
         botocore_config: Any = None,
+        scratch_s3: S3Client | None = None,
     ) -> AthenaEngine:
         """The deployed stack's engine: workgroup, Glue database, awswrangler and budget from settings."""
         bucket = settings.athena_results_bucket
@@ -363,6 +377,7 @@ class AthenaEngine:
             budget=budget,
             botocore_config=botocore_config,
             unload_location=f"s3://{bucket}/unload/" if bucket else None,
+            scratch_s3=scratch_s3,
         )
 
     def with_run_id(self, run_id: str) -> AthenaEngine:
@@ -698,25 +713,26 @@ class AthenaEngine:
         earlier = isinstance(finished, datetime) and finished.astimezone(UTC) < since - _STALE_MARGIN
         if execution_id in self._consumed or (self.run_id is not None and earlier):
             raise _StaleFailure(execution_id)
-        if self.s3 is None:
-            raise QueryError("reading UNLOAD output needs an S3 client; build the engine with one")
+        s3 = self.scratch_s3
+        if s3 is None:
+            raise QueryError("reading UNLOAD output needs an S3 client; build the engine with scratch_s3")
         location = self._scratch(token)
         bucket, _, prefix = location.removeprefix("s3://").partition("/")
         try:
             keys = [
                 item["Key"]
-                for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
                 for item in page.get("Contents", [])
             ]
             parts = [
                 pq.read_table(
-                    pa.BufferReader(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()),
+                    pa.BufferReader(s3.get_object(Bucket=bucket, Key=key)["Body"].read()),
                     coerce_int96_timestamp_unit="ms",
                 )
                 for key in keys
             ]
             for start in range(0, len(keys), 1000):  # DeleteObjects takes 1,000 keys a call
-                self.s3.delete_objects(
+                s3.delete_objects(
                     Bucket=bucket,
                     Delete={"Objects": [{"Key": key} for key in keys[start : start + 1000]], "Quiet": True},
                 )

@@ -124,8 +124,8 @@ def aws(aws_credentials: None) -> Iterator[tuple[Athena, Any]]:
 def _engine(athena: Athena, s3: Any, **kwargs: Any) -> AthenaEngine:
     kwargs.setdefault("run_id", "evt-1")
     return AthenaEngine(
-        athena.client, s3, "wg", "lakedb", "s3://results/results/", sleep=lambda _: None, clock=lambda: NOW,
-        unload_location="s3://results/unload/", **kwargs,
+        athena.client, None, "wg", "lakedb", "s3://results/results/", sleep=lambda _: None, clock=lambda: NOW,
+        unload_location="s3://results/unload/", scratch_s3=s3, **kwargs,
     )  # fmt: skip
 
 
@@ -196,9 +196,7 @@ def test_an_empty_result_is_typed_by_a_select_that_reads_nothing(aws: tuple[Athe
         },
         {"QueryExecutionId": "q-probe", "MaxResults": ANY},
     )
-    engine = _engine(athena, None)  # no result CSV to read: the probe's columns come from its metadata
-    engine.s3 = s3
-    engine.output_location = None
+    engine = _engine(athena, s3)  # the probe's columns come from its result metadata
 
     table = engine.unload(SQL, PARAMS)
     assert table.num_rows == 0
@@ -317,3 +315,35 @@ def test_on_the_analyse_function_awswrangler_starts_and_waits_for_the_unload(aws
     assert table.schema.field("interval_start").type == pa.timestamp("ms")
     assert engine.scanned == [9_000]
     assert _keys(s3) == []
+
+
+# ------------------------------------------------------------------------------------------ the run's record
+
+
+def test_the_runs_record_keeps_each_querys_bytes_and_the_cost(tmp_path: Any) -> None:
+    """manifests/analysis/<day>/<run>.json: the figures of infra/README.md's cost per nightly run."""
+    import json
+
+    from contactlake.adapters.local import build_local_ports
+    from contactlake.analyse import MaterialiseResult
+    from contactlake.jobs import AnalysisWindow, record_analysis_run
+
+    engine = AthenaEngine(object(), run_id="evt/1")  # type: ignore[arg-type]
+    engine.scanned += [123_456_789, 2_048]  # what Athena reported for the run's two queries
+    ports = build_local_ports(Settings(home=tmp_path))
+    window = AnalysisWindow("north", date(2026, 11, 2), date(2026, 11, 2))
+    written = MaterialiseResult("north", "kpi_daily", 1, 4)
+    key = record_analysis_run(
+        ports, "evt/1", "2026-11-03T23:59:59-02:00", "Scheduled Event", [window], [written], engine.usage()
+    )
+    assert key == "manifests/analysis/2026-11-04/evt_1.json"  # the UTC day; no folder from the id
+    record = json.loads(ports.store.get("lake", key))
+    assert record["athena"] == {
+        "queries": 2,
+        "bytes_scanned": 123_458_837,
+        "bytes_per_query": [123_456_789, 2_048],
+        "cost_usd": round((123_456_789 + 10 * 1024 * 1024) * 5 / 1e12, 6),  # the second at the minimum
+    }
+    assert record["windows"] == [{"centre_id": "north", "date_from": "2026-11-02", "date_to": "2026-11-02"}]
+    assert record["tables"] == [{"centre_id": "north", "table": "kpi_daily", "days": 1, "rows": 4}]
+    assert record["trigger"] == "Scheduled Event"
