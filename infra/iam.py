@@ -641,7 +641,9 @@ def _athena_requests(stack: Stack, call: Call, workgroups: Mapping[str, str]) ->
     database = str(p.get("QueryExecutionContext", {}).get("Database", "default"))
     found = [Request("athena:StartQueryExecution", _workgroup_arn(workgroup), (), why)]
     tables = _glue_tables(stack)
-    for table in sorted(referenced_tables(str(p["QueryString"]))):
+    unload = _UNLOAD.match(str(p["QueryString"]))
+    select = unload["select"] if unload else str(p["QueryString"])
+    for table in sorted(referenced_tables(select)):
         if table not in tables:
             raise ValueError(f"the query reads {table!r}, which is not a Glue table of template.yaml")
         reads = f"Athena reads {table}"
@@ -655,7 +657,15 @@ def _athena_requests(stack: Stack, call: Call, workgroups: Mapping[str, str]) ->
         found.append(Request("s3:ListBucket", _s3_arn(bucket), (("s3:prefix", prefix),), reads))
         found += _s3_object_requests(stack, "s3:GetObject", bucket, f"{prefix}part-0.parquet", reads)
     found += _athena_results_requests(stack, workgroup, why)
+    if unload:
+        # UNLOAD writes its files with the caller's permissions too, after checking the folder is empty.
+        bucket, _, prefix = unload["location"].removeprefix("s3://").partition("/")
+        found += _athena_writes(stack, bucket, prefix, f"{prefix}query-id_part", f"{why}: UNLOAD location")
     return found
+
+
+#: An UNLOAD statement (``AthenaEngine.unload``): the SELECT it wraps and where its files go.
+_UNLOAD = re.compile(r"UNLOAD \((?P<select>.*)\) TO '(?P<location>s3://[^']+)'", re.DOTALL)
 
 
 def _athena_results_requests(stack: Stack, workgroup: str, why: str) -> list[Request]:
@@ -669,17 +679,23 @@ def _athena_results_requests(stack: Stack, workgroup: str, why: str) -> list[Req
         bucket, _, prefix = output.removeprefix("s3://").partition("/")
         key = f"{prefix}query-id.csv"
         results = f"{why}: results location"
-        found = [
-            Request("s3:GetBucketLocation", _s3_arn(bucket), (), results),
-            Request("s3:ListBucket", _s3_arn(bucket), (("s3:prefix", prefix),), results),
-            Request("s3:ListBucketMultipartUploads", _s3_arn(bucket), (), results),
-            Request("s3:ListMultipartUploadParts", _s3_arn(bucket, key), (), results),
-            Request("s3:AbortMultipartUpload", _s3_arn(bucket, key), (), results),
-        ]
-        found += _s3_object_requests(stack, "s3:PutObject", bucket, key, results)
+        found = _athena_writes(stack, bucket, prefix, key, results)
         found += _s3_object_requests(stack, "s3:GetObject", bucket, key, results)
         return found
     raise ValueError(f"workgroup {workgroup!r} is not declared in template.yaml")
+
+
+def _athena_writes(stack: Stack, bucket: str, prefix: str, key: str, why: str) -> list[Request]:
+    """Athena writing ``key`` under ``prefix`` for the caller: the bucket looked up and listed, the object
+    put (multipart when large, aborted on failure)."""
+    found = [
+        Request("s3:GetBucketLocation", _s3_arn(bucket), (), why),
+        Request("s3:ListBucket", _s3_arn(bucket), (("s3:prefix", prefix),), why),
+        Request("s3:ListBucketMultipartUploads", _s3_arn(bucket), (), why),
+        Request("s3:ListMultipartUploadParts", _s3_arn(bucket, key), (), why),
+        Request("s3:AbortMultipartUpload", _s3_arn(bucket, key), (), why),
+    ]
+    return found + _s3_object_requests(stack, "s3:PutObject", bucket, key, why)
 
 
 def _ses_requests(stack: Stack, call: Call) -> list[Request]:

@@ -15,8 +15,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from contactlake.adapters.athena import AthenaEngine, query_cost_usd
-from contactlake.jobs import analysis_windows, run_windows
+from contactlake.adapters.athena import AthenaEngine
+from contactlake.jobs import analysis_windows, record_analysis_run, run_windows
 from contactlake.runtime import runtime
 
 logger = Logger(service="contactlake-analyse")
@@ -41,15 +41,13 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
         "windows": [w.as_dict() for w in windows],
         "tables": [r.__dict__ for r in results],
     }
-    if isinstance(ports.engine, AthenaEngine):
+    athena = ports.engine.usage() if isinstance(ports.engine, AthenaEngine) else None
+    if athena is not None:
         # What the run read and cost: the figures infra/README.md's cost per nightly run is taken from.
-        scanned = ports.engine.scanned
-        metrics.add_metric(name="AthenaBytesScanned", unit=MetricUnit.Bytes, value=sum(scanned))
-        summary["athena"] = {
-            "queries": len(scanned),
-            "bytes_scanned": sum(scanned),
-            "bytes_per_query": list(scanned),
-            "cost_usd": round(query_cost_usd(scanned), 6),
-        }
-        logger.info("athena usage", extra=summary["athena"])
+        metrics.add_metric(name="AthenaBytesScanned", unit=MetricUnit.Bytes, value=athena["bytes_scanned"])
+        summary["athena"] = athena
+        logger.info("athena usage", extra=athena)
+    summary["record"] = record_analysis_run(
+        ports, event.get_id, event.time, event.detail_type, windows, results, athena
+    )
     return summary

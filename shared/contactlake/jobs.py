@@ -1,5 +1,9 @@
 """Which centre-days to (re)analyse, for the nightly schedule and for upload events; and running them.
 
+Each run leaves a record in the lake's manifests area (:func:`record_analysis_run`,
+``manifests/analysis/<day>/<run id>.json``): its windows, the tables it wrote and, on AWS, every Athena
+query's bytes scanned and their cost — the figures infra/README.md's cost per nightly run comes from.
+
 Each analysed window is announced as an ``AnalysisFinished`` event (centre, days, and the uploads the
 triggering upload replaced). On AWS, EventBridge routes the announcements of a correction (``replaced``
 true) to the report function, which restates the reports that covered those days
@@ -9,6 +13,7 @@ the same way. The analyse function does not carry the reporting layer, hence the
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -25,7 +30,9 @@ __all__ = [
     "RECOMPUTE_DAYS",
     "AnalysisWindow",
     "analysis_finished",
+    "analysis_run_key",
     "analysis_windows",
+    "record_analysis_run",
     "run_windows",
 ]
 
@@ -78,7 +85,7 @@ def analysis_windows(
                 days[match.group(1)].append(date.fromisoformat(match.group(2)))
         replaced = tuple(str(u) for u in [detail.get("replaced_upload_id")] if u)
         return [AnalysisWindow(c, min(d), max(d), replaced) for c, d in sorted(days.items())]
-    now = datetime.fromisoformat(when.replace("Z", "+00:00")) if when else datetime.now(UTC)
+    now = _event_time(when)
     windows = []
     for centre in config.centres.values():
         yesterday = now.astimezone(centre.zone).date() - timedelta(days=1)
@@ -104,3 +111,46 @@ def run_windows(
         )
         ports.events.publish(ANALYSIS_FINISHED, analysis_finished(window))
     return results
+
+
+def _event_time(when: str | None) -> datetime:
+    """An event's ``time`` (ISO 8601, ``Z`` for UTC, as EventBridge sends it), or now without one."""
+    return datetime.fromisoformat(when.replace("Z", "+00:00")) if when else datetime.now(UTC)
+
+
+def analysis_run_key(at: datetime, run_id: str) -> str:
+    """Where a run's record goes: by the UTC day it ran, named after its run (the event id on AWS)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+    return f"manifests/analysis/{at.astimezone(UTC).date().isoformat()}/{safe}.json"
+
+
+def record_analysis_run(
+    ports: Ports,
+    run_id: str,
+    when: str | None,
+    trigger: str,
+    windows: list[AnalysisWindow],
+    results: list[MaterialiseResult],
+    athena: Mapping[str, Any] | None = None,
+) -> str:
+    """Write the run's record to the lake and return its key (``when``: the event's time, as for
+    :func:`analysis_windows`).
+
+    ``athena`` is the engine's usage (``AthenaEngine.usage()``: queries, bytes scanned in total and per
+    query, cost at $5 per TB with Athena's 10 MB minimum per query), absent when DuckDB ran the SQL. A
+    retried event writes the record again, with the figures of the attempt that finished.
+    """
+    at = _event_time(when)
+    record = {
+        "run_id": run_id,
+        "at": at.astimezone(UTC).isoformat(),
+        "trigger": trigger,
+        "windows": [w.as_dict() for w in windows],
+        "tables": [
+            {"centre_id": r.centre_id, "table": r.table, "days": r.days, "rows": r.rows} for r in results
+        ],
+        "athena": dict(athena) if athena is not None else None,
+    }
+    key = analysis_run_key(at, run_id)
+    ports.store.put("lake", key, json.dumps(record, indent=2).encode(), "application/json")
+    return key

@@ -94,7 +94,17 @@ class ObjectStore(Protocol):
 class QueryEngine(Protocol):
     """Runs Athena-dialect SQL with bound parameters and returns an Arrow table."""
 
-    def query(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table: ...
+    def query(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table:
+        """The rows of a SELECT, for Python to read (reports, the API, the analysis's own inputs)."""
+        ...
+
+    def unload(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table:
+        """Rows that will be written to the lake: the whole result, typed, in no promised order.
+
+        On Athena an ``UNLOAD`` to Parquet (typed by the engine, not parsed from CSV; ADR 0015); an engine
+        that returns Arrow directly answers as :meth:`query` does.
+        """
+        ...
 
 
 class Mailer(Protocol):

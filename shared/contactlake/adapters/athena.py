@@ -17,6 +17,11 @@
   Otherwise (the report and API functions, whose package has no room for awswrangler and pandas under
   Lambda's 250 MB) the statement is started, polled with backoff and its result read and typed from
   ``ResultSetMetadata`` here, with plain boto3.
+* Rows that go to the lake (:meth:`AthenaEngine.unload`) are run as ``UNLOAD`` to Parquet in a scratch
+  folder named after the request token (``s3://<results bucket>/unload/<token>/``), read back with
+  pyarrow and deleted: typed by Athena's writer, nothing parsed from CSV. An UNLOAD a retry re-attaches
+  to that had finished before the retry began may have had its files read and deleted by the earlier
+  attempt, so it is started again like a stale failure.
 * Either way FAILED and CANCELLED raise :class:`QueryError` with Athena's reason;
   throttling (``TooManyRequestsException``) is retried with backoff (awswrangler's own retries on its
   path) and then reported plainly.
@@ -39,7 +44,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 
@@ -75,6 +80,7 @@ _INT_TYPES = {
     "bigint": pa.int64(),
 }
 _FLOAT_TYPES = ("double", "float", "real")
+_T = TypeVar("_T")
 
 
 def sql_literal(value: SqlParam | date) -> str:
@@ -291,6 +297,8 @@ class AthenaEngine:
         budget: ScanBudget | None = None,
         botocore_config: Any = None,
         wait_poll_seconds: float = 1.0,
+        unload_location: str | None = None,
+        scratch_s3: S3Client | None = None,
     ) -> None:
         if wrangler and session is None:
             raise ValueError("awswrangler needs the boto3 session its clients are made from")
@@ -315,12 +323,28 @@ class AthenaEngine:
         self.botocore_config = botocore_config
         #: awswrangler polls at a fixed interval (its default, 1 s), not with backoff.
         self.wait_poll_seconds = wait_poll_seconds
+        #: Where :meth:`unload` has Athena write (``s3://<results bucket>/unload/``), a folder per token.
+        self.unload_location = unload_location
+        #: The S3 client that lists, reads and deletes the UNLOAD files. Apart from ``s3_client``, which
+        #: switches the boto3 path to reading the result CSV (one GET instead of result pages).
+        self.scratch_s3 = scratch_s3
         #: Bytes each query of this engine scanned (Athena's ``DataScannedInBytes``), in order.
         self.scanned: list[int] = []
+        #: UNLOAD executions whose files this engine has read and deleted (never read twice).
+        self._consumed: set[str] = set()
 
     @property
     def bytes_scanned(self) -> int:
         return sum(self.scanned)
+
+    def usage(self) -> dict[str, Any]:
+        """What this engine's queries read and cost (a run's, when scoped by :meth:`with_run_id`)."""
+        return {
+            "queries": len(self.scanned),
+            "bytes_scanned": self.bytes_scanned,
+            "bytes_per_query": list(self.scanned),
+            "cost_usd": round(query_cost_usd(self.scanned), 6),
+        }
 
     @classmethod
     def from_settings(
@@ -332,9 +356,11 @@ class AthenaEngine:
         session: boto3.Session | None = None,
         store: ObjectStore | None = None,
         botocore_config: Any = None,
+        scratch_s3: S3Client | None = None,
     ) -> AthenaEngine:
         """The deployed stack's engine: workgroup, Glue database, awswrangler and budget from settings."""
-        output = f"s3://{settings.athena_results_bucket}/results/" if settings.athena_results_bucket else None
+        bucket = settings.athena_results_bucket
+        output = f"s3://{bucket}/results/" if bucket else None
         budget = (
             ScanBudget(store, settings.athena_scan_budget_bytes)
             if store is not None and settings.athena_scan_budget_bytes > 0
@@ -350,6 +376,8 @@ class AthenaEngine:
             wrangler=settings.athena_wrangler and session is not None,
             budget=budget,
             botocore_config=botocore_config,
+            unload_location=f"s3://{bucket}/unload/" if bucket else None,
+            scratch_s3=scratch_s3,
         )
 
     def with_run_id(self, run_id: str) -> AthenaEngine:
@@ -358,6 +386,7 @@ class AthenaEngine:
         clone.__dict__.update(self.__dict__)
         clone.run_id = run_id
         clone.scanned = []  # the run's own queries
+        clone._consumed = set()
         return clone
 
     def request_token(self, sql: str, literals: Sequence[str]) -> str:
@@ -494,27 +523,86 @@ class AthenaEngine:
         return columns, [list(row.values()) for row in table.to_pylist()]
 
     def query(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table:
+        """The rows of a SELECT, typed from Athena's column types (its result CSV or result pages)."""
+        text, literals = self._prepared(sql, params)
+        return self._run(lambda _token: text, self.request_token(text, literals), literals, self._result)
+
+    def unload(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table:
+        """Rows that will be written to the lake: the whole result, no order promised (ADR 0015).
+
+        The same positional statement as :meth:`query`, run as ``UNLOAD (…) TO '<scratch>/<token>/' WITH
+        (format = 'PARQUET', compression = 'ZSTD')``: Athena writes the result as Parquet files (typed by
+        the engine, nothing parsed from CSV), read back here with pyarrow and then deleted. The folder is
+        named after the request token, so a retried run re-attaches to its running UNLOAD and a restarted
+        one writes to a folder of its own (UNLOAD refuses a location that holds data). Files are written in
+        parallel, unordered between them. An empty result writes no file and carries no column types, so
+        it is typed by ``SELECT * FROM (…) WHERE false`` (no data read; at most Athena's 10 MB minimum).
+        """
+        if self.unload_location is None:
+            raise QueryError(
+                "this engine has no scratch location for UNLOAD output; set "
+                "CONTACTLAKE_ATHENA_RESULTS_BUCKET (the stack's Athena results bucket: UNLOAD writes under "
+                "its unload/ prefix)"
+            )
+        text, literals = self._prepared(sql, params)
+
+        def statement(token: str) -> str:
+            return (
+                f"UNLOAD (\n{text}\n) TO '{self._scratch(token)}' "
+                "WITH (format = 'PARQUET', compression = 'ZSTD')"
+            )
+
+        # The first token is the statement's without its folder (which is named after the token).
+        written = self._run(statement, self.request_token(statement(""), literals), literals, self._unloaded)
+        if written is not None:
+            return written
+        probe = f"SELECT * FROM (\n{text}\n) WHERE false"
+        return self._run(lambda _token: probe, self.request_token(probe, literals), literals, self._result)
+
+    def _prepared(self, sql: str, params: Mapping[str, SqlParam] | None) -> tuple[str, list[str]]:
+        """The positional statement and its literals, once the run's scan budget has allowed it."""
         text, values = positional_statement(sql, params or {})
-        literals = [sql_literal(v) for v in values]
         if self.budget is not None:
             # A run is an engine scoped by with_run_id (runtime.for_run: the analyse function per event,
             # the report function per invocation, the API per request); an unscoped one checks each
             # query on its own.
             self.budget.check(sql, params or {}, self.bytes_scanned if self.run_id is not None else 0)
-        token, since = self.request_token(text, literals), self.clock()
+        return text, [sql_literal(v) for v in values]
+
+    def _run(
+        self,
+        statement: Callable[[str], str],
+        token: str,
+        literals: list[str],
+        read: Callable[[dict[str, Any], str, datetime], _T],
+    ) -> _T:
+        """Start ``statement(token)``, wait for it and ``read`` its execution, restarting under a derived
+        token when the token is answered by an execution an earlier attempt used up (see the module)."""
+        since = self.clock()
         for _ in range(_MAX_STALE_RESTARTS):
             try:
-                if self.wrangler:
-                    return self._query_with_wrangler(text, literals, token, since)
-                return self._query_with_boto3(text, literals, token, since)
+                execution = self._execute(statement(token), literals, token, since)
+                return read(execution, token, since)
             except _StaleFailure as stale:
                 token = hashlib.sha256(f"{token}:{stale.execution_id}".encode()).hexdigest()
         raise QueryError(
             f"Athena answered {_MAX_STALE_RESTARTS} restarts of one statement with executions that had "
-            f"already failed (workgroup {self.workgroup}; statement: {_summary(text)}); re-run the analysis"
+            f"already failed or been used (workgroup {self.workgroup}; statement: "
+            f"{_summary(statement(token))}); re-run the analysis"
         )
 
-    def _query_with_boto3(self, text: str, literals: list[str], token: str, since: datetime) -> pa.Table:
+    def _execute(self, text: str, literals: list[str], token: str, since: datetime) -> dict[str, Any]:
+        """Start the statement and wait for it to succeed (awswrangler or boto3); keep its bytes scanned."""
+        if self.wrangler:
+            execution = self._execute_with_wrangler(text, literals, token, since)
+        else:
+            execution = self._execute_with_boto3(text, literals, token, since)
+        self.scanned.append(int(execution.get("Statistics", {}).get("DataScannedInBytes", 0)))
+        return execution
+
+    def _execute_with_boto3(
+        self, text: str, literals: list[str], token: str, since: datetime
+    ) -> dict[str, Any]:
         request: dict[str, Any] = {
             "QueryString": text,
             "QueryExecutionContext": {"Database": self.database},
@@ -526,17 +614,13 @@ class AthenaEngine:
         if self.output_location:
             request["ResultConfiguration"] = {"OutputLocation": self.output_location}
         started = self._call("StartQueryExecution", self.client.start_query_execution, **request)
-        execution = self._wait(started["QueryExecutionId"], text, since)
-        self.scanned.append(int(execution.get("Statistics", {}).get("DataScannedInBytes", 0)))
-        dml = execution.get("StatementType", "DML") == "DML"
-        if self.s3 is not None and dml and execution.get("ResultConfiguration", {}).get("OutputLocation"):
-            columns, rows = self._rows_from_s3(execution)
-        else:
-            columns, rows = self._rows(started["QueryExecutionId"], skip_header=dml)
-        return _table(columns, rows)
+        execution_id = started["QueryExecutionId"]
+        return {"QueryExecutionId": execution_id, **self._wait(execution_id, text, since)}
 
-    def _query_with_wrangler(self, text: str, literals: list[str], token: str, since: datetime) -> pa.Table:
-        """Start, wait and read with awswrangler: its polling, its typing of Athena's result (ADR 0015)."""
+    def _execute_with_wrangler(
+        self, text: str, literals: list[str], token: str, since: datetime
+    ) -> dict[str, Any]:
+        """Start and wait with awswrangler: its polling (ADR 0015)."""
         wr = _wrangler(self.botocore_config)
         from botocore.exceptions import ClientError
 
@@ -551,14 +635,10 @@ class AthenaEngine:
                 client_request_token=token,
                 boto3_session=self.session,
             )
-            execution = wr.athena.wait_query(
+            execution: dict[str, Any] = wr.athena.wait_query(
                 execution_id,
                 boto3_session=self.session,
                 athena_query_wait_polling_delay=self.wait_poll_seconds,
-            )
-            self.scanned.append(int(execution.get("Statistics", {}).get("DataScannedInBytes", 0)))
-            frame = wr.athena.get_query_results(
-                execution_id, boto3_session=self.session, dtype_backend="pyarrow", use_threads=False
             )
         except (wr.exceptions.QueryFailed, wr.exceptions.QueryCancelled) as error:
             # Only a run-scoped token can be answered with an earlier attempt's failure.
@@ -578,16 +658,92 @@ class AthenaEngine:
                 f"{self.database}; statement: {_summary(text)}); {hint}"
             ) from error
         except ClientError as error:
+            raise self._refused(error) from error
+        return {"QueryExecutionId": execution_id, **execution}
+
+    def _refused(self, error: Any) -> QueryError:
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", str(error))
+        hint = (
+            f"too many queries run at once in workgroup {self.workgroup!r}: run fewer in parallel or "
+            "raise the account's Athena query quota"
+            if code in _THROTTLED
+            else "check the workgroup, the Glue tables and this function's role"
+        )
+        return QueryError(f"Athena refused the query ({code}): {message}; {hint}")
+
+    def _result(
+        self, execution: dict[str, Any], _token: str = "", _since: datetime | None = None
+    ) -> pa.Table:
+        """A SELECT's rows: awswrangler types Athena's result; the boto3 path types it here."""
+        execution_id = execution["QueryExecutionId"]
+        if self.wrangler:
+            wr = _wrangler(self.botocore_config)
+            from botocore.exceptions import ClientError
+
+            try:
+                frame = wr.athena.get_query_results(
+                    execution_id, boto3_session=self.session, dtype_backend="pyarrow", use_threads=False
+                )
+            except ClientError as error:
+                raise self._refused(error) from error
+            return _arrow(frame)
+        dml = execution.get("StatementType", "DML") == "DML"
+        if self.s3 is not None and dml and execution.get("ResultConfiguration", {}).get("OutputLocation"):
+            columns, rows = self._rows_from_s3(execution)
+        else:
+            columns, rows = self._rows(execution_id, skip_header=dml)
+        return _table(columns, rows)
+
+    def _scratch(self, token: str) -> str:
+        """The UNLOAD folder of one request token, under :attr:`unload_location`."""
+        return f"{str(self.unload_location).rstrip('/')}/{token}/"
+
+    def _unloaded(self, execution: dict[str, Any], token: str, since: datetime) -> pa.Table | None:
+        """The Parquet files an UNLOAD wrote, read and then deleted; None when it wrote none (no rows).
+
+        An execution this engine has read already, or one that finished before this attempt began (an
+        earlier attempt may have read and deleted its files), is started again (:class:`_StaleFailure`).
+        """
+        import pyarrow.parquet as pq
+        from botocore.exceptions import ClientError
+
+        execution_id = execution["QueryExecutionId"]
+        finished = execution.get("Status", {}).get("CompletionDateTime")
+        earlier = isinstance(finished, datetime) and finished.astimezone(UTC) < since - _STALE_MARGIN
+        if execution_id in self._consumed or (self.run_id is not None and earlier):
+            raise _StaleFailure(execution_id)
+        s3 = self.scratch_s3
+        if s3 is None:
+            raise QueryError("reading UNLOAD output needs an S3 client; build the engine with scratch_s3")
+        location = self._scratch(token)
+        bucket, _, prefix = location.removeprefix("s3://").partition("/")
+        try:
+            keys = [
+                item["Key"]
+                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+                for item in page.get("Contents", [])
+            ]
+            parts = [
+                pq.read_table(
+                    pa.BufferReader(s3.get_object(Bucket=bucket, Key=key)["Body"].read()),
+                    coerce_int96_timestamp_unit="ms",
+                )
+                for key in keys
+            ]
+            for start in range(0, len(keys), 1000):  # DeleteObjects takes 1,000 keys a call
+                s3.delete_objects(
+                    Bucket=bucket,
+                    Delete={"Objects": [{"Key": key} for key in keys[start : start + 1000]], "Quiet": True},
+                )
+        except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
-            message = error.response.get("Error", {}).get("Message", str(error))
-            hint = (
-                f"too many queries run at once in workgroup {self.workgroup!r}: run fewer in parallel or "
-                "raise the account's Athena query quota"
-                if code in _THROTTLED
-                else "check the workgroup, the Glue tables and this function's role"
-            )
-            raise QueryError(f"Athena refused the query ({code}): {message}; {hint}") from error
-        return _arrow(frame)
+            raise QueryError(
+                f"could not read or delete the UNLOAD output of Athena query {execution_id} at {location} "
+                f"({code}); check this function's role on that prefix and the data key"
+            ) from error
+        self._consumed.add(execution_id)
+        return _plain_table(pa.concat_tables(parts)) if parts else None
 
 
 def _wrangler(botocore_config: Any) -> Any:
@@ -609,7 +765,12 @@ def _arrow(frame: Any) -> pa.Table:
     Timestamps come back in nanoseconds and text as large strings; Athena's are milliseconds and the
     other engines return plain strings.
     """
-    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    return _plain_table(pa.Table.from_pandas(frame, preserve_index=False))
+
+
+def _plain_table(table: pa.Table) -> pa.Table:
+    """Millisecond timestamps and plain strings, as Athena's types map (:func:`arrow_type`), no metadata."""
+    table = table.replace_schema_metadata(None)
     return table.cast(pa.schema([f.with_type(_plain(f.type)) for f in table.schema]))
 
 

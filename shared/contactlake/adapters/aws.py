@@ -294,6 +294,7 @@ def build_aws_ports(settings: Settings) -> Ports:
             session=session,
             store=store,
             botocore_config=config,
+            scratch_s3=s3,
         ),
         mailer=SesMailer.from_settings(session.client("sesv2", config=config), store, settings),
         catalog=GlueCatalog(session.client("glue", config=config), settings.glue_database, buckets),

@@ -248,17 +248,19 @@ def detail_kpis(
     grain_minutes: int = INTERVAL_MINUTES,
     queue: str | None = None,
     channel: str | None = None,
+    *,
+    unload: bool = False,
 ) -> pa.Table:
     """A KPI model over the contact detail: ``kpi_interval`` (the three grouping sets materialised),
     ``kpi_agent_interval`` (filtered by ``queue`` / ``channel``) or ``test_contact_kpis`` (see each file's
-    header)."""
+    header). ``unload`` when the rows go to the lake (:func:`run_sql`)."""
     check_choice(model, DETAIL_MODELS, "KPI model")
     params = {
         **_classify_params(centre, date_from, date_to, grain_minutes),
         "queue": queue or "",
         "channel": channel or "",
     }
-    return run_sql(ports, model, params)
+    return run_sql(ports, model, params, unload=unload)
 
 
 def materialise_contact_kpis(
@@ -273,7 +275,7 @@ def materialise_contact_kpis(
     tables = ((KPI_INTERVAL, "interval"), (KPI_DAILY, "day"), (KPI_AGENT_DAILY, "agent_day"))
     rows = dict.fromkeys((table.name for table, _ in tables), 0)
     for first, last in month_chunks(ports, _CONTACTS, centre.centre_id, date_from, date_to):
-        measured = detail_kpis(ports, centre, "kpi_interval", first, last)
+        measured = detail_kpis(ports, centre, "kpi_interval", first, last, unload=True)
         grain_set = measured.column("grain_set")
         for table, name in tables:
             chosen = measured.filter(pc.equal(grain_set, name))
@@ -295,7 +297,7 @@ def materialise_agent_state_interval(
             "activity_from": (first - timedelta(days=1)).isoformat(),
             "grain_minutes": INTERVAL_MINUTES,
         }
-        states = run_sql(ports, "agent_state_interval", params)
+        states = run_sql(ports, "agent_state_interval", params, unload=True)
         rows += write_days(
             ports, AGENT_STATE_INTERVAL, centre.centre_id, states, days_between(first, last)
         ).rows

@@ -90,12 +90,18 @@ def normalise(table: pa.Table) -> pa.Table:
     return table if target == table.schema else table.cast(target)
 
 
-def run_sql(ports: Ports, name: str, params: Mapping[str, SqlParam]) -> pa.Table:
-    """Run a shipped SQL file with its parameters bound; results typed the same on every engine."""
+def run_sql(ports: Ports, name: str, params: Mapping[str, SqlParam], *, unload: bool = False) -> pa.Table:
+    """Run a shipped SQL file with its parameters bound; results typed the same on every engine.
+
+    ``unload=True`` for rows that go to the lake as they are (``write_days``): the engine's
+    :meth:`~contactlake.ports.QueryEngine.unload` (on Athena an UNLOAD to Parquet, in no order — the
+    writer sorts); otherwise a query whose rows Python reads.
+    """
     # Imported here: sqlglot is only needed to run SQL, not by every Lambda that lists the tables.
     from contactlake.sqlfiles import load_sql
 
-    return normalise(ports.engine.query(load_sql(name), params))
+    run = ports.engine.unload if unload else ports.engine.query
+    return normalise(run(load_sql(name), params))
 
 
 def rollup(

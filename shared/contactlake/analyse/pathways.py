@@ -87,7 +87,7 @@ class PathwayReport:
 def materialise_pathways(
     ports: Ports, centre: CentreConfig, date_from: date, date_to: date
 ) -> MaterialiseResult:
-    table = run_sql(ports, "pathway_daily", range_params(centre, date_from, date_to))
+    table = run_sql(ports, "pathway_daily", range_params(centre, date_from, date_to), unload=True)
     return write_days(ports, PATHWAY_DAILY, centre.centre_id, table, days_between(date_from, date_to))
 
 

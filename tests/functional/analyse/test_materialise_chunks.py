@@ -101,13 +101,13 @@ def test_chunked_materialisation_writes_the_bytes_of_one_query(
     ports, home = _three_months(sample_lake, tmp_path / "chunked")
     monkeypatch.setattr(aggregates, "MATERIALISE_BYTES_PER_QUERY", 1)
     queries: list[str] = []
-    inner = ports.engine.query
+    inner = ports.engine.unload
 
     def recording(sql: str, params: Any = None) -> pa.Table:
         queries.append(sql)
         return inner(sql, params)
 
-    monkeypatch.setattr(ports.engine, "query", recording)
+    monkeypatch.setattr(ports.engine, "unload", recording)
     chunked = materialise_kpis(ports, sample_lake.centre, *window)
 
     assert len([q for q in queries if "contacts" in q]) == 3  # one per month

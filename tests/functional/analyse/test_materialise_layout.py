@@ -45,6 +45,10 @@ class _Recording:
         self.reads.append(referenced_tables(sql))
         return self.inner.query(sql, params)
 
+    def unload(self, sql: str, params: Any = None) -> pa.Table:
+        """A materialising statement's reads are kept as any other query's."""
+        return self.query(sql, params)
+
 
 def test_kpi_tables_are_one_sorted_file_per_centre_month(sample_lake: SampleLake) -> None:
     home = sample_lake.settings.home

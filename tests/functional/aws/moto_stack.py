@@ -3,13 +3,16 @@ identity, SSM key and configuration object, so each function runs with its deplo
 
 moto does not execute SQL. :class:`AthenaOnDuckDB` answers each ``StartQueryExecution`` by running the
 statement (with its execution parameters) on DuckDB over a copy of the moto buckets, and hands moto the
-rows as Athena would return them, so the functions' Athena paths run end to end.
+rows as Athena would return them — or, for an ``UNLOAD``, writes them as Parquet files where its ``TO``
+points — so the functions' Athena paths run end to end.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -289,6 +292,32 @@ def _store_result_csv(backend: Any, execution_id: str, rows: list[dict[str, Any]
     s3_backends[ACCOUNT]["aws"].put_object(bucket_name=bucket, key_name=key, value=text.encode("utf-8"))
 
 
+#: The statement ``AthenaEngine.unload`` sends, its SELECT and where the files go.
+_UNLOAD = re.compile(
+    r"UNLOAD \(\n(?P<select>.*)\n\) TO '(?P<location>s3://[^']+/)' WITH \((?P<options>[^)]*)\)", re.S
+)
+
+
+def _write_unloaded(table: pa.Table, location: str) -> None:
+    """What UNLOAD leaves at its ``TO`` location: nothing for no rows, else Parquet files written in
+    parallel (two here, split in the middle), named without an extension."""
+    import pyarrow.parquet as pq
+    from moto.s3.models import s3_backends
+    from moto.s3.utils import bucket_and_name_from_url
+
+    bucket, prefix = bucket_and_name_from_url(location)
+    if any(key.startswith(prefix) for key, _ in _moto_objects(bucket)):
+        raise AssertionError(f"UNLOAD to {location}, which holds data: Athena refuses it")
+    half = table.num_rows // 2
+    parts = [table.slice(0, half), table.slice(half)] if half else [table] if table.num_rows else []
+    for n, part in enumerate(parts):
+        sink = io.BytesIO()
+        pq.write_table(part, sink, compression="zstd")
+        s3_backends[ACCOUNT]["aws"].put_object(
+            bucket_name=bucket, key_name=f"{prefix}20261102_000000_0000{n}_bridge", value=sink.getvalue()
+        )
+
+
 class AthenaOnDuckDB:
     """Answers moto's Athena executions with DuckDB over a mirror of the lake and quarantine buckets."""
 
@@ -313,8 +342,16 @@ class AthenaOnDuckDB:
                     target.write_bytes(data)
         sql = _inline(str(call.params["QueryString"]), list(call.params.get("ExecutionParameters", [])))
         engine = build_ports(Settings(mode="local", home=home)).engine
-        results = athena_query_results(engine.query(sql))
         backend = athena_backends[ACCOUNT][REGION]
+        unload = _UNLOAD.match(sql)
+        if unload is not None:
+            assert unload["options"] == "format = 'PARQUET', compression = 'ZSTD'", unload["options"]
+            _write_unloaded(engine.query(unload["select"]), unload["location"])
+            backend.query_results[call.result_id] = athena_query_results(
+                pa.table({"rows": pa.array([], pa.int64())})
+            )
+            return
+        results = athena_query_results(engine.query(sql))
         backend.query_results[call.result_id] = results
         # The result CSV Athena leaves in the results location, which awswrangler reads (ADR 0015), written
         # as Athena writes it: every value quoted, quotes inside doubled, NULL as nothing. (moto's own

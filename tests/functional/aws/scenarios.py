@@ -135,6 +135,13 @@ def run_all(stack: Stack, recorder: Recorder, scratch: Path) -> Outcomes:
     # Analyse: the UploadValidated event recomputes the day's aggregates through Athena.
     event = json.loads((EVENTS / "upload_validated.json").read_text())
     out.results["analyse"] = invoker.invoke("AnalyseFunction", event)
+    s3 = boto3.client("s3", region_name=REGION)
+    lake = stack_bucket(stack, "lake")
+    out.results["analysis_record"] = json.loads(
+        s3.get_object(Bucket=lake, Key=out.results["analyse"]["record"])["Body"].read()
+    )
+    listed = s3.list_objects_v2(Bucket=stack_bucket(stack, "athena"), Prefix="unload/")
+    out.results["unload_left"] = [o["Key"] for o in listed.get("Contents", [])]
 
     # Scheduled reports: the daily run builds, stores and mails (SES) every daily report.
     out.results["report"] = invoker.invoke("ReportFunction", {"period": "daily", "as_of": DAY})

@@ -37,6 +37,21 @@ def test_the_functions_do_their_work_on_the_stack(measured: Measured) -> None:
     assert athena["queries"] == len(athena["bytes_per_query"]) >= 5
     wrangled = {c.function for c in measured.calls if c.service == "athena" and c.operation == "GetWorkGroup"}
     assert wrangled == {"AnalyseFunction"}
+    # Rows for the lake came through UNLOAD (read back and deleted), and the run left its record.
+    unloads = [
+        c for c in measured.calls
+        if c.operation == "StartQueryExecution" and str(c.params["QueryString"]).startswith("UNLOAD (")
+    ]  # fmt: skip
+    assert {c.function for c in unloads} == {"AnalyseFunction"}
+    assert results["unload_left"] == []
+    record = results["analysis_record"]
+    assert (
+        results["analyse"]["record"]
+        == "manifests/analysis/2026-11-03/9f1e0c55-3a8b-4bde-9c55-0c1c2a7c6f10.json"
+    )
+    assert record["athena"] == athena
+    assert record["windows"] == results["analyse"]["windows"]
+    assert {t["table"] for t in record["tables"]} >= {"kpi_daily", "pathway_daily"}
     assert results["report"]["counts"].get("sent", 0) >= 1
     assert results["held"]["counts"].get("held", 0) >= 1
     api = results["api"]

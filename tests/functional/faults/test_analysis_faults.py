@@ -45,6 +45,10 @@ class FailingAthena:
             )
         return self.inner.query(sql, params)
 
+    def unload(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        """A materialising statement counts, and fails, as any other query."""
+        return self.query(sql, params)
+
 
 def _aggregates(home: Path) -> dict[str, dict[str, bytes]]:
     """Every aggregate table's files, by table."""

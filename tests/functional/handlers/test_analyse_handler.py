@@ -72,3 +72,12 @@ def test_handler_materialises_the_event_days(
     ).to_pylist()
     assert daily[0]["offered"] == contacts[0]["n"] > 0
     assert Path(settings.home / "lake" / "aggregates" / "kpi_daily" / "centre_id=north").is_dir()
+    # The run's record: by the event's UTC day and id; no Athena figures when DuckDB ran the SQL.
+    key = "manifests/analysis/2026-11-03/9f1e0c55-3a8b-4bde-9c55-0c1c2a7c6f10.json"
+    assert result["record"] == key
+    record = json.loads(ports.store.get("lake", key))
+    assert record["trigger"] == "UploadValidated"
+    assert record["at"] == "2026-11-03T05:12:09+00:00"
+    assert record["windows"] == result["windows"]
+    assert record["tables"] == result["tables"]
+    assert record["athena"] is None

@@ -329,7 +329,9 @@ def test_a_failed_query_leaves_the_aggregates_as_they_were(
     ports = build_local_ports(Settings(home=tmp_path / "lake"))
     earlier = "aggregates/kpi_daily/centre_id=north/contact_month=2026-11-01/part-0.parquet"
     ports.store.put("lake", earlier, b"an earlier run's month")
-    athena = replace(ports, engine=_engine(athena_session, run_id="nightly"))
+    athena = replace(
+        ports, engine=_engine(athena_session, run_id="nightly", unload_location="s3://results/unload/")
+    )
 
     with pytest.raises(QueryError, match=r"FAILED: HIVE_BAD_DATA: Malformed Parquet file.*fix the SQL"):
         run_analysis(athena, load_app_config(), ["north"], date(2026, 11, 2), date(2026, 11, 2))
