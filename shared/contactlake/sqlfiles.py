@@ -11,19 +11,30 @@ and ``-- @measure <name>`` one declared measure.
 Values are bound as named parameters (``:centre_id``); identifiers never come from input. This module
 loads the files and turns one statement into what each engine needs: DuckDB gets a transpiled statement
 with ``$name`` parameters, Athena gets the Trino text with positional ``?`` and the values in order.
+
+What sqlglot works out for the shipped files (the DuckDB text, the Athena text, the parameters, the
+tables read) is also kept in ``sql/compiled.json``, keyed by each statement's SHA-256: parsing and
+transpiling a KPI model costs 60-120 ms, and sqlglot 0.3 s to import, on the first use in every process
+(a CLI command, a Lambda cold start, the first API request). A statement not found there (or a file
+written by another sqlglot version) is parsed as before. ``python -m contactlake.sqlfiles --write``
+regenerates the file; a test fails when it is stale.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-
-import sqlglot
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any
 
 from contactlake.ports import SqlParam
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 _MARKER = re.compile(r":contactlake_p(\d+)\b")
 #: ``-- @include <name>[(param=other, ...)][,]``: a generated fragment (:mod:`contactlake.metrics`) or an
@@ -50,6 +61,7 @@ EPHEMERAL = ("staging", "intermediate")
 __all__ = [
     "FOLDERS",
     "centre_filtered_tables",
+    "compile_shipped",
     "for_athena",
     "for_duckdb",
     "load_sql",
@@ -141,32 +153,118 @@ def _fragment(name: str, indent: str = "    ", trailing_comma: bool = False) -> 
     )
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    """What one statement needs on each engine, worked out once by sqlglot."""
+
+    duckdb: str
+    #: The Trino text with ``?`` placeholders, and the parameter each ``?`` takes, in text order.
+    athena: str
+    athena_order: tuple[str, ...]
+    #: Named parameters in order of appearance in the tree (a name may repeat).
+    params: tuple[str, ...]
+    tables: frozenset[str]
+    centre_filtered: frozenset[str]
+
+
+def _digest(sql: str) -> str:
+    return hashlib.sha256(sql.encode("utf-8")).hexdigest()
+
+
 @cache
-def _parse(sql: str) -> exp.Expr:
-    return sqlglot.parse_one(sql, read="trino")
+def _shipped() -> dict[str, dict[str, Any]]:
+    """``sql/compiled.json`` when sqlglot's version is the one it was written with, else nothing."""
+    from importlib.metadata import version
+
+    try:
+        data = json.loads((resources.files("contactlake") / "sql" / "compiled.json").read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    return dict(data["statements"]) if data.get("sqlglot") == version("sqlglot") else {}
+
+
+@cache
+def _compiled(sql: str) -> _Compiled:
+    found = _shipped().get(_digest(sql))
+    if found is None:
+        return _compile(sql)
+    return _Compiled(
+        duckdb=found["duckdb"],
+        athena=found["athena"],
+        athena_order=tuple(found["athena_order"]),
+        params=tuple(found["params"]),
+        tables=frozenset(found["tables"]),
+        centre_filtered=frozenset(found["centre_filtered"]),
+    )
+
+
+def _compile(sql: str) -> _Compiled:
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="trino")
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    params = tuple(p.name for p in tree.find_all(exp.Placeholder, bfs=False) if p.name)
+    tables = frozenset(table.name for table in tree.find_all(exp.Table) if table.name not in ctes)
+    verdict: dict[str, bool] = {}
+    for table in tree.find_all(exp.Table):
+        if table.name not in ctes:
+            select = table.find_ancestor(exp.Select)
+            kept = select is not None and _keeps_one_centre(select, table)
+            verdict[table.name] = verdict.get(table.name, True) and kept
+    duckdb = tree.sql(dialect="duckdb")
+    # sqlglot's tree order is not text order (a WITH clause is visited after the SELECT list), so each
+    # placeholder is renamed to a unique marker, the statement rendered, and the markers read back.
+    marked = tree.copy()
+    names: list[str] = []
+    for node in list(marked.find_all(exp.Placeholder)):
+        if node.name:
+            names.append(node.name)
+            node.replace(exp.Placeholder(this=f"contactlake_p{len(names) - 1}"))
+    order: list[str] = []
+
+    def take(match: re.Match[str]) -> str:
+        order.append(names[int(match.group(1))])
+        return "?"
+
+    athena = _MARKER.sub(take, marked.sql(dialect="trino"))
+    return _Compiled(
+        duckdb=duckdb,
+        athena=athena,
+        athena_order=tuple(order),
+        params=params,
+        tables=tables,
+        centre_filtered=frozenset(name for name, kept in verdict.items() if kept),
+    )
+
+
+def compile_shipped() -> dict[str, Any]:
+    """``sql/compiled.json``'s content: every shipped file compiled, keyed by its statement's SHA-256."""
+    from importlib.metadata import version
+
+    statements = {}
+    for name in sql_names():
+        compiled = _compile(load_sql(name))
+        statements[_digest(load_sql(name))] = {
+            "name": name,
+            "duckdb": compiled.duckdb,
+            "athena": compiled.athena,
+            "athena_order": list(compiled.athena_order),
+            "params": list(compiled.params),
+            "tables": sorted(compiled.tables),
+            "centre_filtered": sorted(compiled.centre_filtered),
+        }
+    return {"sqlglot": version("sqlglot"), "statements": dict(sorted(statements.items()))}
 
 
 def parameter_names(sql: str) -> list[str]:
     """Named parameters in order of appearance (a name may repeat)."""
-    return list(_parameter_names(sql))
-
-
-@cache
-def _parameter_names(sql: str) -> tuple[str, ...]:
-    # Cached with the parse: walking a KPI model's tree costs tens of milliseconds, on every API request.
-    return tuple(p.name for p in _parse(sql).find_all(exp.Placeholder, bfs=False) if p.name)
+    return list(_compiled(sql).params)
 
 
 def referenced_tables(sql: str) -> set[str]:
     """Table names the statement reads (CTE names excluded), so an engine can prepare only those."""
-    return set(_referenced_tables(sql))
-
-
-@cache
-def _referenced_tables(sql: str) -> frozenset[str]:
-    tree = _parse(sql)
-    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
-    return frozenset(table.name for table in tree.find_all(exp.Table) if table.name not in ctes)
+    return set(_compiled(sql).tables)
 
 
 def centre_filtered_tables(sql: str) -> set[str]:
@@ -178,23 +276,12 @@ def centre_filtered_tables(sql: str) -> set[str]:
     the rows it leaves out are rows the statement drops. Anything else (an ``OR``, a join on the column,
     another parameter) does not qualify.
     """
-    return set(_centre_filtered_tables(sql))
-
-
-@cache
-def _centre_filtered_tables(sql: str) -> frozenset[str]:
-    tree = _parse(sql)
-    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
-    verdict: dict[str, bool] = {}
-    for table in tree.find_all(exp.Table):
-        if table.name not in ctes:
-            select = table.find_ancestor(exp.Select)
-            kept = select is not None and _keeps_one_centre(select, table)
-            verdict[table.name] = verdict.get(table.name, True) and kept
-    return frozenset(name for name, kept in verdict.items() if kept)
+    return set(_compiled(sql).centre_filtered)
 
 
 def _keeps_one_centre(select: exp.Select, table: exp.Table) -> bool:
+    from sqlglot import exp
+
     where = select.args.get("where")
     source = select.args.get("from_") or select.args.get("from")
     if where is None or source is None:
@@ -223,36 +310,43 @@ def _check(sql: str, params: Mapping[str, SqlParam]) -> None:
         raise ValueError(f"SQL parameters not bound: {', '.join(missing)}")
 
 
-@cache
-def _duckdb_text(sql: str) -> str:
-    return _parse(sql).sql(dialect="duckdb")
-
-
 def for_duckdb(sql: str, params: Mapping[str, SqlParam]) -> tuple[str, dict[str, SqlParam]]:
     """The statement in DuckDB's dialect and the parameters it uses (DuckDB rejects unused ones)."""
     _check(sql, params)
     used = set(parameter_names(sql))
-    return _duckdb_text(sql), {k: v for k, v in params.items() if k in used}
+    return _compiled(sql).duckdb, {k: v for k, v in params.items() if k in used}
 
 
 def for_athena(sql: str, params: Mapping[str, SqlParam]) -> tuple[str, list[SqlParam]]:
-    """The Trino statement with ``?`` placeholders and the values in the order the ``?`` appear in its text.
-
-    sqlglot's tree order is not text order (a WITH clause is visited after the SELECT list), so each
-    placeholder is first renamed to a unique marker, the statement rendered, and the markers read back
-    left to right.
-    """
+    """The Trino statement with ``?`` placeholders and the values in the order its ``?`` appear."""
     _check(sql, params)
-    tree = _parse(sql).copy()
-    names: list[str] = []
-    for node in list(tree.find_all(exp.Placeholder)):
-        if node.name:
-            names.append(node.name)
-            node.replace(exp.Placeholder(this=f"contactlake_p{len(names) - 1}"))
-    ordered: list[SqlParam] = []
+    compiled = _compiled(sql)
+    return compiled.athena, [params[name] for name in compiled.athena_order]
 
-    def take(match: re.Match[str]) -> str:
-        ordered.append(params[names[int(match.group(1))]])
-        return "?"
 
-    return _MARKER.sub(take, tree.sql(dialect="trino")), ordered
+def _main(argv: list[str] | None = None) -> int:
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(
+        prog="python -m contactlake.sqlfiles",
+        description="Write (or check) sql/compiled.json: what sqlglot works out for every shipped SQL file.",
+    )
+    parser.add_argument("--write", action="store_true", help="write the file (default: check it is current)")
+    args = parser.parse_args(argv)
+    target = Path(str(resources.files("contactlake") / "sql" / "compiled.json"))
+    text = json.dumps(compile_shipped(), indent=1, sort_keys=True) + "\n"
+    if args.write:
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}")
+        return 0
+    current = target.read_text(encoding="utf-8") if target.exists() else ""
+    if current != text:
+        print(f"{target} is stale: run python -m contactlake.sqlfiles --write")
+        return 1
+    print(f"{target} is current")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
