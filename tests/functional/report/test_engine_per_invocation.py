@@ -47,20 +47,32 @@ def test_for_run_scopes_only_an_athena_engine(lake: SmallLake) -> None:
     assert for_run(local, "req-1") is local
 
 
-@pytest.mark.filterwarnings("ignore:No application metrics to publish")
-def test_each_scheduled_report_invocation_has_its_own_engine(
-    lake: SmallLake, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _scheduled(lake: SmallLake, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Runtime, list[Any]]:
+    """The scheduled-report handler on the lake's runtime as on AWS; build_reports records its calls."""
     use_lake(monkeypatch, lake.home)
     load_report_app()
     import chalicelib.schedule as schedule
 
     container = _on_athena(lake)
-    seen: list[Any] = []
+    calls: list[tuple[Any, dict[str, Any]]] = []
     monkeypatch.setattr(schedule, "runtime", lambda: container)
-    monkeypatch.setattr(schedule, "build_reports", lambda ports, *a, **k: seen.append(ports.engine) or [])
+
+    def build_reports(ports: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        calls.append((ports, kwargs))
+        return []
+
+    monkeypatch.setattr(schedule, "build_reports", build_reports)
+    return schedule, container, calls
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_each_scheduled_report_invocation_has_its_own_engine(
+    lake: SmallLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schedule, container, calls = _scheduled(lake, monkeypatch)
     for request_id in ("req-1", "req-2"):
         schedule.handler({"period": "weekly", "as_of": "2026-11-08"}, _Invocation(request_id))
+    seen = [ports.engine for ports, _ in calls]
     assert [engine.run_id for engine in seen] == ["req-1", "req-2"]
     assert seen[0].scanned is not seen[1].scanned
     assert container.ports.engine.scanned == []  # type: ignore[attr-defined]
@@ -100,21 +112,10 @@ def test_each_api_request_has_its_own_engine(lake: SmallLake, monkeypatch: pytes
 def test_each_scheduled_report_has_its_own_scan_budget(
     lake: SmallLake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_lake(monkeypatch, lake.home)
-    load_report_app()
-    import chalicelib.schedule as schedule
-
-    container = _on_athena(lake)
-    factories: list[Any] = []
-    monkeypatch.setattr(schedule, "runtime", lambda: container)
-
-    def build_reports(ports: Any, *args: Any, **kwargs: Any) -> list[Any]:
-        factories.append(kwargs["report_ports"])
-        return []
-
-    monkeypatch.setattr(schedule, "build_reports", build_reports)
+    schedule, _, calls = _scheduled(lake, monkeypatch)
     schedule.handler({"period": "daily", "as_of": "2026-11-08"}, _Invocation("req-1"))
-    (report_ports,) = factories
+    ((_, kwargs),) = calls
+    report_ports = kwargs["report_ports"]
     north, south = (
         report_ports("operations/north/daily/2026-11-08"),
         report_ports("operations/south/daily/2026-11-08"),
