@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 __all__ = ["DuckDBEngine", "upgrade_files"]
 
 _CENTRE_ID = re.compile(CENTRE_ID_PATTERN)
+# DuckDB warns that an execute result is copied into Arrow: wanted for the reads (DuckDBEngine.query).
+# A filter for this module's calls only, set once: warnings.catch_warnings() per query is not thread-safe.
+warnings.filterwarnings(
+    "ignore", "Arrow output on a DB-API result", UserWarning, module=r"contactlake\.adapters\.local\.engine"
+)
 
 
 class DuckDBEngine:
@@ -148,10 +153,7 @@ class DuckDBEngine:
             con = self.connect(sqlfiles.referenced_tables(sql), self._one_centre(sql, params))
             try:
                 if read:
-                    with warnings.catch_warnings():
-                        # DuckDB warns that this path copies the rows: wanted here (see query).
-                        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
-                        return con.execute(text, bound).to_arrow_table()
+                    return con.execute(text, bound).to_arrow_table()
                 return con.sql(text, params=bound).to_arrow_table()
             except duckdb.Error as error:
                 raise QueryError(f"query failed on DuckDB: {error}") from error
