@@ -174,13 +174,14 @@ def _digest(sql: str) -> str:
 @cache
 def _shipped() -> dict[str, dict[str, Any]]:
     """``sql/compiled.json`` when sqlglot's version is the one it was written with, else nothing."""
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
     try:
         data = json.loads((resources.files("contactlake") / "sql" / "compiled.json").read_text("utf-8"))
-    except FileNotFoundError:
+        installed = version("sqlglot")
+    except (FileNotFoundError, PackageNotFoundError):
         return {}
-    return dict(data["statements"]) if data.get("sqlglot") == version("sqlglot") else {}
+    return dict(data["statements"]) if data.get("sqlglot") == installed else {}
 
 
 @cache
