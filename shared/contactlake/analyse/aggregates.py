@@ -189,27 +189,33 @@ def month_chunks(
     """The window cut into runs of whole calendar months whose ``detail`` files hold at most ``budget_bytes``
     (default :data:`MATERIALISE_BYTES_PER_QUERY`).
 
-    The sizes come from one listing of the centre's partitions of ``detail`` (partitioned by centre and
-    local date). A chunk ends on a month's last day (or the window's end), so each month file of the
-    aggregates is written whole by one query, never read back and merged; a month over the budget on
-    its own is a chunk by itself. Chunks cover the window exactly, in order.
+    The sizes come from listing the centre's partitions of ``detail`` (partitioned by centre and local
+    date) one month of the window at a time (``contact_date=2026-11-``: one S3 LIST a month, not the
+    centre's whole history); a window within one month is one chunk without a listing. A chunk ends on a
+    month's last day (or the window's end), so each month file of the aggregates is written whole by one
+    query, never read back and merged; a month over the budget on its own is a chunk by itself. Chunks
+    cover the window exactly, in order.
     """
     budget = MATERIALISE_BYTES_PER_QUERY if budget_bytes is None else budget_bytes
+    months = [date_from.replace(day=1)]
+    while (following := (months[-1].replace(day=28) + timedelta(days=4)).replace(day=1)) <= date_to:
+        months.append(following)
+    if len(months) == 1:
+        return [(date_from, date_to)]
     day_column = detail.partition_names[1]
-    sizes: dict[date, int] = {}
-    for info in ports.store.list(detail.area, f"{detail.prefix}/centre_id={centre_id}/"):
-        found = _partition_date(info.key, day_column)
-        if found is not None and date_from <= found <= date_to:
-            sizes[found.replace(day=1)] = sizes.get(found.replace(day=1), 0) + info.size
     chunks: list[tuple[date, date]] = []
-    start, used, month = date_from, 0, date_from.replace(day=1)
-    while month <= date_to:
-        size = sizes.get(month, 0)
+    start, used = date_from, 0
+    for month in months:
+        prefix = f"{detail.prefix}/centre_id={centre_id}/{day_column}={month:%Y-%m}-"
+        size = sum(
+            info.size
+            for info in ports.store.list(detail.area, prefix)
+            if date_from <= (_partition_date(info.key, day_column) or date.min) <= date_to
+        )
         if used and used + size > budget:
             chunks.append((start, month - timedelta(days=1)))
             start, used = month, 0
         used += size
-        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
     chunks.append((start, date_to))
     return chunks
 
