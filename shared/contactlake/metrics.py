@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 __all__ = [
     "COUNTS",
+    "KPI_PUBLISHED",
     "KPI_RATES",
     "MEASURES",
     "SL_VARIANTS",
@@ -211,6 +212,34 @@ KPI_RATES: tuple[tuple[str, str], ...] = (
     ("fcr_rate", "fcr_resolved / fcr_eligible."),
 )
 
+#: The measure columns the KPI read publishes (the API's and the reports' KPI tables, after the period and
+#: the dimension): the headline counts and every rate. api/kpi_series.sql selects them (fragment
+#: ``kpi_published_columns``), so the widest read carries only these out of the engine.
+KPI_PUBLISHED: tuple[str, ...] = (
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "service_level",
+    "asa_seconds",
+    "longest_wait_seconds",
+    "avg_time_to_abandon_seconds",
+    "aht_seconds",
+    "abandon_rate",
+    "hold_rate",
+    "transfer_rate",
+    "escalation_rate",
+    "ivr_containment",
+    "callback_rate",
+    "fcr_rate",
+    "contacts",
+    "answered_within_sl",
+    "abandoned_within_sl",
+    "callback_requested",
+    "self_served",
+    "ivr_abandoned",
+)
+
 
 def _measure(name: str, variant: str | None = None) -> Measure:
     key = f"{name}:{variant}" if variant else name
@@ -288,6 +317,8 @@ def _fragments() -> dict[str, list[str]]:
         "kpi_count_columns": [c.name for c in COUNTS],
         # The stored rates, from a row's counts.
         "kpi_rates": [measure_sql(name) for name, _ in KPI_RATES],
+        # The columns the KPI read publishes (api/kpi_series.sql).
+        "kpi_published_columns": list(KPI_PUBLISHED),
     }
 
 

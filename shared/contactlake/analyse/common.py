@@ -31,7 +31,7 @@ __all__ = [
     "run_sql",
 ]
 
-#: Grains a caller may ask for (api/kpi_rollup.sql also knows 'all' and 'week_hour', used internally).
+#: Grains a caller may ask for (int_kpi_rollup.sql also knows 'all' and 'week_hour', used internally).
 GRAINS = ("15min", "30min", "60min", "day", "week", "month")
 #: Dimensions a caller may ask for; the value column is named after the dimension (agent -> agent_id).
 DIMENSIONS = ("none", "queue", "channel", "agent")
@@ -113,8 +113,12 @@ def rollup(
     dimension: str = "none",
     queue: str | None = None,
     channel: str | None = None,
+    *,
+    published: bool = False,
 ) -> pa.Table:
-    """api/kpi_rollup.sql over the materialised 15-minute aggregates (see its header for the choices)."""
+    """KPIs rolled up from the materialised 15-minute aggregates (intermediate/int_kpi_rollup.sql says
+    how): every count and rate (api/kpi_rollup.sql), or with ``published`` only the columns the API and
+    the reports show (api/kpi_series.sql: :data:`contactlake.metrics.KPI_PUBLISHED`)."""
     check_choice(grain, (*GRAINS, "all", "week_hour"), "grain")
     check_choice(dimension, (*DIMENSIONS, "queue_channel"), "dimension")
     params = {
@@ -124,4 +128,4 @@ def rollup(
         "queue": queue or "",
         "channel": channel or "",
     }
-    return run_sql(ports, "kpi_rollup", params)
+    return run_sql(ports, "kpi_series" if published else "kpi_rollup", params)

@@ -24,6 +24,7 @@ from contactlake.analyse.common import (
     run_sql,
 )
 from contactlake.config import CentreConfig
+from contactlake.metrics import KPI_PUBLISHED
 from contactlake.ports import Ports
 from contactlake.tables import STAFFING_INTERVAL
 
@@ -35,30 +36,7 @@ __all__ = [
 ]
 
 #: The measure columns :func:`kpis` returns, after period_start and the dimension column.
-KPI_COLUMNS = (
-    "offered",
-    "answered",
-    "abandoned",
-    "short_abandoned",
-    "service_level",
-    "asa_seconds",
-    "longest_wait_seconds",
-    "avg_time_to_abandon_seconds",
-    "aht_seconds",
-    "abandon_rate",
-    "hold_rate",
-    "transfer_rate",
-    "escalation_rate",
-    "ivr_containment",
-    "callback_rate",
-    "fcr_rate",
-    "contacts",
-    "answered_within_sl",
-    "abandoned_within_sl",
-    "callback_requested",
-    "self_served",
-    "ivr_abandoned",
-)
+KPI_COLUMNS = KPI_PUBLISHED
 _DIMENSION_COLUMN = {"queue": "queue", "channel": "channel", "agent": "agent_id"}
 
 
@@ -90,7 +68,7 @@ def kpis(
             ["period_start" if n == "interval_start" else n for n in table.column_names]
         )
     else:
-        table = rollup(ports, centre, date_from, date_to, grain, dimension, queue, channel)
+        table = rollup(ports, centre, date_from, date_to, grain, dimension, queue, channel, published=True)
     columns = ["period_start", *([_DIMENSION_COLUMN[dimension]] if dimension != "none" else []), *KPI_COLUMNS]
     table = table.select(columns)
     if grain in ("day", "week", "month"):

@@ -75,9 +75,8 @@ def test_the_materialisation_statement_gives_the_same_three_tables(sample_lake: 
 
 @pytest.mark.parametrize("grain", GRAINS)
 @pytest.mark.parametrize("dimension", DIMENSIONS)
-def test_every_grain_read_is_the_same(sample_lake: SampleLake, grain: str, dimension: str) -> None:
-    local, athena_shaped = _both(
-        sample_lake, "kpi_rollup", {**PARAMS, "grain": grain, "dimension": dimension}
-    )
+@pytest.mark.parametrize("read", ["kpi_rollup", "kpi_series"])
+def test_every_grain_read_is_the_same(sample_lake: SampleLake, grain: str, dimension: str, read: str) -> None:
+    local, athena_shaped = _both(sample_lake, read, {**PARAMS, "grain": grain, "dimension": dimension})
     assert local.num_rows > 0
     assert _rows(local) == _rows(athena_shaped)

@@ -6,7 +6,7 @@
 --   'agent_day'  per local day, answering agent, queue and channel     -> kpi_agent_daily
 -- Agents are materialised per day (an agent x interval table would be nearly as big as the detail);
 -- api/kpi_agent_interval.sql reads an agent's intervals from the detail. Every other KPI result (weeks,
--- months, 30 and 60 minutes) is a roll-up of these counts (api/kpi_rollup.sql), never an average of
+-- months, 30 and 60 minutes) is a roll-up of these counts (intermediate/int_kpi_rollup.sql), never an average of
 -- averages. Counts and rates: contactlake.metrics (docs/metrics.md).
 --
 -- How, and why so (docs/benchmarks.md has the measurements):
