@@ -49,6 +49,8 @@ class DuckDBEngine:
         self._upgraded: set[str] = set()
         #: The view each table has now in the database (its CREATE statement).
         self._views: dict[str, str] = {}
+        #: Whether the connection preserves insertion order now (set per statement by _run).
+        self._preserving_order: bool | None = None
 
     def _view_sql(self, table: LakeTable, centre_id: str | None = None) -> str:
         """A view with the table's canonical columns and types over whatever files the lake holds.
@@ -88,18 +90,16 @@ class DuckDBEngine:
         ``one_centre`` maps tables to the centre whose partition alone their view covers (:meth:`query`).
 
         DuckDB (and sqlglot) are imported on the first query, not with the module: ingesting an upload
-        never queries, and the two take a noticeable share of a short run to import. Insertion order is
-        not preserved (as on Athena): every shipped read ends in ORDER BY, and without the promise the
-        year's KPI materialisation ran 15 % faster in less memory (docs/benchmarks.md). Parquet footers
-        are cached between queries (DuckDB checks each file's modification before using its entry): a
-        year read for five centres opens the same month files for every grain.
+        never queries, and the two take a noticeable share of a short run to import. Whether insertion
+        order is preserved is set per statement (:meth:`_run`). Parquet footers are cached between
+        queries (DuckDB checks each file's modification before using its entry): a year read for five
+        centres opens the same month files for every grain.
         """
         import duckdb
 
         if self._connection is None:
             self._connection = duckdb.connect(":memory:")
             self._connection.execute("SET TimeZone = 'UTC'")
-            self._connection.execute("SET preserve_insertion_order = false")
             self._connection.execute("SET parquet_metadata_cache = true")
             if self.threads:
                 self._connection.execute(f"SET threads = {int(self.threads)}")
@@ -127,18 +127,22 @@ class DuckDBEngine:
         return self._connection
 
     def query(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table:
-        """A read (the API, reports, checks): bound once and run through DuckDB's execute path.
+        """A read (the API, reports, checks): bound once through DuckDB's execute path, insertion order kept.
 
         The relation path (``con.sql``) binds a statement twice; for the reads, kilobytes to a few MB,
-        binding once took 30 % off reading a grain for five centres (docs/benchmarks.md). DuckDB copies
-        an execute result into Arrow, which costs nothing at these sizes.
+        binding once took 7-25 % off reading a grain for five centres (docs/benchmarks.md), and DuckDB's
+        copy of an execute result into Arrow costs little at these sizes. That path loses an ORDER BY's
+        order when insertion order is not preserved (82 of 480 reads of the demo lake came back out of
+        order), so reads keep it (tests/functional/analyse/test_read_order.py).
         """
         return self._run(sql, params, read=True)
 
     def unload(self, sql: str, params: Mapping[str, SqlParam] | None = None) -> pa.Table:
         """Rows for the lake (a materialisation, up to hundreds of MB): the relation path, which hands the
-        result over without a copy (the copy raised a year's materialisation peak by 150-180 MB). DuckDB
-        hands back typed Arrow already; on Athena an UNLOAD exists to get that."""
+        result over without a copy (the copy raised a year's materialisation peak by 150-180 MB), with
+        insertion order not preserved, as on Athena (no order is promised: the writer sorts), which ran a
+        year's materialisation 15 % faster in less memory. DuckDB hands back typed Arrow already; on
+        Athena an UNLOAD exists to get that."""
         return self._run(sql, params, read=False)
 
     def _run(self, sql: str, params: Mapping[str, SqlParam] | None, *, read: bool) -> pa.Table:
@@ -151,6 +155,9 @@ class DuckDBEngine:
         with self._lock:
             # Only the tables the statement reads get a view: a view over a glob reads every footer.
             con = self.connect(sqlfiles.referenced_tables(sql), self._one_centre(sql, params))
+            if self._preserving_order is not read:
+                con.execute(f"SET preserve_insertion_order = {'true' if read else 'false'}")
+                self._preserving_order = read
             try:
                 if read:
                     return con.execute(text, bound).to_arrow_table()
