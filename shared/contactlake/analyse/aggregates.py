@@ -15,7 +15,8 @@ A window too big for one query's memory (a year of a large centre) is cut into r
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -280,14 +281,20 @@ def materialise_contact_kpis(
     """
     tables = ((KPI_INTERVAL, "interval"), (KPI_DAILY, "day"), (KPI_AGENT_DAILY, "agent_day"))
     rows = dict.fromkeys((table.name for table, _ in tables), 0)
-    for first, last in month_chunks(ports, _CONTACTS, centre.centre_id, date_from, date_to):
-        measured = detail_kpis(ports, centre, "kpi_interval", first, last, unload=True)
+
+    def write(measured: pa.Table, first: date, last: date) -> None:
         grain_set = measured.column("grain_set")
         for table, name in tables:
             chosen = measured.filter(pc.equal(grain_set, name))
             rows[table.name] += write_days(
                 ports, table, centre.centre_id, chosen, days_between(first, last)
             ).rows
+
+    _query_while_writing(
+        month_chunks(ports, _CONTACTS, centre.centre_id, date_from, date_to),
+        lambda first, last: detail_kpis(ports, centre, "kpi_interval", first, last, unload=True),
+        write,
+    )
     days = len(days_between(date_from, date_to))
     return [MaterialiseResult(centre.centre_id, table.name, days, rows[table.name]) for table, _ in tables]
 
@@ -296,17 +303,49 @@ def materialise_agent_state_interval(
     ports: Ports, centre: CentreConfig, date_from: date, date_to: date
 ) -> MaterialiseResult:
     """agent_state_interval from the agents' activity: a query per chunk of months (:func:`month_chunks`)."""
-    rows = 0
-    for first, last in month_chunks(ports, _AGENT_ACTIVITY, centre.centre_id, date_from, date_to):
+    written = [0]
+
+    def query(first: date, last: date) -> pa.Table:
         params = {
             **range_params(centre, first, last),
             "activity_from": (first - timedelta(days=1)).isoformat(),
             "grain_minutes": INTERVAL_MINUTES,
         }
-        states = run_sql(ports, "agent_state_interval", params, unload=True)
-        rows += write_days(
+        return run_sql(ports, "agent_state_interval", params, unload=True)
+
+    def write(states: pa.Table, first: date, last: date) -> None:
+        written[0] += write_days(
             ports, AGENT_STATE_INTERVAL, centre.centre_id, states, days_between(first, last)
         ).rows
+
+    _query_while_writing(
+        month_chunks(ports, _AGENT_ACTIVITY, centre.centre_id, date_from, date_to), query, write
+    )
+    rows = written[0]
     return MaterialiseResult(
         centre.centre_id, AGENT_STATE_INTERVAL.name, len(days_between(date_from, date_to)), rows
     )
+
+
+def _query_while_writing(
+    chunks: list[tuple[date, date]],
+    query: Callable[[date, date], pa.Table],
+    write: Callable[[pa.Table, date, date], None],
+) -> None:
+    """Run ``query`` for each chunk and ``write`` its result, the next chunk's query running meanwhile.
+
+    Writing a chunk (filtering, sorting and serialising the month files, then storing them) is Python
+    and Arrow work the engine would otherwise wait for; on one writer thread it overlaps the next
+    chunk's query (DuckDB, or Athena's round trip). Chunks are written one at a time and in order, and at
+    most two chunks' results are held. A failed write is raised once the query running beside it ends,
+    before anything more is written; a failed query waits for the write in progress, then is raised.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregates-writer") as writer:
+        writing: Future[None] | None = None
+        for first, last in chunks:
+            result = query(first, last)
+            if writing is not None:
+                writing.result()
+            writing = writer.submit(write, result, first, last)
+        if writing is not None:
+            writing.result()

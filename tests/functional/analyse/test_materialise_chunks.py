@@ -117,3 +117,46 @@ def test_chunked_materialisation_writes_the_bytes_of_one_query(
     assert one_query == _aggregate_files(home)
     fcr = pq.read_table(home / KPI_DAILY.area / KPI_DAILY.prefix).column("fcr_resolved")
     assert pc.sum(fcr).as_py() > 0
+
+
+def test_each_chunk_is_queried_while_the_one_before_is_written_in_order() -> None:
+    """The writer overlaps the next query; writes stay one at a time, in chunk order."""
+    import threading
+
+    chunks = [(date(2026, m, 1), date(2026, m, 28)) for m in (1, 2, 3)]
+    written: list[tuple[date, int]] = []
+    first_write_started, second_query_ran = threading.Event(), threading.Event()
+
+    def query(first: date, last: date) -> pa.Table:
+        if first.month == 2:
+            assert first_write_started.wait(5)
+            second_query_ran.set()
+        return pa.table({"month": [first.month]})
+
+    def write(result: pa.Table, first: date, last: date) -> None:
+        if first.month == 1:
+            first_write_started.set()
+            assert second_query_ran.wait(5), "the second chunk's query did not run during the first write"
+        written.append((first, result.column("month")[0].as_py()))
+
+    aggregates._query_while_writing(chunks, query, write)
+    assert written == [(first, first.month) for first, _ in chunks]
+
+
+def test_a_failed_write_is_raised_and_nothing_after_it_is_written() -> None:
+    chunks = [(date(2026, m, 1), date(2026, m, 28)) for m in (1, 2, 3)]
+    queried: list[int] = []
+    written: list[int] = []
+
+    def query(first: date, last: date) -> pa.Table:
+        queried.append(first.month)
+        return pa.table({"month": [first.month]})
+
+    def write(result: pa.Table, first: date, last: date) -> None:
+        if first.month == 1:
+            raise OSError("disk full")
+        written.append(first.month)
+
+    with pytest.raises(OSError, match="disk full"):
+        aggregates._query_while_writing(chunks, query, write)
+    assert written == [] and queried == [1, 2]

@@ -73,3 +73,27 @@ def test_keys_are_names_inside_their_area(tmp_path: Path) -> None:
     assert store.path("raw", "north/acd/./a.csv") == (tmp_path / "raw" / "north" / "acd" / "a.csv").resolve()
     assert store.path("raw", "north/x/../acd/a.csv") == store.path("raw", "north/acd/a.csv")
     assert store.path("raw", "") == (tmp_path / "raw").resolve()
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [
+        ("t/d=2026-11-", ["t/d=2026-11-01/a.parquet", "t/d=2026-11-30/b.parquet"]),
+        ("t/d=2026-1", ["t/d=2026-10-31/c.parquet", "t/d=2026-11-01/a.parquet", "t/d=2026-11-30/b.parquet"]),
+        ("t/d=2026-11-01/", ["t/d=2026-11-01/a.parquet"]),
+        ("t/d=2026-11-01/a", ["t/d=2026-11-01/a.parquet"]),
+        ("t/", ["t/d=2026-10-31/c.parquet", "t/d=2026-11-01/a.parquet", "t/d=2026-11-30/b.parquet", "t/top.json"]),
+        ("t/to", ["t/top.json"]),
+        ("t/d=2027-", []),
+        ("missing/", []),
+        ("missing/x", []),
+    ],
+)
+def test_list_is_by_key_prefix_like_s3_whether_or_not_the_prefix_ends_a_folder(
+    tmp_path: Path, prefix: str, expected: list[str]
+) -> None:
+    store = LocalObjectStore(tmp_path)
+    for key in ("t/d=2026-11-01/a.parquet", "t/d=2026-11-30/b.parquet", "t/d=2026-10-31/c.parquet", "t/top.json"):
+        store.put("lake", key, b"x")
+    (tmp_path / "lake" / "t" / "d=2026-11-01" / ".hidden").write_bytes(b"x")
+    assert [info.key for info in store.list("lake", prefix)] == expected

@@ -218,17 +218,21 @@ class LocalObjectStore:
         """Objects whose key starts with ``prefix``, in key order (like S3's ListObjectsV2)."""
         base = self.root / area
         start = base / prefix
-        # A prefix ending in "/" names a folder: if it is not there, nothing is (never walk its parent).
-        folder = start if prefix.endswith("/") or not prefix else start.parent
-        if not folder.is_dir():
-            return
+        if prefix.endswith("/") or not prefix:
+            # A prefix ending in "/" names a folder: if it is not there, nothing is (never walk its parent).
+            roots = [start] if start.is_dir() else []
+        else:
+            # A partial last name ("contact_date=2026-11-"): only the parent's entries starting with it are
+            # walked. Walking the whole parent listed every day of a centre's history for each month asked.
+            parent = start.parent
+            roots = [e for e in parent.iterdir() if e.name.startswith(start.name)] if parent.is_dir() else []
         found = []
-        for directory, _subdirs, files in os.walk(folder):
-            for name in files:
-                if not name.startswith("."):
-                    key = Path(directory, name).relative_to(base).as_posix()
-                    if key.startswith(prefix):
-                        found.append(key)
+        for root in roots:
+            walked = os.walk(root) if root.is_dir() else [(str(root.parent), [], [root.name])]
+            for directory, _subdirs, files in walked:
+                for name in files:
+                    if not name.startswith("."):
+                        found.append(Path(directory, name).relative_to(base).as_posix())
         for key in sorted(found):
             yield self._info(area, key)
 
