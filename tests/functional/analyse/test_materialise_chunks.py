@@ -159,4 +159,5 @@ def test_a_failed_write_is_raised_and_nothing_after_it_is_written() -> None:
 
     with pytest.raises(OSError, match="disk full"):
         aggregates._query_while_writing(chunks, query, write)
-    assert written == [] and queried == [1, 2]
+    assert written == []
+    assert queried == [1, 2]
