@@ -82,7 +82,15 @@ def test_keys_are_names_inside_their_area(tmp_path: Path) -> None:
         ("t/d=2026-1", ["t/d=2026-10-31/c.parquet", "t/d=2026-11-01/a.parquet", "t/d=2026-11-30/b.parquet"]),
         ("t/d=2026-11-01/", ["t/d=2026-11-01/a.parquet"]),
         ("t/d=2026-11-01/a", ["t/d=2026-11-01/a.parquet"]),
-        ("t/", ["t/d=2026-10-31/c.parquet", "t/d=2026-11-01/a.parquet", "t/d=2026-11-30/b.parquet", "t/top.json"]),
+        (
+            "t/",
+            [
+                "t/d=2026-10-31/c.parquet",
+                "t/d=2026-11-01/a.parquet",
+                "t/d=2026-11-30/b.parquet",
+                "t/top.json",
+            ],
+        ),
         ("t/to", ["t/top.json"]),
         ("t/d=2027-", []),
         ("missing/", []),
@@ -93,7 +101,12 @@ def test_list_is_by_key_prefix_like_s3_whether_or_not_the_prefix_ends_a_folder(
     tmp_path: Path, prefix: str, expected: list[str]
 ) -> None:
     store = LocalObjectStore(tmp_path)
-    for key in ("t/d=2026-11-01/a.parquet", "t/d=2026-11-30/b.parquet", "t/d=2026-10-31/c.parquet", "t/top.json"):
+    for key in (
+        "t/d=2026-11-01/a.parquet",
+        "t/d=2026-11-30/b.parquet",
+        "t/d=2026-10-31/c.parquet",
+        "t/top.json",
+    ):
         store.put("lake", key, b"x")
     (tmp_path / "lake" / "t" / "d=2026-11-01" / ".hidden").write_bytes(b"x")
     assert [info.key for info in store.list("lake", prefix)] == expected
