@@ -91,6 +91,9 @@ def test_kpi_benchmark_agrees_with_its_baseline_and_measures_bytes(tmp_path: Pat
     # Three days from a Monday are one week and one month.
     assert kpi.contender["rows"]["day"] == 3 * kpi.contender["rows"]["month"]
     assert kpi.ratio > 0
+    reads = sum(kpi.contender["seconds"][grain] for grain in kpi.grains)
+    assert kpi.kept_aggregates_ratio == pytest.approx(kpi.total(kpi.baseline) / reads)
+    assert kpi.kept_aggregates_ratio > kpi.ratio  # the same reads, without materialising
     read = kpi.bytes_read
     assert read["lake_files"] == 3
     assert read["partition_files"] == 1
