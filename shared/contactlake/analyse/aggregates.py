@@ -339,6 +339,8 @@ def _query_while_writing(
     chunk's query (DuckDB, or Athena's round trip). Chunks are written one at a time and in order, and at
     most two chunks' results are held. A failed write is raised once the query running beside it ends,
     before anything more is written; a failed query waits for the write in progress, then is raised.
+    The writer touches only the store and the catalogue, whose boto3 clients are made once and may be
+    shared between threads; the engine (and its boto3 session) stays on the calling thread.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregates-writer") as writer:
         writing: Future[None] | None = None
