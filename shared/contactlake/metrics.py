@@ -311,8 +311,11 @@ def _fragments() -> dict[str, list[str]]:
         "kpi_count_columns_joined": [
             f"coalesce(r.{c.name}, 0) AS {c.name}" if c.look_ahead else f"c.{c.name}" for c in COUNTS
         ],
-        # The counts rolled up from stored rows to a coarser grain.
-        "kpi_count_rollup": [f"{c.rollup}({c.name}) AS {c.name}" for c in COUNTS],
+        # The counts rolled up from stored rows to a coarser grain. A sum of integer counts is cast back
+        # to BIGINT: DuckDB sums a BIGINT into a 128-bit HUGEINT (slower to aggregate, and returned as a
+        # decimal), while Athena's sum of a bigint is a bigint already. A year of one centre's 15-minute
+        # rows rolled up by queue: 0.197 -> 0.162 s on DuckDB (docs/benchmarks.md, "fourth pass").
+        "kpi_count_rollup": [_rollup_sql(c) for c in COUNTS],
         # The counts as plain columns.
         "kpi_count_columns": [c.name for c in COUNTS],
         # The stored rates, from a row's counts.
@@ -320,6 +323,13 @@ def _fragments() -> dict[str, list[str]]:
         # The columns the KPI read publishes (api/kpi_series.sql).
         "kpi_published_columns": list(KPI_PUBLISHED),
     }
+
+
+def _rollup_sql(count: Count) -> str:
+    rolled = f"{count.rollup}({count.name})"
+    if count.rollup == "sum" and count.type == _I64:
+        rolled = f"CAST({rolled} AS BIGINT)"
+    return f"{rolled} AS {count.name}"
 
 
 def _service_level_terms() -> set[str]:

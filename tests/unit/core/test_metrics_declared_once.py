@@ -78,7 +78,11 @@ def test_the_kpi_models_carry_every_declared_count_and_rate() -> None:
         for rate in rates:
             assert "\n".join("    " + line for line in rate.splitlines()) in text, (model, rate)
     rollup = sqlfiles.load_sql("kpi_rollup")
-    assert all(f"{c.rollup}({c.name}) AS {c.name}" in rollup for c in metrics.COUNTS)
+    for count in metrics.COUNTS:
+        rolled = f"{count.rollup}({count.name})"
+        if count.rollup == "sum" and count.type == "int64":
+            rolled = f"CAST({rolled} AS BIGINT)"  # DuckDB would sum into a 128-bit integer
+        assert f"{rolled} AS {count.name}" in rollup, count.name
     assert "@include" not in rollup
     assert "@measure" not in rollup
 
