@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -65,6 +66,8 @@ DETAIL_MODELS = ("kpi_interval", "kpi_agent_interval", "test_contact_kpis")
 #: the look-ahead days read twice). 24 MiB keeps the KPI benchmark under 1 GB (docs/benchmarks.md); the
 #: analyse Lambda holds the same results in its memory. A nightly run (a few days) is one query.
 MATERIALISE_BYTES_PER_QUERY = 24 * 1024 * 1024
+#: What one chunk's write returns (:func:`_query_while_writing`).
+Written = TypeVar("Written")
 _CONTACTS, _AGENT_ACTIVITY = CURATED_TABLES["contacts"], CURATED_TABLES["agent_activity"]
 
 
@@ -280,21 +283,26 @@ def materialise_contact_kpis(
     classified contacts. A long window runs as one such query per chunk of months (:func:`month_chunks`).
     """
     tables = ((KPI_INTERVAL, "interval"), (KPI_DAILY, "day"), (KPI_AGENT_DAILY, "agent_day"))
-    rows = dict.fromkeys((table.name for table, _ in tables), 0)
 
-    def write(measured: pa.Table, first: date, last: date) -> None:
+    def write(measured: pa.Table, first: date, last: date) -> dict[str, int]:
         grain_set = measured.column("grain_set")
-        for table, name in tables:
-            chosen = measured.filter(pc.equal(grain_set, name))
-            rows[table.name] += write_days(
-                ports, table, centre.centre_id, chosen, days_between(first, last)
+        return {
+            table.name: write_days(
+                ports,
+                table,
+                centre.centre_id,
+                measured.filter(pc.equal(grain_set, name)),
+                days_between(first, last),
             ).rows
+            for table, name in tables
+        }
 
-    _query_while_writing(
+    written = _query_while_writing(
         month_chunks(ports, _CONTACTS, centre.centre_id, date_from, date_to),
         lambda first, last: detail_kpis(ports, centre, "kpi_interval", first, last, unload=True),
         write,
     )
+    rows = {table.name: sum(chunk[table.name] for chunk in written) for table, _ in tables}
     days = len(days_between(date_from, date_to))
     return [MaterialiseResult(centre.centre_id, table.name, days, rows[table.name]) for table, _ in tables]
 
@@ -303,7 +311,6 @@ def materialise_agent_state_interval(
     ports: Ports, centre: CentreConfig, date_from: date, date_to: date
 ) -> MaterialiseResult:
     """agent_state_interval from the agents' activity: a query per chunk of months (:func:`month_chunks`)."""
-    written = [0]
 
     def query(first: date, last: date) -> pa.Table:
         params = {
@@ -313,15 +320,13 @@ def materialise_agent_state_interval(
         }
         return run_sql(ports, "agent_state_interval", params, unload=True)
 
-    def write(states: pa.Table, first: date, last: date) -> None:
-        written[0] += write_days(
+    def write(states: pa.Table, first: date, last: date) -> int:
+        return write_days(
             ports, AGENT_STATE_INTERVAL, centre.centre_id, states, days_between(first, last)
         ).rows
 
-    _query_while_writing(
-        month_chunks(ports, _AGENT_ACTIVITY, centre.centre_id, date_from, date_to), query, write
-    )
-    rows = written[0]
+    chunks = month_chunks(ports, _AGENT_ACTIVITY, centre.centre_id, date_from, date_to)
+    rows = sum(_query_while_writing(chunks, query, write))
     return MaterialiseResult(
         centre.centre_id, AGENT_STATE_INTERVAL.name, len(days_between(date_from, date_to)), rows
     )
@@ -330,9 +335,10 @@ def materialise_agent_state_interval(
 def _query_while_writing(
     chunks: list[tuple[date, date]],
     query: Callable[[date, date], pa.Table],
-    write: Callable[[pa.Table, date, date], None],
-) -> None:
-    """Run ``query`` for each chunk and ``write`` its result, the next chunk's query running meanwhile.
+    write: Callable[[pa.Table, date, date], Written],
+) -> list[Written]:
+    """Run ``query`` for each chunk and ``write`` its result, the next chunk's query running meanwhile;
+    what each write returned, in chunk order.
 
     Writing a chunk (filtering, sorting and serialising the month files, then storing them) is Python
     and Arrow work the engine would otherwise wait for; on one writer thread it overlaps the next
@@ -342,12 +348,14 @@ def _query_while_writing(
     The writer touches only the store and the catalogue, whose boto3 clients are made once and may be
     shared between threads; the engine (and its boto3 session) stays on the calling thread.
     """
+    written: list[Written] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregates-writer") as writer:
-        writing: Future[None] | None = None
+        writing: Future[Written] | None = None
         for first, last in chunks:
             result = query(first, last)
             if writing is not None:
-                writing.result()
+                written.append(writing.result())
             writing = writer.submit(write, result, first, last)
         if writing is not None:
-            writing.result()
+            written.append(writing.result())
+    return written

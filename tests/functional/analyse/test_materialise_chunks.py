@@ -124,7 +124,7 @@ def test_each_chunk_is_queried_while_the_one_before_is_written_in_order() -> Non
     import threading
 
     chunks = [(date(2026, m, 1), date(2026, m, 28)) for m in (1, 2, 3)]
-    written: list[tuple[date, int]] = []
+    written: list[date] = []
     first_write_started, second_query_ran = threading.Event(), threading.Event()
 
     def query(first: date, last: date) -> pa.Table:
@@ -133,14 +133,15 @@ def test_each_chunk_is_queried_while_the_one_before_is_written_in_order() -> Non
             second_query_ran.set()
         return pa.table({"month": [first.month]})
 
-    def write(result: pa.Table, first: date, last: date) -> None:
+    def write(result: pa.Table, first: date, last: date) -> int:
         if first.month == 1:
             first_write_started.set()
             assert second_query_ran.wait(5), "the second chunk's query did not run during the first write"
-        written.append((first, result.column("month")[0].as_py()))
+        written.append(first)
+        return int(result.column("month")[0].as_py())
 
-    aggregates._query_while_writing(chunks, query, write)
-    assert written == [(first, first.month) for first, _ in chunks]
+    assert aggregates._query_while_writing(chunks, query, write) == [1, 2, 3]
+    assert written == [first for first, _ in chunks]
 
 
 def test_a_failed_write_is_raised_and_nothing_after_it_is_written() -> None:
