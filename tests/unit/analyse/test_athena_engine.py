@@ -28,6 +28,7 @@ from contactlake.adapters.athena import (
 from contactlake.config import Settings
 from contactlake.ports import QueryError
 from contactlake.sqlfiles import load_sql
+from tests.unit.analyse.athena_pages import column, row
 
 REGION = "eu-west-2"
 SQL = "SELECT centre_id, n FROM t WHERE centre_id = :centre AND n > :n AND d = CAST(:day AS DATE)"
@@ -58,29 +59,21 @@ def test_athena_types_map_to_arrow() -> None:
     assert arrow_type({"Type": "array<varchar>"}) == pa.string()
 
 
-def _column(name: str, type_: str) -> dict[str, Any]:
-    return {"Name": name, "Label": name, "Type": type_, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN"}
-
-
 COLUMNS = [
-    _column("centre_id", "varchar"),
-    _column("offered", "bigint"),
-    _column("service_level", "double"),
-    _column("day", "date"),
-    _column("interval_start", "timestamp"),
-    _column("on_target", "boolean"),
-    {**_column("cost", "decimal"), "Precision": 10, "Scale": 2},
+    column("centre_id", "varchar"),
+    column("offered", "bigint"),
+    column("service_level", "double"),
+    column("day", "date"),
+    column("interval_start", "timestamp"),
+    column("on_target", "boolean"),
+    {**column("cost", "decimal"), "Precision": 10, "Scale": 2},
 ]
 
 
-def _row(*values: str | None) -> dict[str, Any]:
-    return {"Data": [{"VarCharValue": v} if v is not None else {} for v in values]}
-
-
-HEADER = _row(*(c["Name"] for c in COLUMNS))
+HEADER = row(*(c["Name"] for c in COLUMNS))
 ROWS = [
-    _row("north", "1200", "0.9375", "2026-11-02", "2026-11-02 09:15:00.000", "true", "4.20"),
-    _row("south", None, None, "2026-11-03", "2026-11-03 00:00:00.000", "false", None),
+    row("north", "1200", "0.9375", "2026-11-02", "2026-11-02 09:15:00.000", "true", "4.20"),
+    row("south", None, None, "2026-11-03", "2026-11-03 00:00:00.000", "false", None),
 ]
 
 
@@ -212,7 +205,7 @@ def test_cancelled_query_says_so(stubbed: tuple[Any, Stubber]) -> None:
 
 def _results(rows: list[dict[str, Any]], token: str | None = None) -> dict[str, Any]:
     page: dict[str, Any] = {
-        "ResultSet": {"Rows": rows, "ResultSetMetadata": {"ColumnInfo": [_column("n", "bigint")]}}
+        "ResultSet": {"Rows": rows, "ResultSetMetadata": {"ColumnInfo": [column("n", "bigint")]}}
     }
     if token:
         page["NextToken"] = token
@@ -230,7 +223,7 @@ def test_throttling_is_retried_with_backoff_and_the_same_token(stubbed: tuple[An
                                  expected_params=expected)  # fmt: skip
     stubber.add_response("start_query_execution", {"QueryExecutionId": "q-1"}, expected)
     stubber.add_response("get_query_execution", _execution("SUCCEEDED"))
-    stubber.add_response("get_query_results", _results([_row("n"), _row("1")]))
+    stubber.add_response("get_query_results", _results([row("n"), row("1")]))
     assert engine.query("SELECT :n AS n", {"n": 1}).to_pylist() == [{"n": 1}]
     assert sleeps == [0.25, 0.5]
 
@@ -248,9 +241,9 @@ def test_results_are_paginated(stubbed: tuple[Any, Stubber]) -> None:
     client, stubber = stubbed
     stubber.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
     stubber.add_response("get_query_execution", _execution("SUCCEEDED"))
-    stubber.add_response("get_query_results", _results([_row("n"), _row("1"), _row("2")], token="page-2"),
+    stubber.add_response("get_query_results", _results([row("n"), row("1"), row("2")], token="page-2"),
                          {"QueryExecutionId": "q-1", "MaxResults": 1000})  # fmt: skip
-    stubber.add_response("get_query_results", _results([_row("3")]),
+    stubber.add_response("get_query_results", _results([row("3")]),
                          {"QueryExecutionId": "q-1", "MaxResults": 1000, "NextToken": "page-2"})  # fmt: skip
     table = AthenaEngine(client, sleep=lambda _: None).query("SELECT n FROM t")
     assert table.column("n").to_pylist() == [1, 2, 3]
@@ -334,7 +327,7 @@ def test_a_retried_run_restarts_a_query_that_had_already_failed(stubbed: tuple[A
         "QueryString": "SELECT 1", "QueryExecutionContext": {"Database": "contactlake"},
         "WorkGroup": "contactlake", "ClientRequestToken": again})  # fmt: skip
     stubber.add_response("get_query_execution", _submitted("SUCCEEDED", "q-new", now))
-    stubber.add_response("get_query_results", _results([_row("n"), _row("1")]))
+    stubber.add_response("get_query_results", _results([row("n"), row("1")]))
     assert engine.query("SELECT 1").to_pylist() == [{"n": 1}]
 
 

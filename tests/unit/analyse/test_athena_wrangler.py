@@ -21,6 +21,7 @@ from contactlake.adapters.athena import AthenaEngine, ScanBudget, ScanBudgetExce
 from contactlake.adapters.local.store import LocalObjectStore
 from contactlake.config import load_settings
 from contactlake.ports import QueryError, SqlParam
+from tests.unit.analyse.athena_pages import column, row
 
 REGION = "eu-west-2"
 ACCOUNT = "123456789012"
@@ -28,27 +29,19 @@ SQL = "SELECT centre_id, offered FROM kpi_daily WHERE centre_id = :centre_id AND
 PARAMS: dict[str, SqlParam] = {"centre_id": "o'brien", "n": 3}
 
 
-def _column(name: str, type_: str) -> dict[str, Any]:
-    return {"Name": name, "Label": name, "Type": type_, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN"}
-
-
-def _row(*values: str | None) -> dict[str, Any]:
-    return {"Data": [{"VarCharValue": v} if v is not None else {} for v in values]}
-
-
 COLUMNS = [
-    _column("centre_id", "varchar"),
-    _column("offered", "bigint"),
-    _column("service_level", "double"),
-    _column("day", "date"),
-    _column("interval_start", "timestamp"),
-    _column("on_target", "boolean"),
-    _column("agents", "integer"),
+    column("centre_id", "varchar"),
+    column("offered", "bigint"),
+    column("service_level", "double"),
+    column("day", "date"),
+    column("interval_start", "timestamp"),
+    column("on_target", "boolean"),
+    column("agents", "integer"),
 ]
 ROWS = [
-    _row(*(c["Name"] for c in COLUMNS)),
-    _row("north", "1200", "0.9375", "2026-11-02", "2026-11-02 09:15:00.000", "true", "14"),
-    _row("south", None, None, None, None, None, None),
+    row(*(c["Name"] for c in COLUMNS)),
+    row("north", "1200", "0.9375", "2026-11-02", "2026-11-02 09:15:00.000", "true", "14"),
+    row("south", None, None, None, None, None, None),
 ]
 
 
